@@ -1,0 +1,103 @@
+"""Results store: resumable, atomic, hash-keyed, loud about stale or unwritable folders."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from weakness_lib.claims import Claim, ClaimError, load_claims, write_claim
+from weakness_lib.store import ResultsStore, ResultsStoreError, StaleResultsError, config_hash
+
+
+def test_config_hash_is_canonical():
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": (1, 2), "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_resume_computes_each_unit_once(tmp_path):
+    calls = []
+
+    def unit(i):
+        calls.append(i)
+        return {"value": np.float64(i) ** 2, "vec": np.arange(3)}
+
+    table = ResultsStore("smoke", tmp_path).table("exp", {"n": 3})
+    for i in range(2):
+        table.get_or_compute(i, lambda i=i: unit(i))
+    # a new process (new Table object) resumes: only the missing unit is computed
+    again = ResultsStore("smoke", tmp_path).table("exp", {"n": 3})
+    rows = [again.get_or_compute(i, lambda i=i: unit(i)) for i in range(3)]
+    assert calls == [0, 1, 2]
+    assert [r["value"] for r in rows] == [0.0, 1.0, 4.0] and rows[2]["vec"] == [0, 1, 2]
+    assert "_wall_s" in rows[0] and again.provenance["torch"]
+    assert not list(tmp_path.rglob("*.tmp")), "atomic writes leave no temporary files"
+
+
+def test_interrupted_unit_is_not_stored(tmp_path):
+    table = ResultsStore("smoke", tmp_path).table("exp", {"n": 1})
+    table.get_or_compute("a", lambda: {"x": 1})
+
+    def boom():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        table.get_or_compute("b", boom)
+    fresh = ResultsStore("smoke", tmp_path).table("exp", {"n": 1})
+    assert fresh.keys() == ["a"]
+
+
+def test_table_from_other_config_is_refused(tmp_path):
+    table = ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.1})
+    table.get_or_compute("a", lambda: {"x": 1})
+    data = json.loads(table.path.read_text())
+    data["config"]["lr"] = 0.2  # written by an older config / edited by hand
+    table.path.write_text(json.dumps(data))
+    with pytest.raises(StaleResultsError, match="different config"):
+        ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.1})
+    table.path.write_text("{ torn")
+    with pytest.raises(StaleResultsError, match="unreadable"):
+        ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.1})
+
+
+def test_unwritable_results_folder_fails_before_computing(tmp_path):
+    blocker = tmp_path / "results"
+    blocker.write_text("not a folder")
+    table = ResultsStore("smoke", blocker).table("exp", {"n": 1})
+    computed = []
+    with pytest.raises(ResultsStoreError, match="not writable.*WEAKNESS_RESULTS"):
+        table.get_or_compute("a", lambda: computed.append(1) or {"x": 1})
+    assert computed == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
+def test_read_only_results_folder(tmp_path):
+    ro = tmp_path / "ro"
+    (ro / "exp").mkdir(parents=True)
+    os.chmod(ro / "exp", 0o555)
+    table = ResultsStore("smoke", ro).table("exp", {"n": 1})
+    with pytest.raises(ResultsStoreError, match="not writable"):
+        table.get_or_compute("a", lambda: {"x": 1})
+
+
+def _claim(**kw):
+    base = dict(claim_id="X1", paper="bennett2026", statement="s", paper_value="p", metric="m",
+                our_value=1.5, ci95=[1.0, 2.0], verdict="reproduced", verdict_rule="rule",
+                provenance={"git_commit": "abc"})
+    return Claim(**{**base, **kw})
+
+
+def test_claims_roundtrip_and_validation(isolated_results):
+    write_claim(_claim(), "smoke")
+    write_claim(_claim(claim_id="A0", ci95=None, verdict="not_reproduced"), "smoke")
+    assert [c["claim_id"] for c in load_claims("smoke")] == ["A0", "X1"]
+    with pytest.raises(ClaimError, match="verdict"):
+        _claim(verdict="maybe")
+    with pytest.raises(ClaimError, match="finite"):
+        _claim(our_value=float("nan"))
+    with pytest.raises(ClaimError, match="ci95"):
+        _claim(ci95=[2.0, 1.0])
+    with pytest.raises(ClaimError, match="paper"):
+        _claim(paper="someone2020")
