@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 book: venv
-	$(PY) -m weakness_lib.book --scale $(SCALE)
+	$(PY) -m weakness_lib.cli book --scale $(SCALE)
 
 test: venv
 	$(PY) -m pytest -q

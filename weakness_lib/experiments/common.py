@@ -34,6 +34,35 @@ def weights_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
+def fit_network(
+    data: Dataset,
+    train_idx: np.ndarray,
+    widths: list[int],
+    train_cfg: dict[str, Any],
+    seed: int,
+    progress: bool = False,
+) -> tuple[MLP, dict[str, Any]]:
+    """Train ``build_mlp(widths, seed)`` on ``train_idx`` with batch order ``seed``; return it and
+    its record (final losses/accuracies, per-epoch history, SHA-256 of the weights)."""
+    X, y = data.train_x[train_idx], data.train_y[train_idx]
+    model = build_mlp(widths, seed=seed)
+    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress,
+                eval_set=(data.test_x, data.test_y))
+    row = {
+        "seed": seed,
+        "epochs": res.epochs,
+        "steps": res.steps,
+        "train_loss": res.final_train_loss,
+        "train_acc": res.final_train_acc,
+        "test_loss": res.history[-1]["test_loss"],
+        "test_acc": res.history[-1]["test_acc"],
+        "train_wall_s": res.wall_s,
+        "weights_sha256": weights_digest(model),
+        "history": res.history,
+    }
+    return model, row
+
+
 def train_or_load(
     table: Table,
     key: str,
@@ -49,27 +78,6 @@ def train_or_load(
     Its weights are stored as an artifact ``<key>.pt``; the row records their SHA-256, so a
     corrupted artifact is detected, and a missing one is re-trained and must match bit for bit.
     """
-    X, y = data.train_x[train_idx], data.train_y[train_idx]
-    cfg = TrainConfig(**train_cfg)
-
-    def fit() -> tuple[MLP, dict[str, Any]]:
-        model = build_mlp(widths, seed=seed)
-        res = train(model, X, y, cfg, seed=seed, progress=progress,
-                    eval_set=(data.test_x, data.test_y))
-        row = {
-            "seed": seed,
-            "epochs": res.epochs,
-            "steps": res.steps,
-            "train_loss": res.final_train_loss,
-            "train_acc": res.final_train_acc,
-            "test_loss": res.history[-1]["test_loss"],
-            "test_acc": res.history[-1]["test_acc"],
-            "train_wall_s": res.wall_s,
-            "weights_sha256": weights_digest(model),
-            "history": res.history,
-        }
-        return model, row
-
     path = table.artifact(f"{key}.pt")
     stored = table.get(key)
     if stored is not None and path.exists():
@@ -78,7 +86,7 @@ def train_or_load(
         if weights_digest(model) != stored["weights_sha256"]:
             raise RuntimeError(f"stored weights {path} do not match their recorded SHA-256; delete both to retrain")
         return model, stored
-    model, row = fit()
+    model, row = fit_network(data, train_idx, widths, train_cfg, seed, progress)
     if stored is not None and stored["weights_sha256"] != row["weights_sha256"]:
         raise RuntimeError(f"re-training {key} did not reproduce the stored weights bit for bit")
     torch.save(model.state_dict(), path)

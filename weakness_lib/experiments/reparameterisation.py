@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,10 +24,16 @@ import torch
 from ..config import experiment_config
 from ..hessian import HVP, hutchinson_trace, top_eigenvalues
 from ..models import MLP
-from ..provenance import environment
 from ..reparam import block_scales, check_function_preserved, rescale_chain, rescale_layer
-from ..store import ResultsStore
-from .common import claim_from_registration, dataset, fixed_batch, split_for, train_or_load
+from ..store import ResultsStore, Table
+from .common import (
+    claim_from_registration,
+    dataset,
+    fit_network,
+    fixed_batch,
+    split_for,
+    train_or_load,
+)
 
 EXPERIMENT = "reparameterisation"
 NOTEBOOK = "01_reparameterisation.ipynb"
@@ -92,38 +99,77 @@ def predicted_trace(
     return float(per_probe.mean()), float(per_probe.std(ddof=1) / np.sqrt(len(per_probe)))
 
 
-def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
-    """Train (or load) the network, measure every (mode, α), write claim B1; return the tables."""
+@dataclass
+class Context:
+    """One scale's config, results table, trained float64 network and fixed batches."""
+
+    cfg: dict[str, Any]
+    table: Table
+    train_row: dict[str, Any]
+    base: MLP
+    Xc: torch.Tensor
+    yc: torch.Tensor
+    Xt: torch.Tensor
+    yt: torch.Tensor
+
+
+def context(scale: str, progress: bool = False) -> Context:
+    """Load the pre-registered config and train (or load) the network of ``scale``."""
     cfg = experiment_config(EXPERIMENT, scale)
-    store = ResultsStore(scale)
-    table = store.table(EXPERIMENT, cfg)
+    table = ResultsStore(scale).table(EXPERIMENT, cfg)
     data = dataset(cfg["dataset"])
     split = split_for(data, cfg["n_train"], 0, cfg["split_seed"])
     model, train_row = train_or_load(
         table, "train", data, split.train, cfg["widths"], cfg["train"], cfg["seed"], progress
     )
-    base = model.double().eval()
     cb = split.train[fixed_batch(len(split.train), cfg["curvature_batch"], cfg["curvature_seed"])]
-    Xc, yc = data.train_x[cb].double(), data.train_y[cb]
-    Xt, yt = data.test_x.double(), data.test_y
+    return Context(cfg, table, train_row, model.double().eval(), data.train_x[cb].double(),
+                   data.train_y[cb], data.test_x.double(), data.test_y)
 
-    units = [("identity", 1.0)] + [
+
+def unit_row(ctx: Context, mode: str, alpha: float) -> dict[str, Any]:
+    """The stored record of one rescaling (``mode`` = "identity" means α = 1)."""
+    rescaled = ctx.base if mode == "identity" else MODES[mode](ctx.base, alpha)
+    return {"mode": mode, "alpha": alpha,
+            **measure(rescaled, ctx.base, ctx.Xc, ctx.yc, ctx.Xt, ctx.yt, ctx.cfg)}
+
+
+def units(cfg: dict[str, Any]) -> list[tuple[str, float]]:
+    return [("identity", 1.0)] + [
         (mode, float(a)) for mode in cfg["modes"] for a in cfg["alphas"] if a != 1
     ]
+
+
+def unit_key(mode: str, alpha: float) -> str:
+    return f"{mode}:{alpha:g}"
+
+
+def recompute(scale: str, key: str) -> dict[str, Any]:
+    """Recompute one stored row from scratch (for ``weakness-repro verify``).
+
+    ``"train"`` re-trains the network from its seed; a rescaling key re-measures it.
+    """
+    ctx = context(scale)
+    if key == "train":
+        data = dataset(ctx.cfg["dataset"])
+        split = split_for(data, ctx.cfg["n_train"], 0, ctx.cfg["split_seed"])
+        return fit_network(data, split.train, ctx.cfg["widths"], ctx.cfg["train"], ctx.cfg["seed"])[1]
+    mode, alpha = key.split(":")
+    return unit_row(ctx, mode, float(alpha))
+
+
+def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
+    """Train (or load) the network, measure every (mode, α), write claim B1; return the tables."""
+    ctx = context(scale, progress)
     rows = []
-    for mode, alpha in (pbar := _progress(units, progress)):
+    for mode, alpha in (pbar := _progress(units(ctx.cfg), progress)):
         pbar_set(pbar, f"{mode} α={alpha:g}")
-        rescaled = base if mode == "identity" else MODES[mode](base, alpha)
-        row = table.get_or_compute(
-            f"{mode}:{alpha:g}",
-            lambda r=rescaled, m=mode, a=alpha: {"mode": m, "alpha": a,
-                                                 **measure(r, base, Xc, yc, Xt, yt, cfg)},
-        )
-        rows.append(row)
-    frame = summarise(rows, base)
-    claim = write_b1(frame, table, cfg, scale)
-    return {"config": cfg, "train": train_row, "table": frame, "claim": claim,
-            "provenance": table.provenance, "wall_s": table.total_wall_s()}
+        rows.append(ctx.table.get_or_compute(
+            unit_key(mode, alpha), lambda m=mode, a=alpha: unit_row(ctx, m, a)))
+    frame = summarise(rows, ctx.base)
+    claim = write_b1(frame, ctx.table, ctx.cfg, scale)
+    return {"config": ctx.cfg, "train": ctx.train_row, "table": frame, "claim": claim,
+            "provenance": ctx.table.provenance, "wall_s": ctx.table.total_wall_s()}
 
 
 def _progress(units, progress: bool):
