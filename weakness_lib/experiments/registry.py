@@ -52,6 +52,22 @@ SPECS: dict[str, Spec] = {
     for s in [
         Spec("reparameterisation", _E + "reparameterisation", "01_reparameterisation.ipynb",
              ("B1",), recompute="recompute"),
+        Spec("invariance_audit", _E + "invariance_audit", "02_invariance_audit.ipynb",
+             ("B2",), recompute="retrain_and_measure"),
+        Spec("batch_size", _E + "batch_size", "03_large_batch_vs_n.ipynb",
+             ("B5",), recompute="retrain_and_measure"),
+        Spec("head_to_head_mnist", _E + "head_to_head", "04_head_to_head_mnist.ipynb", ("B6",),
+             run_kwargs={"dataset": "mnist"}, recompute="retrain_and_measure",
+             verify_kwargs={"dataset": "mnist"}),
+        Spec("head_to_head_fmnist", _E + "head_to_head", "05_head_to_head_fmnist.ipynb", ("B7",),
+             run_kwargs={"dataset": "fashion_mnist"}, recompute="retrain_and_measure",
+             verify_kwargs={"dataset": "fashion_mnist"}),
+        Spec("wen_scenario_1", _E + "wen_scenario_1", "07_wen_scenario_I.ipynb", ("W1",),
+             recompute="recompute"),
+        Spec("wen_scenario_2", _E + "wen_scenario_2", "08_wen_scenario_II.ipynb", ("W2",),
+             recompute="recompute"),
+        Spec("wen_scenario_3", _E + "wen_scenario_3", "09_wen_scenario_III.ipynb", ("W3",),
+             recompute="recompute"),
     ]
 }
 
