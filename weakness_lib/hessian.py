@@ -11,6 +11,7 @@ All vectors are flat tensors in the order of ``model.named_parameters()``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -123,7 +124,10 @@ class HVP:
     def __call__(self, v: Tensor) -> Tensor:
         self.calls += 1
         tangent = unflatten(v.to(self.dtype), self.params)
-        _, hv = jvp(self._grad, (self.params,), (tangent,))
+        with warnings.catch_warnings():
+            # torch.func's first jvp scripts a helper with the deprecated torch.jit.script
+            warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
+            _, hv = jvp(self._grad, (self.params,), (tangent,))
         return flatten(hv)
 
     def as_linear_operator(self) -> LinearOperator:
