@@ -62,6 +62,7 @@ SPECS: dict[str, Spec] = {
         Spec("head_to_head_fmnist", _E + "head_to_head", "05_head_to_head_fmnist.ipynb", ("B7",),
              run_kwargs={"dataset": "fashion_mnist"}, recompute="retrain_and_measure",
              verify_kwargs={"dataset": "fashion_mnist"}),
+        Spec("theory", _E + "theory", "06_theory_finite_languages.ipynb", ("B3", "B4")),
         Spec("wen_scenario_1", _E + "wen_scenario_1", "07_wen_scenario_I.ipynb", ("W1",),
              recompute="recompute"),
         Spec("wen_scenario_2", _E + "wen_scenario_2", "08_wen_scenario_II.ipynb", ("W2",),
