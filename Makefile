@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SCALE ?= full
 
-.PHONY: book test venv lint clean
+.PHONY: book test venv lint clean bench
 
 venv: $(VENV)/.installed
 
@@ -20,6 +20,14 @@ book: venv
 
 test: venv
 	$(PY) -m pytest -q
+
+# Speed benchmarks (benchmarks/README.md); results go to benchmarks/results/*.json.
+bench: venv
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	nice -n 10 $(PY) benchmarks/bench_gemm.py
+	nice -n 10 $(PY) benchmarks/bench_curvature.py
+	nice -n 10 $(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_book.py smoke full-estimate
 
 lint: venv
 	$(PY) -m ruff check weakness_lib tests

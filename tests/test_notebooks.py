@@ -1,11 +1,9 @@
 """Every notebook: committed clean, declares the profile parameters, runs at smoke scale; the
-smoke book builds with warnings as errors."""
+smoke book builds with warnings as errors (the ``smoke_book`` fixture lives in conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,11 +13,8 @@ from weakness_lib.book import (
     BookError,
     chapter_notebooks,
     check_parameters,
-    execute,
-    jupyter_book,
     notebooks_dir,
     profile,
-    stage,
 )
 from weakness_lib.paths import SCALES
 
@@ -51,42 +46,6 @@ def test_unknown_or_mistyped_parameter_is_an_error():
         check_parameters(nb, {"scael": "full"})
     with pytest.raises(BookError, match="must be str"):
         check_parameters(nb, {"scale": 3})
-
-
-@pytest.fixture(scope="session")
-def smoke_book(tmp_path_factory):
-    """Execute every notebook at smoke scale into a staged book, then build it (once)."""
-    out = tmp_path_factory.mktemp("smoke_book")
-    saved = os.environ.get("WEAKNESS_RESULTS")
-    os.environ["WEAKNESS_RESULTS"] = str(out / "results")
-    try:
-        staging = out / "_build" / "src"
-        stage(staging)
-        dest = staging / "book" / "generated"
-        params = profile("smoke")
-
-        def run(nb: Path) -> tuple[str, str | None]:
-            try:
-                execute(nb, dest / nb.name, params, timeout=300)
-                return nb.stem, None
-            except BookError as exc:
-                return nb.stem, str(exc)
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            errors = {k: v for k, v in pool.map(run, CHAPTERS) if v}
-        errors.update({k: v for k, v in [run(notebooks_dir() / SCORECARD)] if v})
-        build_error = None
-        if not errors:
-            try:
-                jupyter_book(staging, out)
-            except BookError as exc:
-                build_error = str(exc)
-        yield out, errors, build_error
-    finally:
-        if saved is None:
-            os.environ.pop("WEAKNESS_RESULTS", None)
-        else:
-            os.environ["WEAKNESS_RESULTS"] = saved
 
 
 @pytest.mark.slow

@@ -1,0 +1,159 @@
+"""How long the book takes to build, and where the time goes.
+
+``smoke``: ``weakness_lib.book.build("smoke")`` — exactly what ``make book SCALE=smoke`` runs
+(every chapter notebook executed by papermill, 2 kernels in parallel, then the scorecard, then
+``jupyter-book build -W``) — into a temporary folder with an **empty** results store
+(``WEAKNESS_RESULTS`` pointed at a fresh folder). Records the total wall time and the
+per-notebook execution times the build reports. Target: ≤ 5 min.
+
+``full-estimate``: the paper-scale book from a clean clone must recompute every stored unit of
+every experiment. Its cost is **estimated** (not measured) from the committed results store:
+for each pre-registered experiment (``configs/*.yaml``) the table ``results/full/<exp>/<hash>.json``
+of its current config records the wall time of every unit it computed (``_wall_s``) and the
+provenance of the machine. The estimate is Σ unit wall times (units ran one at a time, so the
+sum is what a serial rebuild costs on the machine they ran on) plus the smoke build's notebook
+and ``jupyter-book`` overhead. Experiments with no stored table, or fewer units than their
+config asks for, are listed as missing/incomplete (extrapolated where the unit count is known).
+Target: ≤ 45 min on 2 cores.
+
+``full-clean``: the real measurement (``build("full")`` into a temporary folder with an empty
+store). It takes as long as every experiment together; run only when asked.
+
+Run:  .venv/bin/python benchmarks/bench_book.py [smoke] [full-estimate] [full-clean]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Machine, write_results  # noqa: E402
+
+from weakness_lib.book import BookError, execute_all, jupyter_book, stage  # noqa: E402
+from weakness_lib.config import experiment_config  # noqa: E402
+from weakness_lib.paths import configs_dir, project_root  # noqa: E402
+from weakness_lib.store import config_hash  # noqa: E402
+
+#: config keys that give the number of units an experiment's table should hold, where known
+UNIT_KEYS = ("n_networks",)
+
+
+def timed_build(scale: str, keep: Path | None = None) -> dict:
+    """Build the book at ``scale`` (as ``weakness_lib.book.build``) into a temp folder (or
+    ``keep``) with an empty results store; per-step times are kept even if a step fails."""
+    with tempfile.TemporaryDirectory(prefix=f"book_{scale}_") as tmp:
+        out = Path(keep) if keep is not None else Path(tmp)
+        saved = os.environ.get("WEAKNESS_RESULTS")
+        os.environ["WEAKNESS_RESULTS"] = str(out / "results")
+        error = None
+        timings: dict[str, float] = {}
+        try:
+            start = time.perf_counter()
+            staging = out / "_build" / "src"
+            stage(staging)
+            try:
+                timings.update(execute_all(scale, staging / "book" / "generated", jobs=2))
+                t0 = time.perf_counter()
+                try:
+                    jupyter_book(staging, out)
+                finally:
+                    timings["jupyter-book build"] = time.perf_counter() - t0
+            except BookError as exc:
+                error = str(exc)[-3000:]
+            total = time.perf_counter() - start
+        finally:
+            if saved is None:
+                os.environ.pop("WEAKNESS_RESULTS", None)
+            else:
+                os.environ["WEAKNESS_RESULTS"] = saved
+    notebooks = {k: v for k, v in timings.items() if k.endswith(".ipynb")}
+    return {"scale": scale, "total_wall_s": total, "timings_s": timings,
+            "notebooks_sum_s": sum(notebooks.values()),
+            "jupyter_book_s": timings.get("jupyter-book build"),
+            "succeeded": error is None, "error": error,
+            "note": "chapters run 2 at a time (jobs=2), so the notebook times overlap; "
+                    "total_wall_s is the elapsed time of the whole build"}
+
+
+def stored_experiment(name: str) -> dict:
+    """Unit count and Σ unit wall time of the full-scale table of ``name``'s current config."""
+    cfg = experiment_config(name, "full")
+    exp = cfg.get("experiment", name)
+    path = project_root() / "results" / "full" / exp / f"{config_hash(cfg)}.json"
+    row: dict = {"experiment": exp, "table": str(path.relative_to(project_root()))}
+    if not path.exists():
+        others = sorted(p.name for p in path.parent.glob("*.json")) if path.parent.exists() else []
+        return {**row, "status": "missing", "stale_tables": others}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = data.get("rows", {})
+    walls = [float(r.get("_wall_s", 0.0)) for r in rows.values()]
+    row.update({"units": len(rows), "sum_wall_s": sum(walls),
+                "max_unit_wall_s": max(walls, default=0.0),
+                "provenance": {k: data.get("provenance", {}).get(k)
+                               for k in ("git_commit", "torch_threads", "date", "platform")}})
+    expected = next((int(cfg[k]) for k in UNIT_KEYS if k in cfg), None)
+    if expected is not None:
+        row["expected_units"] = expected
+        row["status"] = "complete" if len(rows) >= expected else "incomplete"
+        if rows and len(rows) < expected:
+            row["extrapolated_sum_wall_s"] = sum(walls) * expected / len(rows)
+    else:
+        row["status"] = "stored (unit count not declared in config)"
+    return row
+
+
+def full_estimate(smoke: dict | None) -> dict:
+    names = sorted(p.stem for p in configs_dir().glob("*.yaml"))
+    rows = []
+    for name in names:
+        try:
+            rows.append(stored_experiment(name))
+        except Exception as exc:  # a config without a full section, etc.
+            rows.append({"experiment": name, "status": f"no full config ({type(exc).__name__}: {exc})"})
+    compute = sum(r.get("extrapolated_sum_wall_s", r.get("sum_wall_s", 0.0)) for r in rows)
+    overhead = smoke["total_wall_s"] if smoke else None
+    missing = [r["experiment"] for r in rows if r.get("status") in ("missing",)]
+    incomplete = [r["experiment"] for r in rows if r.get("status") == "incomplete"]
+    return {"label": "ESTIMATE from stored unit wall times, not a measured clean-clone build",
+            "experiments": rows, "compute_s": compute,
+            "overhead_s_from_smoke_build": overhead,
+            "estimate_total_s": compute + (overhead or 0.0),
+            "missing": missing, "incomplete": incomplete,
+            "complete_estimate": not missing and not incomplete}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", nargs="*", default=["smoke", "full-estimate"],
+                    choices=["smoke", "full-estimate", "full-clean"])
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="build the smoke book into this folder and keep it (default: a temp dir)")
+    args = ap.parse_args(argv)
+    machine = Machine()
+    results: dict = {}
+    if "smoke" in args.what:
+        results["smoke"] = timed_build("smoke", args.keep)
+        print(f"smoke book: {results['smoke']['total_wall_s']:.0f} s "
+              f"({'built' if results['smoke']['succeeded'] else 'FAILED'})", flush=True)
+    if "full-estimate" in args.what:
+        results["full_estimate"] = full_estimate(results.get("smoke"))
+        print(f"full book estimate: {results['full_estimate']['estimate_total_s']:.0f} s "
+              f"(missing {results['full_estimate']['missing']}, "
+              f"incomplete {results['full_estimate']['incomplete']})", flush=True)
+    if "full-clean" in args.what:
+        results["full_clean"] = timed_build("full")
+    setup = {"what": args.what, "jobs": 2,
+             "data_cache": "the decompressed MNIST/Fashion-MNIST cache was kept (≈ seconds)"}
+    print(write_results("book", machine, setup, results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
