@@ -120,7 +120,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if not keys:
             print(f"{spec.name}: nothing stored at scale {args.scale}; run it first", file=sys.stderr)
             return 2
-        chosen = random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
+        unknown = [k for k in args.unit if k not in keys]
+        if unknown:
+            print(f"{spec.name}: no stored unit(s) {unknown}; stored: {keys}", file=sys.stderr)
+            return 2
+        chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
         n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
         print(f"verify {spec.name} ({args.scale}, {table.path.name}): {len(chosen)} of {len(keys)} "
               f"units, {n_threads} torch threads")
@@ -169,6 +173,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--sample", type=int, default=5, help="how many stored units to recompute (default 5)")
     v.add_argument("--scale", choices=SCALES, default="full", help="which results to verify (default full)")
     v.add_argument("--seed", type=int, default=0, help="seed of the random choice of units")
+    v.add_argument("--unit", action="append", default=[], metavar="KEY",
+                   help="verify this stored unit (repeatable; replaces the random sample)")
     v.set_defaults(fn=cmd_verify)
     b = sub.add_parser("book", help="execute every notebook and build the HTML book (what `make book` runs)")
     b.add_argument("--scale", choices=SCALES, default="full", help="which results the book shows")

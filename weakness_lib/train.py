@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain: tqdm.auto warns "IProgress not found" in kernels without ipywidgets
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "gd")
 
