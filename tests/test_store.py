@@ -101,3 +101,12 @@ def test_claims_roundtrip_and_validation(isolated_results):
         _claim(ci95=[2.0, 1.0])
     with pytest.raises(ClaimError, match="paper"):
         _claim(paper="someone2020")
+
+
+def test_rewriting_an_unchanged_claim_keeps_the_file(isolated_results):
+    path = write_claim(_claim(provenance={"git_commit": "abc", "date": "d1", "n": 1}), "smoke")
+    before = path.read_text()
+    write_claim(_claim(provenance={"git_commit": "def", "date": "d2", "n": 1}), "smoke")
+    assert path.read_text() == before  # same content, only when/where it was written differs
+    write_claim(_claim(our_value=2.5, provenance={"git_commit": "def", "date": "d2", "n": 1}), "smoke")
+    assert json.loads(path.read_text())["our_value"] == 2.5

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .paths import results_root
-from .store import write_json
+from .store import _jsonable, write_json
 
 PAPERS: tuple[str, ...] = ("bennett2026", "wen2023")
 VERDICTS: tuple[str, ...] = ("reproduced", "partially_reproduced", "not_reproduced")
@@ -79,10 +79,34 @@ def claims_dir(scale: str) -> Path:
     return results_root(scale) / "claims"
 
 
+#: provenance fields that describe *when* a claim file was written, not what it says
+VOLATILE: frozenset[str] = frozenset({"date", "git_commit", "claim_written"})
+
+
+def _stable(obj: Any) -> Any:
+    """``obj`` without :data:`VOLATILE` keys at any depth, normalised through JSON."""
+    if isinstance(obj, dict):
+        return {k: _stable(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [_stable(v) for v in obj]
+    return obj
+
+
 def write_claim(claim: Claim, scale: str) -> Path:
-    """Validate and atomically write ``claim`` to ``results/<scale>/claims/<id>.json``."""
+    """Validate and atomically write ``claim`` to ``results/<scale>/claims/<id>.json``.
+
+    Re-deriving a claim from stored results must not churn the committed file: when the existing
+    file says the same thing (ignoring when and at which commit it was written), it is kept.
+    """
     path = claims_dir(scale) / f"{claim.claim_id}.json"
-    write_json(path, asdict(claim))
+    record = json.loads(json.dumps(_jsonable(asdict(claim))))
+    if path.exists():
+        try:
+            if _stable(json.loads(path.read_text(encoding="utf-8"))) == _stable(record):
+                return path
+        except json.JSONDecodeError:
+            pass  # a torn or edited file is simply rewritten
+    write_json(path, record)
     return path
 
 
