@@ -33,7 +33,14 @@ import pandas as pd
 from ..config import experiment_config
 from ..data import make_split
 from ..store import ResultsStore, Table
-from .bennett_common import claim_provenance, performance, threads, train_network, weakness_measures
+from .bennett_common import (
+    claim_provenance,
+    performance,
+    threads,
+    train_network,
+    wall_time,
+    weakness_measures,
+)
 from .common import claim_from_registration, dataset, fixed_batch
 
 EXPERIMENT = "batch_size"
@@ -191,17 +198,6 @@ def verdict_for(adv: pd.DataFrame) -> tuple[str, dict[str, float]]:
     if clear_at_small and a0 - a1 > 2 * math.sqrt(s0**2 + s1**2):
         return "partially_reproduced", facts
     return "not_reproduced", facts
-
-
-def wall_time(table: Table) -> dict[str, float]:
-    rows = table.rows()
-    if not rows:
-        return {"compute_s": 0.0, "elapsed_s": 0.0}
-    stamps = sorted(pd.Timestamp(r["_finished"]) for r in rows)
-    return {"compute_s": table.total_wall_s(),
-            "elapsed_s": float((stamps[-1] - stamps[0]).total_seconds()),
-            "train_s": float(sum(r.get("train_wall_s", 0.0) for r in rows)),
-            "measure_s": float(sum(r.get("measure_wall_s", 0.0) for r in rows))}
 
 
 def run(scale: str, *, progress: bool = False) -> dict[str, Any]:

@@ -21,10 +21,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor, nn
 
 from ..models import MLP, build_mlp
+from ..store import Table
 from ..train import TrainConfig, evaluate, train
 from ..weakness import transformation_compatibility, weakness_table, wrong_group_transforms
 from .common import weights_digest
@@ -207,3 +209,17 @@ def orientation_of(column: str, extra: Mapping[str, tuple[str, int]] | None = No
         if column.startswith(prefix):
             return sign
     raise KeyError(f"no family/orientation registered for measure column {column!r}")
+
+
+def wall_time(table: Table) -> dict[str, float]:
+    """Compute time of a table (sum over stored units, split into training and measuring) and the
+    elapsed span from its first to its last finished unit."""
+    rows = table.rows()
+    if not rows:
+        return {"compute_s": 0.0, "elapsed_s": 0.0, "per_unit_s": float("nan")}
+    stamps = sorted(pd.Timestamp(r["_finished"]) for r in rows)
+    total = table.total_wall_s()
+    return {"compute_s": total, "elapsed_s": float((stamps[-1] - stamps[0]).total_seconds()),
+            "per_unit_s": total / len(rows),
+            "train_s": float(sum(r.get("train_wall_s", 0.0) for r in rows)),
+            "measure_s": float(sum(r.get("measure_wall_s", 0.0) for r in rows))}

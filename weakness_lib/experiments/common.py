@@ -112,7 +112,7 @@ def claim_from_registration(
         claim_id=claim_id,
         paper=reg["paper"],
         statement=" ".join(reg["statement"].split()),
-        paper_value=reg["paper_value"],
+        paper_value=" ".join(reg["paper_value"].split()),
         metric=" ".join(reg["metric"].split()),
         our_value=float(our_value),
         ci95=ci95,

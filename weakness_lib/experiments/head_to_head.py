@@ -42,6 +42,7 @@ from .bennett_common import (
     performance,
     threads,
     train_network,
+    wall_time,
     weakness_measures,
 )
 from .common import claim_from_registration, dataset, fixed_batch, split_for
@@ -354,19 +355,6 @@ def paper_comparison(ds: str, stats: dict[str, Any], cfg: dict[str, Any]) -> pd.
             "ci_lo": None if r is None else r["ci_lo"], "ci_hi": None if r is None else r["ci_hi"],
         })
     return pd.DataFrame(rows)
-
-
-def wall_time(table: Table) -> dict[str, float]:
-    """Sum of per-network compute times and the elapsed span first → last finished row."""
-    rows = table.rows()
-    if not rows:
-        return {"compute_s": 0.0, "elapsed_s": 0.0, "per_network_s": float("nan")}
-    stamps = sorted(pd.Timestamp(r["_finished"]) for r in rows)
-    total = table.total_wall_s()
-    return {"compute_s": total, "elapsed_s": float((stamps[-1] - stamps[0]).total_seconds()),
-            "per_network_s": total / len(rows),
-            "train_s": float(sum(r.get("train_wall_s", 0.0) for r in rows)),
-            "measure_s": float(sum(r.get("measure_wall_s", 0.0) for r in rows))}
 
 
 def run(scale: str, *, dataset: str = "mnist", progress: bool = False) -> dict[str, Any]:

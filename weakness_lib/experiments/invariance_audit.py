@@ -43,6 +43,7 @@ from .bennett_common import (
     predictions_digest,
     threads,
     train_network,
+    wall_time,
     weakness_measures,
 )
 from .common import claim_from_registration, dataset, fixed_batch, split_for
@@ -240,16 +241,6 @@ def verdict_for(df: pd.DataFrame, summary: pd.DataFrame) -> tuple[str, dict[str,
     if invariance and (sharp_ok or simp_ok):
         return "partially_reproduced", facts
     return "not_reproduced", facts
-
-
-def wall_time(table: Table) -> dict[str, float]:
-    rows = table.rows()
-    if not rows:
-        return {"compute_s": 0.0, "elapsed_s": 0.0}
-    stamps = sorted(pd.Timestamp(r["_finished"]) for r in rows)
-    return {"compute_s": table.total_wall_s(),
-            "elapsed_s": float((stamps[-1] - stamps[0]).total_seconds()),
-            "measure_s": float(sum(r.get("measure_wall_s", 0.0) for r in rows))}
 
 
 def run(scale: str, *, progress: bool = False) -> dict[str, Any]:

@@ -22,12 +22,12 @@ import torch
 from scipy import stats
 
 from .. import sam, twolayer
-from ..claims import Claim, write_claim
-from ..config import load_registration
+from ..claims import Claim
 from ..hessian import Params
 from ..store import ResultsStore, Table
 from ..twolayer import TwoLayerSpec
 from ..xor import XorData, make_xor
+from .common import claim_from_registration
 
 __all__ = [
     "data_for",
@@ -357,19 +357,21 @@ def write_registered_claim(
     details: dict[str, Any],
 ) -> Claim:
     """Write a claim whose texts (statement, paper value, metric, rule) come from the config."""
-    reg = load_registration(experiment)["claims"][claim_id]
-    claim = Claim(
-        claim_id=claim_id,
-        paper=reg["paper"],
-        statement=" ".join(reg["statement"].split()),
-        paper_value=" ".join(reg["paper_value"].split()),
-        metric=" ".join(reg["metric"].split()),
-        our_value=float(our_value),
-        ci95=ci95,
-        verdict=verdict,
-        verdict_rule=" ".join(reg["verdict_rule"].split()),
-        provenance=provenance,
-        details=details,
+    return claim_from_registration(experiment, claim_id, our_value=our_value, ci95=ci95,
+                                   verdict=verdict, provenance=provenance, details=details,
+                                   scale=scale)
+
+
+def constructions_hold(cons: dict[str, Any]) -> bool:
+    """The pre-registered construction check shared by Scenarios II and III: the memoriser and the
+    4-neuron generaliser both interpolate (train MSE < 1e-20) at the minimal trace (relative error
+    < 1e-9); the memoriser outputs exactly 0 on every test point, the generaliser is perfect."""
+    mem, gen = cons["memoriser"], cons["generaliser"]
+    return (
+        mem["train_mse"] < 1e-20
+        and gen["train_mse"] < 1e-20
+        and mem["rel_err_bound"] < 1e-9
+        and gen["rel_err_bound"] < 1e-9
+        and mem["frac_test_outputs_zero"] == 1.0
+        and gen["test_acc"] == 1.0
     )
-    write_claim(claim, scale)
-    return claim

@@ -110,15 +110,7 @@ def checks(config: dict[str, Any], rows: list[dict], cons: dict[str, Any]) -> di
             "c": r["final_test_acc"] <= r["peak_test_acc"] - 0.05,
             "d": ctrl[s]["final_test_acc"] >= 0.95,
         }
-    mem, gen = cons["memoriser"], cons["generaliser"]
-    e = (
-        mem["train_mse"] < 1e-20
-        and gen["train_mse"] < 1e-20
-        and mem["rel_err_bound"] < 1e-9
-        and gen["rel_err_bound"] < 1e-9
-        and mem["frac_test_outputs_zero"] == 1.0
-        and gen["test_acc"] == 1.0
-    )
+    e = W.constructions_hold(cons)
     counts = {c: sum(v[c] for v in per_seed.values()) for c in "abcd"}
     if e and all(n >= 2 for n in counts.values()):
         verdict = "reproduced"
