@@ -30,7 +30,7 @@ bench: venv
 	$(PY) benchmarks/bench_book.py smoke full-estimate
 
 lint: venv
-	$(PY) -m ruff check weakness_lib tests
+	$(PY) -m ruff check weakness_lib tests benchmarks
 
 clean:
 	rm -rf _build results/smoke
