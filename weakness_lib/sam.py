@@ -428,7 +428,7 @@ def train(
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(total=train_spec.epochs, desc=train_spec.algorithm, leave=False)
     start = time.perf_counter()

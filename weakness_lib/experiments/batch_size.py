@@ -144,7 +144,7 @@ def compute(scale: str, progress: bool = False) -> Table:
     """Fill the grid run by run (resumable: one stored row per network)."""
     cfg = config(scale)
     table = ResultsStore(scale).table(EXPERIMENT, cfg)
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for n, regime, seed in tqdm(run_order(cfg), disable=not progress, desc=EXPERIMENT):
         table.get_or_compute(run_key(n, regime, seed),

@@ -162,7 +162,7 @@ def compute(ds: str, scale: str, progress: bool = False, limit: int | None = Non
     cfg = config(ds, scale)
     table = ResultsStore(scale).table(cfg["experiment"], cfg)
     n = cfg["n_networks"] if limit is None else min(limit, cfg["n_networks"])
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for i in tqdm(range(n), disable=not progress, desc=cfg["experiment"]):
         table.get_or_compute(network_key(i), lambda i=i: compute_row(cfg, i))

@@ -149,7 +149,7 @@ def retrain_and_measure(scale: str, key: str) -> dict[str, Any]:
 def compute(scale: str, progress: bool = False) -> Table:
     cfg = config(scale)
     table = ResultsStore(scale).table(EXPERIMENT, cfg)
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     units = [(m, a) for m in cfg["modes"] for a in cfg["alphas"]]
     for mode, alpha in tqdm(units, disable=not progress, desc=EXPERIMENT):

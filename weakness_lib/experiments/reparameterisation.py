@@ -173,7 +173,7 @@ def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
 
 
 def _progress(units, progress: bool):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(units, disable=not progress, desc="rescalings", leave=False)
 

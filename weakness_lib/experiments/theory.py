@@ -302,7 +302,7 @@ def _units(cfg: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
     """Compute (resumably) every check of the chapter, write claims B3 and B4, return tables."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     t0 = time.perf_counter()
     cfg = config(scale)

@@ -233,7 +233,7 @@ def compute_all(table: Table, config: dict[str, Any], progress: bool = False) ->
     keys = unit_keys(config)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(keys, desc=table.experiment)
     rows = []
