@@ -88,3 +88,21 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
     uninterrupted = _rows(tmp_path / "b")
     assert resumed == uninterrupted
     assert {k: resumed[k] for k in partial} == partial  # finished units were kept, not recomputed
+
+
+def test_compare_detects_a_changed_unit(isolated_results, tmp_path, capsys):
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--quiet"]) == 0
+    import shutil
+
+    from weakness_lib.paths import results_root
+
+    other = tmp_path / "other"
+    shutil.copytree(results_root("smoke"), other / "smoke")
+    assert main(["compare", str(other), "--scale", "smoke"]) == 0
+    assert "bit-identical" in capsys.readouterr().out
+    (path,) = (other / "smoke" / "reparameterisation").glob("*.json")
+    data = json.loads(path.read_text())
+    data["rows"]["identity:1"]["trace"] += 1e-12
+    path.write_text(json.dumps(data))
+    assert main(["compare", str(other), "--scale", "smoke"]) == 1
+    assert "DIFFERENT" in capsys.readouterr().out

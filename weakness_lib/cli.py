@@ -3,6 +3,7 @@
     weakness-repro run <experiment|all> --scale smoke|full   compute what is missing (resumable)
     weakness-repro status [--scale smoke|full]              what is stored, with provenance
     weakness-repro verify <experiment> --sample k           re-train k stored units, compare bitwise
+    weakness-repro compare <results-root>                   compare a rebuilt store with this one, bitwise
     weakness-repro book [--scale full]                      execute notebooks, build the book
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import random
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from .paths import SCALES
@@ -146,6 +149,44 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def compare_stores(other: Path, scale: str = "full") -> list[dict[str, Any]]:
+    """Compare every table of another results root (``<other>/<scale>/<experiment>/<hash>.json``)
+    with the same table of this project's store, unit by unit, bitwise (timings excluded)."""
+    from .paths import results_root
+
+    out = []
+    for path in sorted((Path(other) / scale).glob("*/*.json")):
+        if path.parent.name == "claims":
+            continue
+        mine = results_root(scale) / path.parent.name / path.name
+        row: dict[str, Any] = {"experiment": path.parent.name, "table": path.name}
+        if not mine.exists():
+            out.append({**row, "status": "no table with this config hash here"})
+            continue
+        a = json.loads(mine.read_text(encoding="utf-8"))["rows"]
+        b = json.loads(path.read_text(encoding="utf-8"))["rows"]
+        common = sorted(set(a) & set(b))
+        differing = [k for k in common if differences(a[k], b[k])]
+        out.append({**row, "units_compared": len(common), "units_differing": len(differing),
+                    "only_here": len(set(a) - set(b)), "only_there": len(set(b) - set(a)),
+                    "status": "identical" if not differing else "DIFFERENT",
+                    "first_differing": differing[:5]})
+    return out
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    rows = compare_stores(Path(args.other), args.scale)
+    if not rows:
+        print(f"no tables under {args.other}/{args.scale}", file=sys.stderr)
+        return 2
+    for r in rows:
+        print(f"  {r['experiment']:<22} {r.get('units_compared', 0):5d} units  {r['status']}"
+              + (f"  e.g. {r['first_differing']}" if r.get("first_differing") else ""))
+    bad = [r for r in rows if r["status"] != "identical"]
+    print("compare:", "every common unit is bit-identical" if not bad else f"{len(bad)} table(s) differ")
+    return 1 if bad else 0
+
+
 def cmd_book(args: argparse.Namespace) -> int:
     from .book import build
 
@@ -176,6 +217,10 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--unit", action="append", default=[], metavar="KEY",
                    help="verify this stored unit (repeatable; replaces the random sample)")
     v.set_defaults(fn=cmd_verify)
+    c = sub.add_parser("compare", help="compare another results store (e.g. a clean-clone rebuild) with this one, bitwise")
+    c.add_argument("other", help="results root of the other store (the folder holding full/ and smoke/)")
+    c.add_argument("--scale", choices=SCALES, default="full", help="which scale to compare (default full)")
+    c.set_defaults(fn=cmd_compare)
     b = sub.add_parser("book", help="execute every notebook and build the HTML book (what `make book` runs)")
     b.add_argument("--scale", choices=SCALES, default="full", help="which results the book shows")
     b.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel")
