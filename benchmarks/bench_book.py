@@ -19,7 +19,10 @@ Target: ≤ 45 min on 2 cores.
 ``full-clean``: the real measurement (``build("full")`` into a temporary folder with an empty
 store). It takes as long as every experiment together; run only when asked.
 
-Run:  .venv/bin/python benchmarks/bench_book.py [smoke] [full-estimate] [full-clean]
+``clean-clone-log``: record a measured clean-clone build from its log (``--log``) and compare the
+store it wrote (``--fresh-results``) with the committed one, unit by unit, bitwise.
+
+Run:  .venv/bin/python benchmarks/bench_book.py [smoke] [full-estimate] [full-clean] [clean-clone-log]
 """
 
 from __future__ import annotations
@@ -129,10 +132,36 @@ def full_estimate(smoke: dict | None) -> dict:
             "complete_estimate": not missing and not incomplete}
 
 
+def clean_clone_log(log: Path, fresh_results: Path | None) -> dict:
+    """A measured paper-scale build from a clean clone with an empty store, read from the output of
+    ``WEAKNESS_RESULTS=<empty> make book`` (per-notebook times and the ``EXIT … after N s`` line
+    written by the wrapper), plus the bitwise comparison of the rebuilt store with the committed one."""
+    import re
+
+    from weakness_lib.cli import compare_stores
+
+    text = log.read_text(encoding="utf-8", errors="replace")
+    timings = {m.group(2): float(m.group(1))
+               for m in re.finditer(r"^\s+([0-9.]+) s\s+(\S.*?)\s*$", text, re.M)}
+    total = re.search(r"EXIT (\d+) after (\d+) s", text)
+    out = {"label": "MEASURED: make book (full) in a fresh clone, WEAKNESS_RESULTS pointed at an "
+                    "empty folder, venv created by make; 2 notebooks at a time",
+           "timings_s": timings, "exit_code": int(total.group(1)) if total else None,
+           "total_wall_s": float(total.group(2)) if total else None,
+           "notebooks_sum_s": sum(v for k, v in timings.items() if k.endswith(".ipynb"))}
+    if fresh_results is not None:
+        out["bitwise_comparison_with_committed_store"] = compare_stores(fresh_results, "full")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", nargs="*", default=["smoke", "full-estimate"],
-                    choices=["smoke", "full-estimate", "full-clean"])
+                    choices=["smoke", "full-estimate", "full-clean", "clean-clone-log"])
+    ap.add_argument("--log", type=Path, default=None,
+                    help="clean-clone-log: output of `WEAKNESS_RESULTS=<empty> make book` in a fresh clone")
+    ap.add_argument("--fresh-results", type=Path, default=None,
+                    help="clean-clone-log: the results root that build wrote, compared bitwise")
     ap.add_argument("--keep", type=Path, default=None,
                     help="build the smoke book into this folder and keep it (default: a temp dir)")
     args = ap.parse_args(argv)
@@ -149,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
               f"incomplete {results['full_estimate']['incomplete']})", flush=True)
     if "full-clean" in args.what:
         results["full_clean"] = timed_build("full")
+    if "clean-clone-log" in args.what:
+        if args.log is None:
+            ap.error("clean-clone-log needs --log")
+        results["full_clean_clone"] = clean_clone_log(args.log, args.fresh_results)
+        print(f"clean-clone full book: {results['full_clean_clone']['total_wall_s']} s", flush=True)
     setup = {"what": args.what, "jobs": 2,
              "data_cache": "the decompressed MNIST/Fashion-MNIST cache was kept (≈ seconds)"}
     print(write_results("book", machine, setup, results))
