@@ -2,7 +2,7 @@
 
 Every results file ``benchmarks/results/<name>.json`` holds ``machine`` (CPU model, cores,
 load average at start and end, whether the machine was shared), ``environment``
-(:func:`weakness_lib.provenance.environment`: git commit, torch version, threads, date) and the
+(:func:`weakness_lib.core.provenance.environment`: git commit, torch version, threads, date) and the
 benchmark's own ``setup`` and ``results``.
 """
 
@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from weakness_lib.provenance import environment
+from weakness_lib.core.provenance import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
 THREADS = 2
-#: the MNIST model every curvature benchmark uses (weakness_lib.models default widths)
+#: the MNIST model every curvature benchmark uses (weakness_lib.bennett.models default widths)
 WIDTHS = (784, 256, 256, 10)
 
 

@@ -1,6 +1,6 @@
 """How long the book takes to build, and where the time goes.
 
-``smoke``: ``weakness_lib.book.build("smoke")`` — exactly what ``make book SCALE=smoke`` runs
+``smoke``: ``weakness_lib.publish.book.build("smoke")`` — exactly what ``make book SCALE=smoke`` runs
 (every chapter notebook executed by papermill, 2 kernels in parallel, then the scorecard, then
 ``jupyter-book build -W``) — into a temporary folder with an **empty** results store
 (``WEAKNESS_RESULTS`` pointed at a fresh folder). Records the total wall time and the
@@ -39,17 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Machine, write_results  # noqa: E402
 
-from weakness_lib.book import BookError, execute_all, jupyter_book, stage  # noqa: E402
-from weakness_lib.config import experiment_config  # noqa: E402
-from weakness_lib.paths import configs_dir, project_root  # noqa: E402
-from weakness_lib.store import config_hash  # noqa: E402
+from weakness_lib.core.config import experiment_config  # noqa: E402
+from weakness_lib.core.paths import configs_dir, project_root  # noqa: E402
+from weakness_lib.core.store import config_hash  # noqa: E402
+from weakness_lib.publish.book import BookError, execute_all, jupyter_book, stage  # noqa: E402
 
 #: config keys that give the number of units an experiment's table should hold, where known
 UNIT_KEYS = ("n_networks",)
 
 
 def timed_build(scale: str, keep: Path | None = None) -> dict:
-    """Build the book at ``scale`` (as ``weakness_lib.book.build``) into a temp folder (or
+    """Build the book at ``scale`` (as ``weakness_lib.publish.book.build``) into a temp folder (or
     ``keep``) with an empty results store; per-step times are kept even if a step fails."""
     with tempfile.TemporaryDirectory(prefix=f"book_{scale}_") as tmp:
         out = Path(keep) if keep is not None else Path(tmp)

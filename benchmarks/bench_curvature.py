@@ -8,8 +8,8 @@ cross-entropy on the first ``--batch`` images of the same order (all inside the 
 
 λ_max (target: relative accuracy 1e-3). Reference λ* = ARPACK eigsh(tol=1e-10) in float64.
 Methods, each from the same model and batch:
-  ours        weakness_lib.hessian.top_eigenvalues (scipy eigsh, Lanczos) on HVP (jvp∘grad)
-  ours_fast   weakness_lib.curvature_fast.lanczos_lambda_max on GraphHVP (early-stopping Lanczos)
+  ours        weakness_lib.bennett.curvature.top_eigenvalues (scipy eigsh, Lanczos) on HVP (jvp∘grad)
+  ours_fast   weakness_lib.bennett.curvature_fast.lanczos_lambda_max on GraphHVP (early-stopping Lanczos)
   pyhessian   pyhessian.hessian(...).eigenvalues(tol=1e-3) (power iteration, its stopping rule)
   curvlinops  curvlinops.HessianLinearOperator(...).to_scipy() + scipy eigsh(tol=1e-3)
 HVPs are counted by wrapping each library's own product (PyHessian: its module-level
@@ -19,8 +19,8 @@ many products it needs before it is *actually* within 1e-3 of λ* ("to true 1e-3
 
 Trace (target: standard error ≤ ``--rel-se`` of the estimate). All four estimators are
 Rademacher Hutchinson, drawn in blocks of 32 until s/√K ≤ rel_se·|mean|:
-  ours        weakness_lib.hessian.hutchinson_trace per block (sequential jvp∘grad HVPs)
-  ours_fast   weakness_lib.curvature_fast.hutchinson_to_stderr (GraphHVP, batched blocks)
+  ours        weakness_lib.bennett.curvature.hutchinson_trace per block (sequential jvp∘grad HVPs)
+  ours_fast   weakness_lib.bennett.curvature_fast.hutchinson_to_stderr (GraphHVP, batched blocks)
   pyhessian   pyhessian.hessian(...).trace(maxIter=32, tol=-1) per block (its own probes)
   curvlinops  curvlinops Rademacher probes G, per-probe gᵢᵀ(A G)ᵢ — the body of its
               hutchinson_trace (einsum("ij,ij", G, A @ G)), keeping the per-probe terms
@@ -49,16 +49,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import THREADS, WIDTHS, Machine, setup_torch, timed, write_results  # noqa: E402
 
-from weakness_lib.curvature_fast import (  # noqa: E402
+from weakness_lib.bennett.curvature import HVP, hutchinson_trace, top_eigenvalues  # noqa: E402
+from weakness_lib.bennett.curvature_fast import (  # noqa: E402
     GraphHVP,
     hutchinson_to_stderr,
     lanczos_lambda_max,
     xtrace,
 )
-from weakness_lib.data import load_dataset, stratified_order  # noqa: E402
-from weakness_lib.hessian import HVP, hutchinson_trace, top_eigenvalues  # noqa: E402
-from weakness_lib.models import build_mlp  # noqa: E402
-from weakness_lib.train import TrainConfig, train  # noqa: E402
+from weakness_lib.bennett.data import load_dataset, stratified_order  # noqa: E402
+from weakness_lib.bennett.models import build_mlp  # noqa: E402
+from weakness_lib.bennett.train import TrainConfig, train  # noqa: E402
 
 BLOCK = 32
 

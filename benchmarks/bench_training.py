@@ -3,9 +3,9 @@
 Recipe (configs/head_to_head_mnist.yaml, full scale): 784-256-256-10 ReLU MLP, 5,000 stratified
 MNIST training images, SGD lr 0.05 momentum 0.9, batch 64, network i initialised and shuffled
 with seed i; after every epoch the loss and accuracy on all 5,000 training images (as
-``weakness_lib.train.train`` does).
+``weakness_lib.bennett.train.train`` does).
 
-* naive: ``weakness_lib.train.train`` over seeds, one network after another (1 and 2 threads).
+* naive: ``weakness_lib.bennett.train.train`` over seeds, one network after another (1 and 2 threads).
 * ensemble (this script's own; no ``weakness_lib.ensemble`` existed when it was written): the K
   networks' parameters stacked with ``torch.func.stack_module_state``; per step, every member's
   gradient on *its own* mini-batch (its own seeded permutation, identical to ``train``'s) by
@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import THREADS, WIDTHS, Machine, write_results  # noqa: E402
 from bench_gemm import peak_fp32  # noqa: E402
 
-from weakness_lib.data import load_dataset, stratified_order  # noqa: E402
-from weakness_lib.models import build_mlp  # noqa: E402
-from weakness_lib.train import TrainConfig, TrainingDivergedError, train  # noqa: E402
+from weakness_lib.bennett.data import load_dataset, stratified_order  # noqa: E402
+from weakness_lib.bennett.models import build_mlp  # noqa: E402
+from weakness_lib.bennett.train import TrainConfig, TrainingDivergedError, train  # noqa: E402
 
 LR, MOMENTUM, BATCH, N_TRAIN = 0.05, 0.9, 64, 5000
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from weakness_lib.book import (
+from weakness_lib.bennett.models import build_mlp
+from weakness_lib.publish.book import (
     SCORECARD,
     BookError,
     chapter_notebooks,
@@ -20,7 +21,6 @@ from weakness_lib.book import (
     profile,
     stage,
 )
-from weakness_lib.models import build_mlp
 
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 

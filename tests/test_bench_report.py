@@ -1,10 +1,10 @@
-"""weakness_lib.bench_report reads the committed benchmark results and fails clearly without them."""
+"""weakness_lib.publish.bench_report reads the committed benchmark results and fails clearly without them."""
 
 from __future__ import annotations
 
 import pytest
 
-from weakness_lib import bench_report as br
+from weakness_lib.publish import bench_report as br
 
 
 def test_missing_results_name_the_script(tmp_path, monkeypatch):

@@ -30,8 +30,8 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
-from weakness_lib.book_offline import external_assets
-from weakness_lib.paths import project_root
+from weakness_lib.core.paths import project_root
+from weakness_lib.publish.offline import external_assets
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from weakness_lib.cli import differences, main, parser
-from weakness_lib.experiments import registry
+from weakness_lib.studies import registry
 
 
 def test_help_documents_every_option(capsys):
@@ -94,7 +94,7 @@ def test_compare_detects_a_changed_unit(isolated_results, tmp_path, capsys):
     assert main(["run", "reparameterisation", "--scale", "smoke", "--quiet"]) == 0
     import shutil
 
-    from weakness_lib.paths import results_root
+    from weakness_lib.core.paths import results_root
 
     other = tmp_path / "other"
     shutil.copytree(results_root("smoke"), other / "smoke")

@@ -1,5 +1,5 @@
-"""weakness_lib.curvature_fast against dense float64 Hessians, closed-form spectra and
-weakness_lib.hessian."""
+"""weakness_lib.bennett.curvature_fast against dense float64 Hessians, closed-form spectra and
+weakness_lib.bennett.curvature."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-from weakness_lib.curvature_fast import (
-    GraphHVP,
-    hutchinson_to_stderr,
-    lanczos_lambda_max,
-    xtrace,
-)
-from weakness_lib.hessian import (
+from weakness_lib.bennett.curvature import (
     HVP,
     dense_hessian,
     hutchinson_trace,
     loss_function,
     model_params,
     top_eigenvalues,
+)
+from weakness_lib.bennett.curvature_fast import (
+    GraphHVP,
+    hutchinson_to_stderr,
+    lanczos_lambda_max,
+    xtrace,
 )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from weakness_lib import data as D
+from weakness_lib.bennett import data as D
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

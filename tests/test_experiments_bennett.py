@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weakness_lib.experiments import batch_size as bs
-from weakness_lib.experiments import head_to_head as h2h
-from weakness_lib.experiments import invariance_audit as audit
-from weakness_lib.experiments.bennett_common import family_of, measure_families, orientation_of
+from weakness_lib.studies import batch_size as bs
+from weakness_lib.studies import head_to_head as h2h
+from weakness_lib.studies import invariance_audit as audit
+from weakness_lib.studies.bennett_common import family_of, measure_families, orientation_of
 
 TIMING = ("_wall_s",)
 
@@ -193,7 +193,7 @@ def test_load_results_is_none_without_stored_rows():
 
 
 def test_cached_statistics_round_trip_keeps_numbers_and_nan():
-    from weakness_lib.store import ResultsStore
+    from weakness_lib.core.store import ResultsStore
 
     rng = np.random.default_rng(1)
     table = ResultsStore("smoke").table("stats_roundtrip", {"x": 1})

@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from weakness_lib import measures as M
-from weakness_lib.hessian import dense_hessian, flatten, unflatten
-from weakness_lib.models import build_mlp
-from weakness_lib.reparam import rescale
+from weakness_lib.bennett import measures as M
+from weakness_lib.bennett.curvature import dense_hessian, flatten, unflatten
+from weakness_lib.bennett.models import build_mlp
+from weakness_lib.bennett.reparam import rescale
 
 
 @pytest.fixture(scope="module")

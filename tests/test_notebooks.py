@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from weakness_lib.book import (
+from weakness_lib.core.paths import SCALES
+from weakness_lib.publish.book import (
     SCORECARD,
     BookError,
     chapter_notebooks,
@@ -16,7 +17,6 @@ from weakness_lib.book import (
     notebooks_dir,
     profile,
 )
-from weakness_lib.paths import SCALES
 
 CHAPTERS = chapter_notebooks()
 ALL = CHAPTERS + [notebooks_dir() / SCORECARD]

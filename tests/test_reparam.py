@@ -7,9 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weakness_lib.hessian import dense_hessian, flatten, loss_function, model_params
-from weakness_lib.models import build_mlp
-from weakness_lib.reparam import (
+from weakness_lib.bennett.curvature import dense_hessian, flatten, loss_function, model_params
+from weakness_lib.bennett.models import build_mlp
+from weakness_lib.bennett.reparam import (
     block_scales,
     check_function_preserved,
     rescale,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from weakness_lib import stats as S
+from weakness_lib.bennett import stats as S
 
 
 def test_paper_p_values_follow_from_rho_and_n_100():

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from weakness_lib.claims import Claim, ClaimError, load_claims, write_claim
-from weakness_lib.store import ResultsStore, ResultsStoreError, StaleResultsError, config_hash
+from weakness_lib.core.claims import Claim, ClaimError, load_claims, write_claim
+from weakness_lib.core.store import ResultsStore, ResultsStoreError, StaleResultsError, config_hash
 
 
 def test_config_hash_is_canonical():

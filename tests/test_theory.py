@@ -9,10 +9,10 @@ import pytest
 import torch
 from scipy.special import comb
 
-from weakness_lib import theory as T
-from weakness_lib.models import build_mlp
-from weakness_lib.reparam import rescale_layer
-from weakness_lib.weakness import probe_logits, w1_log_freedom
+from weakness_lib.bennett import theory as T
+from weakness_lib.bennett.models import build_mlp
+from weakness_lib.bennett.reparam import rescale_layer
+from weakness_lib.bennett.weakness import probe_logits, w1_log_freedom
 
 
 def _brute_success(law: np.ndarray, n: int, C: int) -> float:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from weakness_lib.models import MLP, build_mlp
-from weakness_lib.train import TrainConfig, TrainingDivergedError, evaluate, train
+from weakness_lib.bennett.models import MLP, build_mlp
+from weakness_lib.bennett.train import TrainConfig, TrainingDivergedError, evaluate, train
 
 
 @pytest.fixture

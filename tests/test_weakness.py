@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from weakness_lib import weakness as W
-from weakness_lib.models import build_mlp
-from weakness_lib.reparam import rescale
+from weakness_lib.bennett import weakness as W
+from weakness_lib.bennett.models import build_mlp
+from weakness_lib.bennett.reparam import rescale
 
 
 def _peaked_model(seed: int = 0) -> torch.nn.Module:

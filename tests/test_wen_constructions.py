@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from weakness_lib import constructions as C
-from weakness_lib import twolayer as T
-from weakness_lib.xor import full_cube, make_xor, xor_labels
+from weakness_lib.wen import constructions as C
+from weakness_lib.wen import twolayer as T
+from weakness_lib.wen.xor import full_cube, make_xor, xor_labels
 
 BIG = make_xor(d=30, n_train=100, n_test=2000, seed=0)
 BOUND30 = 4 * math.sqrt(31)

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from weakness_lib.experiments import wen_common as W
-from weakness_lib.experiments import wen_scenario_2 as S2
-from weakness_lib.experiments import wen_scenario_3 as S3
+from weakness_lib.studies import wen_common as W
+from weakness_lib.studies import wen_scenario_2 as S2
+from weakness_lib.studies import wen_scenario_3 as S3
 
 TINY = {
     "d": 8,

@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch.func import grad
 
-from weakness_lib import sam as S
-from weakness_lib import twolayer as T
-from weakness_lib.xor import make_xor
+from weakness_lib.wen import sam as S
+from weakness_lib.wen import twolayer as T
+from weakness_lib.wen.xor import make_xor
 
 DATA = make_xor(d=6, n_train=16, seed=3)
 X, Y = DATA.X_train, DATA.y_train

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from weakness_lib import constructions as C
-from weakness_lib import twolayer as T
-from weakness_lib.xor import make_xor
+from weakness_lib.wen import constructions as C
+from weakness_lib.wen import twolayer as T
+from weakness_lib.wen.xor import make_xor
 
 DATA = make_xor(d=5, n_train=12, seed=2)
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from weakness_lib.xor import full_cube, make_xor, sample_cube, xor_labels
+from weakness_lib.wen.xor import full_cube, make_xor, sample_cube, xor_labels
 
 
 def test_labels_are_product_of_first_two_coordinates():

@@ -1,9 +1,15 @@
 """weakness_lib: flatness, weakness and generalisation — the library behind the executable book.
 
-Modules, one concept each: ``data`` (offline MNIST/Fashion-MNIST), ``models`` (ReLU MLPs),
-``train`` (deterministic loops), ``hessian`` (HVPs, λ_max, trace), ``reparam`` (Dinh rescaling),
-``store`` (resumable results), ``claims`` (scorecard records), ``config`` (pre-registrations),
-``book`` (papermill + Jupyter Book), and ``experiments`` (one runner per chapter).
+Sub-packages, by concern:
+
+* ``core``     — paths, pre-registered configs, the results store, claim files, provenance;
+* ``bennett``  — the science of Bennett (2026): data, models, training, curvature, rescalings,
+  weakness, the measure family, statistics, finite-language theory;
+* ``wen``      — the science of Wen, Li & Ma (2023): xor data, two-layer nets, SAM, constructions;
+* ``studies``  — one module per experiment (``compute`` units, ``analyse`` stored tables,
+  ``verdict`` by the registered rule) and the runner that executes them in dependency order;
+* ``publish``  — notebook execution, the Jupyter Book build, figure/table style, benchmark report;
+* ``cli``      — the ``weakness-repro`` command.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

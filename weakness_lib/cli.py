@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .paths import SCALES
+from weakness_lib.core.paths import SCALES
 
 TIMING_MARKERS = ("wall", "_s")
 
@@ -57,7 +57,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .experiments import registry
+    from weakness_lib.studies import registry
 
     names = list(registry.SPECS) if args.experiment == "all" else [args.experiment]
     specs = [registry.get(n) for n in names]
@@ -81,8 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .claims import load_claims
-    from .experiments import registry
+    from weakness_lib.core.claims import load_claims
+    from weakness_lib.studies import registry
 
     for scale in [args.scale] if args.scale else list(SCALES):
         claims = {c["claim_id"]: c for c in load_claims(scale)}
@@ -109,8 +109,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .experiments import registry
-    from .store import _jsonable
+    from weakness_lib.core.store import _jsonable
+    from weakness_lib.studies import registry
 
     spec = registry.get(args.experiment)
     recompute = spec.recompute_fn()
@@ -152,7 +152,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def compare_stores(other: Path, scale: str = "full") -> list[dict[str, Any]]:
     """Compare every table of another results root (``<other>/<scale>/<experiment>/<hash>.json``)
     with the same table of this project's store, unit by unit, bitwise (timings excluded)."""
-    from .paths import results_root
+    from weakness_lib.core.paths import results_root
 
     out = []
     for path in sorted((Path(other) / scale).glob("*/*.json")):
@@ -188,7 +188,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from .book import build
+    from weakness_lib.publish.book import build
 
     index, timings = build(args.scale, jobs=args.jobs)
     for name, secs in timings.items():

@@ -1,0 +1,120 @@
+"""Claim files: one JSON per paper claim, the source of the book's scorecard.
+
+``results/<scale>/claims/<CLAIM_ID>.json`` holds ``claim_id``, ``paper``, ``statement``,
+``paper_value`` (the paper's words), ``metric`` (what ``our_value`` measures), ``our_value``,
+``ci95``, ``verdict``, ``verdict_rule`` (pre-registered text, copied from the experiment
+config) and ``provenance``; ``details`` may hold anything else worth showing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weakness_lib.core.paths import results_root
+from weakness_lib.core.store import _jsonable, write_json
+
+PAPERS: tuple[str, ...] = ("bennett2026", "wen2023")
+VERDICTS: tuple[str, ...] = ("reproduced", "partially_reproduced", "not_reproduced")
+REQUIRED: tuple[str, ...] = (
+    "claim_id",
+    "paper",
+    "statement",
+    "paper_value",
+    "metric",
+    "our_value",
+    "ci95",
+    "verdict",
+    "verdict_rule",
+    "provenance",
+)
+
+
+class ClaimError(ValueError):
+    """A claim record is malformed."""
+
+
+@dataclass
+class Claim:
+    claim_id: str
+    paper: str
+    statement: str
+    paper_value: str
+    metric: str
+    our_value: float
+    ci95: list[float] | None
+    verdict: str
+    verdict_rule: str
+    provenance: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate(asdict(self))
+
+
+def validate(record: dict[str, Any]) -> None:
+    """Raise :class:`ClaimError` naming the first problem with a claim record."""
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        raise ClaimError(f"claim {record.get('claim_id', '?')} lacks fields {missing}")
+    cid = record["claim_id"]
+    if record["paper"] not in PAPERS:
+        raise ClaimError(f"claim {cid}: paper must be one of {PAPERS}, got {record['paper']!r}")
+    if record["verdict"] not in VERDICTS:
+        raise ClaimError(f"claim {cid}: verdict must be one of {VERDICTS}")
+    value = record["our_value"]
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise ClaimError(f"claim {cid}: our_value must be a finite number, got {value!r}")
+    ci = record["ci95"]
+    if ci is not None and (len(ci) != 2 or not ci[0] <= ci[1]):
+        raise ClaimError(f"claim {cid}: ci95 must be [lo, hi] with lo ≤ hi or null")
+    if not str(record["verdict_rule"]).strip():
+        raise ClaimError(f"claim {cid}: verdict_rule is empty")
+
+
+def claims_dir(scale: str) -> Path:
+    return results_root(scale) / "claims"
+
+
+#: provenance fields that describe *when* a claim file was written, not what it says
+VOLATILE: frozenset[str] = frozenset({"date", "git_commit", "claim_written"})
+
+
+def _stable(obj: Any) -> Any:
+    """``obj`` without :data:`VOLATILE` keys at any depth, normalised through JSON."""
+    if isinstance(obj, dict):
+        return {k: _stable(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [_stable(v) for v in obj]
+    return obj
+
+
+def write_claim(claim: Claim, scale: str) -> Path:
+    """Validate and atomically write ``claim`` to ``results/<scale>/claims/<id>.json``.
+
+    Re-deriving a claim from stored results must not churn the committed file: when the existing
+    file says the same thing (ignoring when and at which commit it was written), it is kept.
+    """
+    path = claims_dir(scale) / f"{claim.claim_id}.json"
+    record = json.loads(json.dumps(_jsonable(asdict(claim))))
+    if path.exists():
+        try:
+            if _stable(json.loads(path.read_text(encoding="utf-8"))) == _stable(record):
+                return path
+        except json.JSONDecodeError:
+            pass  # a torn or edited file is simply rewritten
+    write_json(path, record)
+    return path
+
+
+def load_claims(scale: str) -> list[dict[str, Any]]:
+    """All claim records of a scale, validated, sorted by claim id."""
+    out = []
+    for path in sorted(claims_dir(scale).glob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        validate(record)
+        out.append(record)
+    return out

@@ -1,0 +1,52 @@
+"""Where the project keeps things: project root, results store, configs, caches.
+
+Environment overrides (all optional):
+``WEAKNESS_ROOT`` (project root), ``WEAKNESS_RESULTS`` (results root, holding ``smoke/`` and
+``full/``), ``WEAKNESS_DATA`` (dataset folder, see :mod:`weakness_lib.bennett.data`), ``WEAKNESS_CACHE``
+(writable cache for decompressed data).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+SCALES: tuple[str, ...] = ("smoke", "full")
+
+
+def project_root() -> Path:
+    """The repository root: ``$WEAKNESS_ROOT``, else the folder holding this package's pyproject."""
+    env = os.environ.get("WEAKNESS_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd().resolve()
+
+
+def check_scale(scale: str) -> str:
+    """Validate a scale name (``smoke`` or ``full``)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {SCALES}")
+    return scale
+
+
+def results_root(scale: str) -> Path:
+    """Results of one scale: ``results/full`` is committed, ``results/smoke`` is git-ignored."""
+    base = os.environ.get("WEAKNESS_RESULTS")
+    root = Path(base) if base else project_root() / "results"
+    return root / check_scale(scale)
+
+
+def configs_dir() -> Path:
+    """Pre-registered experiment configs (committed before full runs)."""
+    return project_root() / "configs"
+
+
+def cache_dir() -> Path:
+    """A writable cache (decompressed datasets): ``$WEAKNESS_CACHE`` or the user cache dir."""
+    env = os.environ.get("WEAKNESS_CACHE")
+    return Path(env) if env else Path(platformdirs.user_cache_dir("weakness_lib"))

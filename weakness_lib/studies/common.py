@@ -1,0 +1,136 @@
+"""Pieces shared by the MNIST experiment runners: data subsets, trained networks, claims."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import torch
+
+from weakness_lib.bennett.data import Dataset, load_dataset, make_split
+from weakness_lib.bennett.models import MLP, build_mlp
+from weakness_lib.bennett.train import TrainConfig, train
+from weakness_lib.core.claims import Claim, write_claim
+from weakness_lib.core.config import load_registration
+from weakness_lib.core.store import Table
+
+_DATA_CACHE: dict[str, Dataset] = {}
+
+
+def dataset(name: str) -> Dataset:
+    """Load a dataset once per process."""
+    if name not in _DATA_CACHE:
+        _DATA_CACHE[name] = load_dataset(name)
+    return _DATA_CACHE[name]
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of the raw parameter bytes (bit-identity check for re-trained networks)."""
+    h = hashlib.sha256()
+    for name, p in model.state_dict().items():
+        h.update(name.encode())
+        h.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def fit_network(
+    data: Dataset,
+    train_idx: np.ndarray,
+    widths: list[int],
+    train_cfg: dict[str, Any],
+    seed: int,
+    progress: bool = False,
+) -> tuple[MLP, dict[str, Any]]:
+    """Train ``build_mlp(widths, seed)`` on ``train_idx`` with batch order ``seed``; return it and
+    its record (final losses/accuracies, per-epoch history, SHA-256 of the weights)."""
+    X, y = data.train_x[train_idx], data.train_y[train_idx]
+    model = build_mlp(widths, seed=seed)
+    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress,
+                eval_set=(data.test_x, data.test_y))
+    row = {
+        "seed": seed,
+        "epochs": res.epochs,
+        "steps": res.steps,
+        "train_loss": res.final_train_loss,
+        "train_acc": res.final_train_acc,
+        "test_loss": res.history[-1]["test_loss"],
+        "test_acc": res.history[-1]["test_acc"],
+        "train_wall_s": res.wall_s,
+        "weights_sha256": weights_digest(model),
+        "history": res.history,
+    }
+    return model, row
+
+
+def train_or_load(
+    table: Table,
+    key: str,
+    data: Dataset,
+    train_idx: np.ndarray,
+    widths: list[int],
+    train_cfg: dict[str, Any],
+    seed: int,
+    progress: bool = False,
+) -> tuple[MLP, dict[str, Any]]:
+    """The network trained with ``seed`` on ``train_idx``: loaded from the store if present.
+
+    Its weights are stored as an artifact ``<key>.pt``; the row records their SHA-256, so a
+    corrupted artifact is detected, and a missing one is re-trained and must match bit for bit.
+    """
+    path = table.artifact(f"{key}.pt")
+    stored = table.get(key)
+    if stored is not None and path.exists():
+        model = build_mlp(widths)
+        model.load_state_dict(torch.load(path, weights_only=True))
+        if weights_digest(model) != stored["weights_sha256"]:
+            raise RuntimeError(f"stored weights {path} do not match their recorded SHA-256; delete both to retrain")
+        return model, stored
+    model, row = fit_network(data, train_idx, widths, train_cfg, seed, progress)
+    if stored is not None and stored["weights_sha256"] != row["weights_sha256"]:
+        raise RuntimeError(f"re-training {key} did not reproduce the stored weights bit for bit")
+    torch.save(model.state_dict(), path)
+    if stored is None:
+        stored = table.put(key, row, wall_s=row["train_wall_s"])
+    return model, stored
+
+
+def claim_from_registration(
+    experiment: str,
+    claim_id: str,
+    *,
+    our_value: float,
+    ci95: list[float] | None,
+    verdict: str,
+    provenance: dict[str, Any],
+    details: dict[str, Any] | None = None,
+    scale: str,
+) -> Claim:
+    """Build and write a claim whose texts come from the pre-registration file."""
+    reg = load_registration(experiment)["claims"][claim_id]
+    claim = Claim(
+        claim_id=claim_id,
+        paper=reg["paper"],
+        statement=" ".join(reg["statement"].split()),
+        paper_value=" ".join(reg["paper_value"].split()),
+        metric=" ".join(reg["metric"].split()),
+        our_value=float(our_value),
+        ci95=ci95,
+        verdict=verdict,
+        verdict_rule=" ".join(reg["verdict_rule"].split()),
+        provenance=provenance,
+        details=details or {},
+    )
+    write_claim(claim, scale)
+    return claim
+
+
+def fixed_batch(n_available: int, size: int, seed: int) -> np.ndarray:
+    """``size`` distinct positions in ``range(n_available)``, chosen by ``seed`` (sorted)."""
+    if size > n_available:
+        raise ValueError(f"batch of {size} requested from {n_available} examples")
+    return np.sort(np.random.default_rng(seed).choice(n_available, size, replace=False))
+
+
+def split_for(data: Dataset, n_train: int, n_probe: int, split_seed: int):
+    return make_split(data.train_y, n_train, n_probe, split_seed)
