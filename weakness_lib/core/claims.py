@@ -92,8 +92,9 @@ def _stable(obj: Any) -> Any:
     return obj
 
 
-def write_claim(claim: Claim, scale: str) -> Path:
-    """Validate and atomically write ``claim`` to ``results/<scale>/claims/<id>.json``.
+def write_claim(claim: Claim, scale: str) -> tuple[Path, bool]:
+    """Validate and atomically write ``claim`` to ``results/<scale>/claims/<id>.json``; return the
+    path and whether the file changed.
 
     Re-deriving a claim from stored results must not churn the committed file: when the existing
     file says the same thing (ignoring when and at which commit it was written), it is kept.
@@ -103,11 +104,11 @@ def write_claim(claim: Claim, scale: str) -> Path:
     if path.exists():
         try:
             if _stable(json.loads(path.read_text(encoding="utf-8"))) == _stable(record):
-                return path
+                return path, False
         except json.JSONDecodeError:
             pass  # a torn or edited file is simply rewritten
     write_json(path, record)
-    return path
+    return path, True
 
 
 def load_claims(scale: str) -> list[dict[str, Any]]:

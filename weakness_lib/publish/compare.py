@@ -1,0 +1,66 @@
+"""Bitwise comparison of stored results: one row against its recomputation, one store against another.
+
+Timings differ between identical runs and are skipped: fields starting with ``_`` (bookkeeping:
+finish time, unit wall time, device), ending in ``_s`` or containing ``wall``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from weakness_lib.core.config import settings_hash
+from weakness_lib.core.paths import results_root
+
+
+def is_timing(field: str) -> bool:
+    """Fields that legitimately differ between identical runs: bookkeeping and wall times."""
+    return field.startswith("_") or field.endswith("_s") or "wall" in field
+
+
+def differences(stored: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Every (field path, stored, recomputed) pair that is not bit-identical (timings skipped)."""
+    if isinstance(stored, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(stored) | set(new)):
+            if k == "key" or is_timing(k):
+                continue
+            out += differences(stored.get(k), new.get(k), f"{path}.{k}" if path else k)
+        return out
+    if isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new):
+        return [d for i, (a, b) in enumerate(zip(stored, new)) for d in differences(a, b, f"{path}[{i}]")]
+    return [] if stored == new else [(path, stored, new)]
+
+
+def _tables(root: Path) -> dict[tuple[str, str], Path]:
+    """{(experiment, settings hash): path} of every table under ``root`` (a scale folder)."""
+    out = {}
+    for p in sorted(Path(root).glob("*/*.json")):
+        if p.parent.name in ("claims", "verify"):
+            continue
+        cfg = json.loads(p.read_text(encoding="utf-8")).get("config", {})
+        out[(p.parent.name, settings_hash(cfg))] = p
+    return out
+
+
+def compare_stores(other: Path, scale: str = "full", mine: Path | None = None) -> list[dict[str, Any]]:
+    """Compare every table of another results root (``<other>/<scale>/…``) with the table of the
+    same experiment and settings here, unit by unit, bitwise (timings excluded). Tables are matched
+    by the hash of their result settings, so a store filed under an older naming scheme compares."""
+    here = _tables(mine if mine is not None else results_root(scale))
+    out = []
+    for (experiment, h), path in _tables(Path(other) / scale).items():
+        row: dict[str, Any] = {"experiment": experiment, "table": path.name, "settings": h}
+        if (experiment, h) not in here:
+            out.append({**row, "status": "no table with these settings here"})
+            continue
+        a = json.loads(here[(experiment, h)].read_text(encoding="utf-8"))["rows"]
+        b = json.loads(path.read_text(encoding="utf-8"))["rows"]
+        common = sorted(set(a) & set(b))
+        differing = [k for k in common if differences(a[k], b[k])]
+        out.append({**row, "units_compared": len(common), "units_differing": len(differing),
+                    "only_here": len(set(a) - set(b)), "only_there": len(set(b) - set(a)),
+                    "status": "identical" if not differing else "DIFFERENT",
+                    "first_differing": differing[:5]})
+    return out
