@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from weakness_lib.core.claims import Claim, ClaimError, load_claims, write_claim
-from weakness_lib.core.store import ResultsStore, ResultsStoreError, StaleResultsError, config_hash
+from weakness_lib.core.store import (
+    ResultsStore,
+    ResultsStoreError,
+    StaleResultsError,
+    Table,
+    _umask,
+    config_hash,
+)
 
 
 def test_config_hash_is_canonical():
@@ -55,7 +62,7 @@ def test_table_from_other_config_is_refused(tmp_path):
     data = json.loads(table.path.read_text())
     data["config"]["lr"] = 0.2  # written by an older config / edited by hand
     table.path.write_text(json.dumps(data))
-    with pytest.raises(StaleResultsError, match="different config"):
+    with pytest.raises(StaleResultsError, match="different settings"):
         ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.1})
     table.path.write_text("{ torn")
     with pytest.raises(StaleResultsError, match="unreadable"):
@@ -104,9 +111,85 @@ def test_claims_roundtrip_and_validation(isolated_results):
 
 
 def test_rewriting_an_unchanged_claim_keeps_the_file(isolated_results):
-    path = write_claim(_claim(provenance={"git_commit": "abc", "date": "d1", "n": 1}), "smoke")
+    path, changed = write_claim(_claim(provenance={"git_commit": "abc", "date": "d1", "n": 1}), "smoke")
     before = path.read_text()
-    write_claim(_claim(provenance={"git_commit": "def", "date": "d2", "n": 1}), "smoke")
-    assert path.read_text() == before  # same content, only when/where it was written differs
-    write_claim(_claim(our_value=2.5, provenance={"git_commit": "def", "date": "d2", "n": 1}), "smoke")
-    assert json.loads(path.read_text())["our_value"] == 2.5
+    assert changed
+    _, changed = write_claim(_claim(provenance={"git_commit": "def", "date": "d2", "n": 1}), "smoke")
+    assert path.read_text() == before and not changed  # only when/where it was written differs
+    _, changed = write_claim(_claim(our_value=2.5, provenance={"git_commit": "def", "date": "d2", "n": 1}), "smoke")
+    assert json.loads(path.read_text())["our_value"] == 2.5 and changed
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~_umask())  # not mkstemp's 0600
+
+
+def test_free_text_does_not_change_the_table_name(tmp_path):
+    a = ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.1, "other_measures": "trace, ..."})
+    a.put("u", {"x": 1})
+    b = ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.1, "other_measures": "trace, … (typo fixed)"})
+    assert b.path == a.path and b.keys() == ["u"]
+    c = ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.2, "other_measures": "trace, ..."})
+    assert c.path != a.path and len(c) == 0
+
+
+def test_rows_follow_the_unit_order_whatever_order_they_finish_in(tmp_path):
+    order = ["a", "b", "c", "d"]
+    first = ResultsStore("smoke", tmp_path / "1").table("exp", {"n": 4})
+    second = ResultsStore("smoke", tmp_path / "2").table("exp", {"n": 4})
+    for key in ["c", "a", "d", "b"]:
+        first.put_many({key: {"v": key}}, order=order)
+    for key in order:
+        second.put_many({key: {"v": key}}, order=order)
+    assert first.keys() == second.keys() == order
+
+
+def test_a_second_writer_keeps_rows_stored_by_the_first(tmp_path):
+    """Two Table objects on one file (two processes): each put re-reads under the lock."""
+    one = ResultsStore("smoke", tmp_path).table("exp", {"n": 2})
+    two = ResultsStore("smoke", tmp_path).table("exp", {"n": 2})
+    one.put("a", {"x": 1})
+    two.put("b", {"x": 2})  # `two` loaded before "a" was written: must not drop it
+    assert sorted(ResultsStore("smoke", tmp_path).table("exp", {"n": 2}).keys()) == ["a", "b"]
+
+
+_WRITER = """
+import sys
+from weakness_lib.core.store import ResultsStore
+t = ResultsStore("smoke", sys.argv[1]).table("exp", {"n": 1})
+for i in range(int(sys.argv[3])):
+    t.put(f"{sys.argv[2]}{i}", {"i": i, "pad": "x" * 20000})
+"""
+
+
+def test_two_concurrent_processes_lose_no_rows(tmp_path):
+    import subprocess
+    import sys
+
+    n = 40
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), tag, str(n)])
+             for tag in ("p", "q")]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    keys = ResultsStore("smoke", tmp_path).table("exp", {"n": 1}).keys()
+    assert sorted(keys) == sorted([f"p{i}" for i in range(n)] + [f"q{i}" for i in range(n)])
+
+
+def test_record_drops_artifacts_and_stamps_time():
+    rec = Table.record({"x": np.float64(2.0), "_artifacts": {"w.pt": b"..."}}, wall_s=1.23456)
+    assert rec["x"] == 2.0 and "_artifacts" not in rec and rec["_wall_s"] == 1.235
+
+
+def test_deep_merge_overrides_only_named_nested_keys():
+    from weakness_lib.core.config import deep_merge
+
+    common = {"train": {"lr": 0.05, "epochs": 15, "momentum": 0.9}, "taus": [0.01, 0.05]}
+    merged = deep_merge(common, {"train": {"epochs": 5}, "taus": [0.1]})
+    assert merged == {"train": {"lr": 0.05, "epochs": 5, "momentum": 0.9}, "taus": [0.1]}
+    assert common["train"]["epochs"] == 15  # inputs untouched
+
+
+def test_settings_hash_ignores_declared_free_text():
+    from weakness_lib.core.config import settings_hash
+
+    base = {"lr": 0.1, "experiment": "e", "scale": "full"}
+    assert settings_hash({**base, "revision": "a"}) == settings_hash({**base, "revision": "b"})
+    declared = {**base, "free_text": ["comment"]}
+    assert settings_hash({**declared, "comment": "x"}) == settings_hash({**declared, "comment": "y"})
+    assert settings_hash({**base, "lr": 0.2}) != settings_hash(base)

@@ -66,3 +66,45 @@ def test_invalid_config_rejected():
         TrainConfig(lr=0)
     with pytest.raises(ValueError, match="widths"):
         MLP([784])
+
+
+@pytest.mark.parametrize("bad", [
+    {"lr": float("nan")}, {"lr": float("inf")}, {"lr": -0.1}, {"lr": "0.1"}, {"epochs": 2.5},
+    {"epochs": 0}, {"epochs": True}, {"batch_size": 8.0}, {"momentum": 1.0},
+    {"weight_decay": -1e-4}, {"max_steps": 0},
+])
+def test_non_finite_or_non_integer_settings_are_refused(bad):
+    with pytest.raises(ValueError, match="must be"):
+        TrainConfig(**bad)
+
+
+@pytest.mark.parametrize("widths", [(784, 2.5, 10), (784, 0, 10), (784, True, 10), (784,)])
+def test_non_integer_widths_are_refused(widths):
+    with pytest.raises(ValueError, match="widths"):
+        build_mlp(widths)
+
+
+def _mnist_like():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(512, 784, generator=gen)
+    y = torch.arange(512) % 10
+    return X, y
+
+
+def test_finite_divergence_at_chance_raises_like_nan():
+    """lr = 1e4 with cross-entropy: the loss explodes by orders of magnitude but stays finite."""
+    X, y = _mnist_like()
+    with pytest.raises(TrainingDivergedError, match="training diverged: after epoch 1.*at chance"):
+        train(build_mlp((784, 32, 10), seed=0), X, y, TrainConfig(lr=1e4, epochs=3), seed=0)
+
+
+def test_a_slow_but_sane_run_is_not_called_divergent():
+    """The rule needs both: a loss ≥ 100× its initial value AND chance accuracy."""
+    from weakness_lib.bennett.train import _diverged
+
+    assert _diverged(300.0, 0.10, 2.3, 10)
+    assert not _diverged(300.0, 0.16, 2.3, 10)   # accuracy above 1.5 / C: learning something
+    assert not _diverged(200.0, 0.10, 2.3, 10)   # below 100 × initial: not (yet) divergent
+    X, y = _mnist_like()
+    res = train(build_mlp((784, 32, 10), seed=0), X, y, TrainConfig(lr=1e-4, epochs=2), seed=0)
+    assert res.epochs == 2

@@ -43,8 +43,12 @@ def build_mlp(
 ) -> MLP:
     """Construct an :class:`MLP`; with ``seed`` its initialisation is reproducible.
 
-    Initialisation is PyTorch's ``nn.Linear`` default, U(±1/√fan_in).
+    Initialisation is PyTorch's ``nn.Linear`` default, U(±1/√fan_in). ``widths`` (input, hidden…,
+    output) must be at least two whole numbers ≥ 1.
     """
+    widths = list(widths)
+    if len(widths) < 2 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+        raise ValueError(f"widths must be ≥ 2 whole numbers ≥ 1 (input, hidden…, output), got {widths!r}")
     if seed is None:
         return MLP(widths, bias)
     with torch.random.fork_rng(devices=[]):

@@ -3,7 +3,12 @@
 Given the same model initialisation, data, config and ``seed`` the weights after training are
 bit-identical on CPU (the mini-batch order comes from a ``torch.Generator`` seeded with
 ``seed``; no other randomness is used). A non-finite loss raises
-:class:`TrainingDivergedError` naming the step.
+:class:`TrainingDivergedError` naming the step, and so does a finite divergence: after an epoch
+the (cross-entropy) training loss has grown to ≥ :data:`DIVERGENCE_FACTOR` × its value at
+initialisation while training accuracy is still at chance (≤ 1.5/C for C classes).
+
+``device`` moves model and data (``"cuda"`` on a GPU machine); the mini-batch order is always
+drawn on the CPU, so it is the same on every device. CPU results are the bitwise reference.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from torch import Tensor, nn
 from tqdm import tqdm  # plain: tqdm.auto warns "IProgress not found" in kernels without ipywidgets
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "gd")
+DIVERGENCE_FACTOR = 100.0
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -50,8 +56,20 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
-        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1:
-            raise ValueError("lr must be > 0, batch_size ≥ 1 and epochs ≥ 1")
+        for name in ("lr", "momentum", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0:
+            raise ValueError("momentum must be in [0, 1) and weight_decay ≥ 0")
+        for name in ("batch_size", "epochs", "max_steps"):
+            value = getattr(self, name)
+            if value is None and name == "max_steps":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
         if self.loss not in ("cross_entropy", "mse"):
             raise ValueError(f"unknown loss {self.loss!r}")
 
@@ -96,6 +114,12 @@ def evaluate(
     return total_loss / len(X), correct / len(X)
 
 
+def _diverged(loss: float, acc: float, initial: float, n_classes: int) -> bool:
+    """Finite divergence: loss ≥ factor × max(initial loss, ln C) with accuracy ≤ 1.5 / C."""
+    reference = max(initial, math.log(n_classes)) if math.isfinite(initial) else math.log(n_classes)
+    return loss >= DIVERGENCE_FACTOR * reference and acc <= 1.5 / n_classes
+
+
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = model.parameters()
     if cfg.optimizer == "adam":
@@ -113,14 +137,23 @@ def train(
     seed: int,
     progress: bool = False,
     eval_set: tuple[Tensor, Tensor] | None = None,
+    device: str | torch.device | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on (X, y); the batch order is drawn from ``seed``.
 
     The per-epoch history records the mean mini-batch loss, the full training loss/accuracy
-    and, if ``eval_set`` is given, its loss/accuracy.
+    and, if ``eval_set`` is given, its loss/accuracy. ``device`` (default: where the model is)
+    receives the model and the data.
     """
     cfg = config
+    if device is not None:
+        model.to(device)
+        X, y = X.to(device), y.to(device)
+        if eval_set is not None:
+            eval_set = (eval_set[0].to(device), eval_set[1].to(device))
     n = len(X)
+    n_classes = int(y.max()) + 1 if cfg.loss == "cross_entropy" and n else 0
+    initial_loss = evaluate(model, X, y, cfg.loss)[0] if n_classes else math.nan
     batch = n if cfg.optimizer == "gd" else min(cfg.batch_size, n)
     gen = torch.Generator().manual_seed(seed)
     opt = _optimizer(model, cfg)
@@ -135,7 +168,7 @@ def train(
         running = 0.0
         n_batches = 0
         for b in range(0, n, batch):
-            idx = order[b : b + batch]
+            idx = order[b : b + batch].to(X.device)
             loss = _loss(model(X[idx]), y[idx], cfg.loss)
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -161,6 +194,12 @@ def train(
         if not math.isfinite(train_loss):
             raise TrainingDivergedError(
                 f"training loss became {train_loss} after step {step} (epoch {epoch})"
+            )
+        if n_classes and _diverged(train_loss, train_acc, initial_loss, n_classes):
+            raise TrainingDivergedError(
+                f"training diverged: after epoch {epoch} (step {step}) the training loss is "
+                f"{train_loss:.3g}, ≥ {DIVERGENCE_FACTOR:g}× its initial {initial_loss:.3g}, and "
+                f"train accuracy {train_acc:.3f} is at chance; lower the learning rate (lr={cfg.lr})"
             )
         if cfg.max_steps is not None and step >= cfg.max_steps:
             break
