@@ -49,7 +49,8 @@ def isolated_results(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory):
-    """Execute every notebook at smoke scale into a staged book, then build it (once).
+    """Run every study at smoke scale (2 Dask workers), execute every notebook into a staged book,
+    then build it (once).
 
     Yields ``(out, errors, build_error)``: ``out/_build/html`` is the book, ``out/results/smoke``
     the results store it wrote, ``errors`` maps failed notebook stems to their error.
@@ -58,6 +59,10 @@ def smoke_book(tmp_path_factory):
     saved = os.environ.get("WEAKNESS_RESULTS")
     os.environ["WEAKNESS_RESULTS"] = str(out / "results")
     try:
+        from weakness_lib.studies.registry import STUDIES
+        from weakness_lib.studies.runner import run_studies
+
+        run_studies(list(STUDIES), "smoke", workers=2, progress=False)  # what `make book` does
         staging = out / "_build" / "src"
         stage(staging)
         dest = staging / "book" / "generated"

@@ -1,177 +1,147 @@
 """``weakness-repro``: run, inspect, verify and publish the reproduction.
 
-    weakness-repro run <experiment|all> --scale smoke|full   compute what is missing (resumable)
-    weakness-repro status [--scale smoke|full]              what is stored, with provenance
-    weakness-repro verify <experiment> --sample k           re-train k stored units, compare bitwise
-    weakness-repro compare <results-root>                   compare a rebuilt store with this one, bitwise
-    weakness-repro book [--scale full]                      execute notebooks, build the book
+    weakness-repro run <study…|all> --scale smoke|full    compute what is missing, in dependency order
+        [--workers N] [--scheduler tcp://HOST:PORT] [--device auto|cpu|cuda]
+    weakness-repro status [--scale smoke|full]             what is stored, with provenance and verdicts
+    weakness-repro verify <study> --sample k | --unit KEY  recompute stored units, compare bitwise
+    weakness-repro compare <results-root>                  compare another store with this one, bitwise
+    weakness-repro migrate [--scale full]                  rename tables to the current hashing scheme
+    weakness-repro book [--scale full]                     run all, execute the chapters, build the book
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
+import difflib
+import os
 import random
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from weakness_lib.core.paths import SCALES
+from weakness_lib.core.store import _jsonable
+from weakness_lib.publish.compare import compare_stores, differences
 
-TIMING_MARKERS = ("wall", "_s")
-
-
-def is_timing(field: str) -> bool:
-    """Fields that legitimately differ between identical runs: bookkeeping and wall times."""
-    return field.startswith("_") or field.endswith("_s") or "wall" in field
+#: stored fields that verify compares within a registered relative tolerance (config key) not bitwise
+TOLERANCES: dict[str, str] = {"lambda_max": "lanczos_tol"}
 
 
-def differences(stored: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """Every (field path, stored, recomputed) pair that is not bit-identical (timings skipped)."""
-    if isinstance(stored, dict) and isinstance(new, dict):
-        out = []
-        for k in sorted(set(stored) | set(new)):
-            if k == "key" or is_timing(k):
-                continue
-            out += differences(stored.get(k), new.get(k), f"{path}.{k}" if path else k)
-        return out
-    if isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new):
-        return [d for i, (a, b) in enumerate(zip(stored, new)) for d in differences(a, b, f"{path}[{i}]")]
-    return [] if stored == new else [(path, stored, new)]
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    import torch
-
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
+def _positive(text: str) -> int:
     try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from weakness_lib.studies import registry
+    from weakness_lib.studies.runner import run_studies
 
-    names = list(registry.SPECS) if args.experiment == "all" else [args.experiment]
-    specs = [registry.get(n) for n in names]
-    summary = []
-    for spec in specs:
-        print(f"== {spec.name} ({args.scale})", flush=True)
-        start = time.perf_counter()
-        try:
-            result = spec.run(args.scale, progress=not args.quiet)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted during {spec.name}: finished units are stored; "
-                  f"rerun the same command to resume.", file=sys.stderr)
-            return 130
-        claims = result.get("claims") or [result.get("claim")]
-        verdicts = ", ".join(f"{c.claim_id}: {c.verdict}" for c in claims if c is not None)
-        summary.append((spec.name, time.perf_counter() - start, verdicts))
-    print("\nexperiment                 time [s]  claims")
-    for name, secs, verdicts in summary:
-        print(f"{name:<26} {secs:8.1f}  {verdicts}")
+    names = list(registry.STUDIES) if args.study == ["all"] else args.study
+    for n in names:
+        registry.get(n)  # unknown names fail before anything starts
+    start = time.perf_counter()
+    try:
+        reports = run_studies(names, args.scale, workers=args.workers, scheduler=args.scheduler,
+                              device=args.device, explicit=args.study != ["all"],
+                              progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished units are stored; rerun the same command to resume.",
+              file=sys.stderr)
+        return 130
+    print(f"\n{'study':<22} {'units':>5} {'computed':>8} {'time [s]':>9}  claims")
+    for r in reports:
+        verdicts = ", ".join(f"{c}: {v}" + (" (written)" if c in r.claims_written else "")
+                             for c, v in r.verdicts.items())
+        print(f"{r.name:<22} {r.units:5d} {r.computed:8d} {r.wall_s:9.1f}  {verdicts}")
+    print(f"run: {sum(r.computed for r in reports)} unit(s) computed in "
+          f"{time.perf_counter() - start:.1f} s")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from weakness_lib.core.claims import load_claims
-    from weakness_lib.studies import registry
+    from weakness_lib.studies import base, registry
 
     for scale in [args.scale] if args.scale else list(SCALES):
         claims = {c["claim_id"]: c for c in load_claims(scale)}
         print(f"== scale {scale}")
-        for spec in registry.SPECS.values():
+        for s in registry.STUDIES.values():
             try:
-                tables = spec.tables(scale)
+                t = base.table(s.name, scale)
+                expected = [k for stage in s.load().units(t.config) for k in stage]
             except Exception as exc:  # a stale or unreadable table is reported, not fatal
-                print(f"  {spec.name:<24} ERROR {exc}")
+                print(f"  {s.name:<22} ERROR {exc}")
                 continue
-            for table in tables:
-                if not table.path.exists():
-                    print(f"  {spec.name:<24} not computed (config {table.hash})")
-                    continue
-                prov = table.provenance
-                print(f"  {spec.name:<24} {len(table):4d} units  {table.total_wall_s():8.0f} s  "
-                      f"commit {prov.get('git_commit', '?')[:12]}  torch {prov.get('torch')}  "
-                      f"{prov.get('date')}  {table.path.name}")
-            for cid in spec.claims:
+            done = sum(k in t for k in expected)
+            prov = t.provenance if t.path.exists() else {}
+            state = "complete" if done == len(expected) else f"{len(expected) - done} missing"
+            print(f"  {s.name:<22} {done:4d}/{len(expected):<4d} units {state:<11} "
+                  f"{t.total_wall_s():8.0f} s  config {t.hash}  "
+                  f"commit {str(prov.get('git_commit', '—'))[:12]}  {prov.get('date', '')}")
+            for cid in s.claims:
                 c = claims.get(cid)
-                state = f"{c['verdict']} (our value {c['our_value']:.4g})" if c else "no claim file"
-                print(f"      claim {cid}: {state}")
+                line = f"{c['verdict']} (our value {c['our_value']:.4g})" if c else "no claim file"
+                print(f"      claim {cid}: {line}")
     return 0
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from weakness_lib.core.store import _jsonable
-    from weakness_lib.studies import registry
+def _near(key: str, keys: list[str]) -> str:
+    near = difflib.get_close_matches(key, keys, n=3, cutoff=0.4)
+    return f"did you mean {', '.join(near)}?" if near else f"{len(keys)} units are stored, e.g. {', '.join(keys[:3])}"
 
-    spec = registry.get(args.experiment)
-    recompute = spec.recompute_fn()
-    if recompute is None:
-        print(f"{spec.name} has no recompute hook; nothing to verify", file=sys.stderr)
+
+def _compare_row(stored: dict[str, Any], new: dict[str, Any], cfg: dict[str, Any]) -> list:
+    diffs = []
+    for path, a, b in differences(stored, new):
+        tol_key = TOLERANCES.get(path)
+        if tol_key and isinstance(a, float) and isinstance(b, float):
+            if abs(a - b) <= float(cfg.get(tol_key, 0.0)) * abs(a):
+                continue
+        diffs.append((path, a, b))
+    return diffs
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from weakness_lib.studies import base, registry
+
+    spec = registry.get(args.study)
+    table = base.table(spec.name, args.scale)
+    keys = table.keys()
+    if not keys:
+        print(f"{spec.name}: nothing stored at scale {args.scale}; run it first", file=sys.stderr)
         return 2
+    unknown = [k for k in args.unit if k not in table]
+    if unknown:
+        print(f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}", file=sys.stderr)
+        return 2
+    chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
+    module = spec.load()
+    n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
+    tol = {f: table.config[k] for f, k in TOLERANCES.items() if k in table.config}
+    print(f"verify {spec.name} ({args.scale}, {table.path.name}): {len(chosen)} of {len(keys)} units, "
+          f"{n_threads} torch threads; bitwise" + (f" except {tol} (relative)" if tol else ""))
+    print(f"  {'unit':<22} {'fields':>6}  result  first difference")
     failures = 0
-    for table in spec.tables(args.scale):
-        keys = table.keys()
-        if not keys:
-            print(f"{spec.name}: nothing stored at scale {args.scale}; run it first", file=sys.stderr)
-            return 2
-        unknown = [k for k in args.unit if k not in keys]
-        if unknown:
-            print(f"{spec.name}: no stored unit(s) {unknown}; stored: {keys}", file=sys.stderr)
-            return 2
-        chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
-        n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
-        print(f"verify {spec.name} ({args.scale}, {table.path.name}): {len(chosen)} of {len(keys)} "
-              f"units, {n_threads} torch threads")
-        print(f"  {'unit':<22} {'fields':>6}  result  first difference")
-        for key in chosen:
-            start = time.perf_counter()
-            with torch_threads(n_threads):
-                new = _jsonable(recompute(args.scale, key))
-            stored = table.get(key)
-            diffs = differences(stored, new)
-            n_fields = len(differences(stored, {}))  # every compared leaf
-            status = "PASS" if not diffs else "FAIL"
-            failures += bool(diffs)
-            first = "" if not diffs else f"{diffs[0][0]}: stored {diffs[0][1]!r} != new {diffs[0][2]!r}"
-            print(f"  {key:<22} {n_fields:6d}  {status}    {first}  ({time.perf_counter() - start:.1f} s)",
-                  flush=True)
-    print("verify:", "PASS (every stored number reproduced bit for bit)" if not failures
+    for key in chosen:
+        start = time.perf_counter()
+        with base.threads(n_threads):
+            new = _jsonable({k: v for k, v in module.compute_unit(table.config, key).items()
+                             if k != "_artifacts"})
+        stored = table.get(key)
+        diffs = _compare_row(stored, new, table.config)
+        failures += bool(diffs)
+        first = "" if not diffs else f"{diffs[0][0]}: stored {diffs[0][1]!r} != new {diffs[0][2]!r}"
+        print(f"  {key:<22} {len(differences(stored, {})):6d}  {'FAIL' if diffs else 'PASS'}    "
+              f"{first}  ({time.perf_counter() - start:.1f} s)", flush=True)
+    print("verify:", "PASS (every stored number reproduced)" if not failures
           else f"FAIL ({failures} unit(s) differ)")
     return 1 if failures else 0
-
-
-def compare_stores(other: Path, scale: str = "full") -> list[dict[str, Any]]:
-    """Compare every table of another results root (``<other>/<scale>/<experiment>/<hash>.json``)
-    with the same table of this project's store, unit by unit, bitwise (timings excluded)."""
-    from weakness_lib.core.paths import results_root
-
-    out = []
-    for path in sorted((Path(other) / scale).glob("*/*.json")):
-        if path.parent.name == "claims":
-            continue
-        mine = results_root(scale) / path.parent.name / path.name
-        row: dict[str, Any] = {"experiment": path.parent.name, "table": path.name}
-        if not mine.exists():
-            out.append({**row, "status": "no table with this config hash here"})
-            continue
-        a = json.loads(mine.read_text(encoding="utf-8"))["rows"]
-        b = json.loads(path.read_text(encoding="utf-8"))["rows"]
-        common = sorted(set(a) & set(b))
-        differing = [k for k in common if differences(a[k], b[k])]
-        out.append({**row, "units_compared": len(common), "units_differing": len(differing),
-                    "only_here": len(set(a) - set(b)), "only_there": len(set(b) - set(a)),
-                    "status": "identical" if not differing else "DIFFERENT",
-                    "first_differing": differing[:5]})
-    return out
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -187,43 +157,70 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from weakness_lib.core.migrate import migrate_store
+    from weakness_lib.core.paths import results_root
+
+    for r in migrate_store(results_root(args.scale)):
+        print(f"  {r['table']}: {r['status']}")
+    return 0
+
+
 def cmd_book(args: argparse.Namespace) -> int:
     from weakness_lib.publish.book import build
 
-    index, timings = build(args.scale, jobs=args.jobs)
+    index, timings = build(args.scale, jobs=args.jobs, workers=args.workers,
+                           scheduler=args.scheduler, device=args.device)
     for name, secs in timings.items():
         print(f"{secs:8.1f} s  {name}")
     print(f"book: {index}")
     return 0
 
 
+def _execution_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="Dask worker processes of the embedded LocalCluster (default: one per core; "
+                        "1 runs units in this process)")
+    p.add_argument("--scheduler", default=os.environ.get("WEAKNESS_SCHEDULER"),
+                   metavar="tcp://HOST:PORT",
+                   help="submit units to an existing Dask scheduler (default $WEAKNESS_SCHEDULER)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where training and curvature run (default auto: cuda if visible; CPU "
+                        "results are the bitwise reference)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weakness-repro", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="compute an experiment (or all), resuming what is stored")
-    r.add_argument("experiment", help="experiment name (see `status`) or 'all'")
+    r = sub.add_parser("run", help="compute studies (or all), resuming what is stored")
+    r.add_argument("study", nargs="+", help="study names (see `status`) or 'all'")
     r.add_argument("--scale", choices=SCALES, default="smoke", help="smoke (seconds) or full (published)")
     r.add_argument("--quiet", action="store_true", help="hide progress bars")
+    _execution_options(r)
     r.set_defaults(fn=cmd_run)
     s = sub.add_parser("status", help="list stored results and claims with provenance")
     s.add_argument("--scale", choices=SCALES, default=None, help="one scale only (default: both)")
     s.set_defaults(fn=cmd_status)
-    v = sub.add_parser("verify", help="re-train sampled stored units and compare every number bitwise")
-    v.add_argument("experiment", help="experiment name (see `status`)")
-    v.add_argument("--sample", type=int, default=5, help="how many stored units to recompute (default 5)")
-    v.add_argument("--scale", choices=SCALES, default="full", help="which results to verify (default full)")
+    v = sub.add_parser("verify", help="recompute sampled stored units and compare every number")
+    v.add_argument("study", help="study name (see `status`)")
+    v.add_argument("--sample", type=_positive, default=5, help="how many stored units (default 5, ≥ 1)")
+    v.add_argument("--scale", choices=SCALES, default="full", help="which results (default full)")
     v.add_argument("--seed", type=int, default=0, help="seed of the random choice of units")
     v.add_argument("--unit", action="append", default=[], metavar="KEY",
                    help="verify this stored unit (repeatable; replaces the random sample)")
     v.set_defaults(fn=cmd_verify)
-    c = sub.add_parser("compare", help="compare another results store (e.g. a clean-clone rebuild) with this one, bitwise")
-    c.add_argument("other", help="results root of the other store (the folder holding full/ and smoke/)")
-    c.add_argument("--scale", choices=SCALES, default="full", help="which scale to compare (default full)")
+    c = sub.add_parser("compare", help="compare another results store with this one, bitwise")
+    c.add_argument("other", help="results root of the other store (holding full/ and smoke/)")
+    c.add_argument("--scale", choices=SCALES, default="full", help="which scale (default full)")
     c.set_defaults(fn=cmd_compare)
-    b = sub.add_parser("book", help="execute every notebook and build the HTML book (what `make book` runs)")
+    m = sub.add_parser("migrate", help="rename stored tables to the current settings hash (no recompute)")
+    m.add_argument("--scale", choices=SCALES, default="full")
+    m.set_defaults(fn=cmd_migrate)
+    b = sub.add_parser("book", help="run all, execute every chapter and build the HTML book")
     b.add_argument("--scale", choices=SCALES, default="full", help="which results the book shows")
-    b.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel")
+    b.add_argument("--jobs", type=_positive, default=2, help="notebooks executed in parallel")
+    _execution_options(b)
     b.set_defaults(fn=cmd_book)
     return p
 
@@ -232,8 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.fn(args)
+    except BrokenPipeError:  # `weakness-repro status | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (KeyError, ValueError, RuntimeError, OSError) as exc:
-        print(f"weakness-repro: error: {exc}", file=sys.stderr)
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"weakness-repro: error: {msg}", file=sys.stderr)
         return 2
 
 

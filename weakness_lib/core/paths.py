@@ -1,7 +1,7 @@
 """Where the project keeps things: project root, results store, configs, caches.
 
 Environment overrides (all optional):
-``WEAKNESS_ROOT`` (project root), ``WEAKNESS_RESULTS`` (results root, holding ``smoke/`` and
+``WEAKNESS_ROOT`` (project root), ``WEAKNESS_CONFIGS`` (pre-registrations), ``WEAKNESS_RESULTS`` (results root, holding ``smoke/`` and
 ``full/``), ``WEAKNESS_DATA`` (dataset folder, see :mod:`weakness_lib.bennett.data`), ``WEAKNESS_CACHE``
 (writable cache for decompressed data).
 """
@@ -42,8 +42,10 @@ def results_root(scale: str) -> Path:
 
 
 def configs_dir() -> Path:
-    """Pre-registered experiment configs (committed before full runs)."""
-    return project_root() / "configs"
+    """Pre-registered experiment configs (committed before full runs): ``$WEAKNESS_CONFIGS`` or
+    ``configs/`` of the project."""
+    env = os.environ.get("WEAKNESS_CONFIGS")
+    return Path(env) if env else project_root() / "configs"
 
 
 def cache_dir() -> Path:

@@ -2,20 +2,20 @@
 
 ``build(scale)``:
 
-1. copies ``_config.yml``, ``_toc.yml`` and ``book/`` into a staging folder ``_build/src``;
-2. executes every notebook of ``notebooks/`` with papermill and the profile
-   ``notebooks/profiles/<scale>.yaml`` into ``_build/src/book/generated/`` (the scorecard last,
-   because it reads the claim files the chapters write); unknown parameters are an error;
-3. runs ``jupyter-book build -W -n --keep-going`` with execution off, so a failing notebook,
+1. runs every study (:func:`weakness_lib.studies.runner.run_studies`): computes only missing units,
+   in dependency order, and writes claim files only when their content changes — with complete
+   committed results it computes nothing and leaves the clone clean; a changed setting on a
+   committed full-scale study stops the build with a message instead of silently retraining;
+2. copies ``_config.yml``, ``_toc.yml`` and ``book/`` into a staging folder ``_build/src``;
+3. executes every notebook of ``notebooks/`` (chapters only *read* the store, so in any order and
+   in parallel) with papermill and the profile ``notebooks/profiles/<scale>.yaml`` into
+   ``_build/src/book/generated/``; unknown parameters are an error;
+4. runs ``jupyter-book build -W -n --keep-going`` with execution off, so a failing notebook,
    a missing glue key or a broken reference fails the build.
-
-At ``full`` scale the chapters read the committed results store and recompute only what is
-missing; at ``smoke`` scale everything is recomputed in seconds into ``results/smoke``.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -102,18 +102,16 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any], timeout: i
 
 
 def execute_all(scale: str, dest: Path, jobs: int = 1, names: list[str] | None = None) -> dict[str, float]:
-    """Execute the chapters (in parallel with ``jobs`` kernels), then the scorecard."""
+    """Execute the notebooks (``names``: stems, default all) in parallel with ``jobs`` kernels."""
     params = profile(scale)
-    chapters = [p for p in chapter_notebooks() if names is None or p.stem in names]
+    every = chapter_notebooks() + [notebooks_dir() / SCORECARD]
+    chosen = [p for p in every if names is None or p.stem in names]
 
     def one(nb: Path) -> tuple[str, float]:
         return nb.name, execute(nb, dest / nb.name, params)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        timings = dict(pool.map(one, chapters))
-    scorecard = notebooks_dir() / SCORECARD
-    timings[SCORECARD] = execute(scorecard, dest / SCORECARD, params)
-    return timings
+        return dict(pool.map(one, chosen))
 
 
 def stage(staging: Path) -> None:
@@ -136,29 +134,24 @@ def jupyter_book(staging: Path, out: Path) -> None:
         raise BookError(f"jupyter-book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}")
 
 
-def build(scale: str = "full", out: Path | None = None, jobs: int = 2) -> tuple[Path, dict[str, float]]:
-    """Execute all notebooks at ``scale`` and build the HTML book; return index.html and timings."""
+def build(scale: str = "full", out: Path | None = None, jobs: int = 2, *, workers: int | None = None,
+          scheduler: str | None = None, device: str = "auto", progress: bool = True,
+          ) -> tuple[Path, dict[str, float]]:
+    """Run every study, execute all notebooks at ``scale`` and build the HTML book; return the
+    index page and timings."""
+    from weakness_lib.studies import registry
+    from weakness_lib.studies.runner import run_studies
+
     out = Path(out) if out is not None else project_root()
+    start = time.perf_counter()
+    run_studies(list(registry.STUDIES), scale, workers=workers, scheduler=scheduler,
+                device=device, explicit=False, progress=progress)
+    run_s = time.perf_counter() - start
     staging = out / "_build" / "src"
     stage(staging)
-    timings = execute_all(scale, staging / "book" / "generated", jobs=jobs)
+    timings = {"weakness-repro run all": run_s}
+    timings.update(execute_all(scale, staging / "book" / "generated", jobs=jobs))
     start = time.perf_counter()
     jupyter_book(staging, out)
     timings["jupyter-book build"] = time.perf_counter() - start
     return out / "_build" / "html" / "index.html", timings
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=("smoke", "full"), default="full")
-    parser.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel")
-    args = parser.parse_args(argv)
-    index, timings = build(args.scale, jobs=args.jobs)
-    for name, secs in timings.items():
-        print(f"{secs:8.1f} s  {name}")
-    print(f"book: {index}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The study runner: dependency order, only missing units, one writer, Dask workers, bitwise
+identity whatever the worker count, refusal to silently recompute changed full-scale settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from weakness_lib.core.claims import load_claims
+from weakness_lib.publish.compare import compare_stores
+from weakness_lib.studies import base, registry
+from weakness_lib.studies.registry import Study
+from weakness_lib.studies.runner import SettingsChanged, UnitFailed, run_studies
+
+TESTS = Path(__file__).resolve().parent
+TOY = textwrap.dedent("""
+    claims: {}
+    common: {seed: 7, steps: 20, torch_threads: 1}
+    smoke: {n_units: 4}
+    full: {n_units: 4}
+""")
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """Register two toy studies (``toy_needs`` needs ``toy``) with configs in a temporary folder."""
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "toy.yaml").write_text(TOY)
+    (configs / "toy_needs.yaml").write_text("claims: {}\ncommon: {}\nsmoke: {}\nfull: {}\n")
+    monkeypatch.setenv("WEAKNESS_CONFIGS", str(configs))
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.syspath_prepend(str(TESTS))
+    studies = {
+        "toy": Study("toy", "fixtures.toy_study", "none", ("T1",)),
+        "toy_needs": Study("toy_needs", "fixtures.toy_needs", "none", ("T2",), needs=("toy",)),
+    }
+    monkeypatch.setattr(registry, "STUDIES", studies)
+    return tmp_path
+
+
+def _rows(root: Path, scale: str = "smoke") -> dict:
+    (path,) = (root / scale / "toy").glob("*.json")
+    return json.loads(path.read_text())["rows"]
+
+
+def test_dependencies_first_then_nothing_twice(toy):
+    reports = run_studies(["toy_needs"], "smoke", workers=1, progress=False)
+    assert [r.name for r in reports] == ["toy", "toy_needs"]
+    assert [r.computed for r in reports] == [5, 1]
+    assert sorted(c["claim_id"] for c in load_claims("smoke")) == ["T1", "T2"]
+    claim = toy / "results" / "smoke" / "claims" / "T1.json"
+    before = claim.read_text()
+    again = run_studies(["toy_needs"], "smoke", workers=1, progress=False)
+    assert [r.computed for r in again] == [0, 0] and not any(r.claims_written for r in again)
+    assert claim.read_text() == before  # only write-time provenance would differ: file kept
+
+
+def test_rows_are_stored_in_unit_order_with_artifacts_and_summary(toy):
+    run_studies(["toy"], "smoke", workers=1, progress=False)
+    rows = _rows(toy / "results")
+    assert list(rows) == ["fit", "probe:0", "probe:1", "probe:2", "probe:3"]
+    t = base.table("toy", "smoke")
+    assert t.artifact("w.pt").exists() and "_artifacts" not in rows["fit"]
+    assert base.summary(t)["mean_loss"] > 0
+
+
+def test_workers_1_and_2_give_bitwise_identical_stores(toy, monkeypatch):
+    run_studies(["toy"], "smoke", workers=1, progress=False)
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(toy / "parallel"))
+    reports = run_studies(["toy"], "smoke", workers=2, progress=False)
+    assert reports[0].computed == 5
+    (result,) = compare_stores(toy / "parallel", "smoke", mine=toy / "results" / "smoke")
+    assert result["status"] == "identical" and result["units_compared"] == 5
+    assert list(_rows(toy / "parallel")) == list(_rows(toy / "results"))
+
+
+def test_a_missing_unit_stops_analysis_with_the_command(toy):
+    with pytest.raises(base.MissingResults, match=r"weakness-repro run toy --scale smoke"):
+        base.load_table("toy", "smoke")
+    err = base.MissingResults("x")
+    assert err._render_traceback_() == ["MissingResults: x"]  # one line in a notebook
+
+
+def test_failed_unit_keeps_finished_units_and_resumes(toy, monkeypatch):
+    monkeypatch.setenv("TOY_FAIL_ON", "probe:2")
+    with pytest.raises(UnitFailed, match="toy: a unit failed.*probe:2.*rerun to resume"):
+        run_studies(["toy"], "smoke", workers=1, progress=False)
+    assert set(_rows(toy / "results")) == {"fit", "probe:0", "probe:1"}
+    monkeypatch.delenv("TOY_FAIL_ON")
+    assert run_studies(["toy"], "smoke", workers=1, progress=False)[0].computed == 2
+
+
+def test_changed_full_settings_are_refused_unless_named(toy):
+    run_studies(["toy"], "full", workers=1, progress=False)
+    cfg = toy / "configs" / "toy.yaml"
+    cfg.write_text(TOY.replace("steps: 20", "steps: 21"))
+    with pytest.raises(SettingsChanged, match=r"steps: 20 → 21.*weakness-repro run toy --scale full"):
+        run_studies(["toy_needs"], "full", workers=1, progress=False)  # toy pulled in, not named
+    assert len(list((toy / "results" / "full" / "toy").glob("*.json"))) == 1  # nothing recomputed
+    # free text is not a setting: editing a note never triggers the refusal
+    cfg.write_text(TOY.replace("torch_threads: 1}", "torch_threads: 1, revision: a typo fixed}"))
+    run_studies(["toy"], "full", workers=1, progress=False)
+    cfg.write_text(TOY.replace("steps: 20", "steps: 21"))
+    assert run_studies(["toy"], "full", workers=1, explicit=True, progress=False)[0].computed == 5
+
+
+_CONCURRENT = """
+import sys
+sys.path.insert(0, {tests!r})
+from weakness_lib.studies import registry
+from weakness_lib.studies.registry import Study
+from weakness_lib.studies.runner import run_studies
+registry.STUDIES = {{"toy": Study("toy", "fixtures.toy_study", "none", ("T1",))}}
+run_studies(["toy"], "smoke", workers=1, progress=False)
+"""
+
+
+def test_two_runner_processes_on_one_store_lose_nothing(toy):
+    code = _CONCURRENT.format(tests=str(TESTS))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errs
+    assert list(_rows(toy / "results")) == ["fit", "probe:0", "probe:1", "probe:2", "probe:3"]
+
+
+@pytest.mark.slow
+def test_an_external_dask_scheduler_with_two_workers(toy, tmp_path):
+    """`dask scheduler` + two `dask worker` processes on localhost run the same units."""
+    dask = Path(sys.executable).with_name("dask")
+    sched_file = tmp_path / "scheduler.json"
+    env = {**os.environ}
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(sched_file)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        import time
+
+        deadline = time.time() + 60
+        while not sched_file.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [str(dask), "worker", address, "--nthreads", "1", "--no-dashboard"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from dask.distributed import Client
+
+        with Client(address, timeout="60s") as c:
+            c.wait_for_workers(2, timeout=60)
+            assert len(c.scheduler_info()["workers"]) == 2
+        reports = run_studies(["toy"], "smoke", scheduler=address, progress=False)
+        assert reports[0].computed == 5
+        local = tmp_path / "local"
+        os.environ["WEAKNESS_RESULTS"] = str(local)
+        run_studies(["toy"], "smoke", workers=1, progress=False)
+        (result,) = compare_stores(local, "smoke", mine=toy / "results" / "smoke")
+        assert result["status"] == "identical"
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)

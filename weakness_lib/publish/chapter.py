@@ -1,0 +1,24 @@
+"""What a chapter notebook calls: load a study's analysed results from the store, never compute.
+
+Every chapter's parameters cell declares ``scale = "full"`` and ``compute = False``. With the
+defaults a chapter renders the published results in seconds; a unit missing from the store stops
+the chapter with one line naming the command that computes it. ``compute=True`` (opt-in, for
+readers who explore) first runs the missing units through the same runner as
+``weakness-repro run`` — same file lock, same single writer — and then loads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from weakness_lib.studies import registry
+
+
+def load(study: str, scale: str = "full", compute: bool = False) -> dict[str, Any]:
+    """``analyse`` of ``study`` at ``scale`` (after running its missing units if ``compute``)."""
+    spec = registry.get(study)
+    if compute:
+        from weakness_lib.studies.runner import run_studies
+
+        run_studies([study], scale, explicit=True)
+    return spec.load().analyse(scale, **spec.params)

@@ -1,0 +1,248 @@
+"""The study runner: missing units in dependency order, in parallel on Dask, one writer.
+
+``run_studies(names, scale)`` takes the named studies and every study they need, in dependency
+order (:func:`weakness_lib.studies.registry.in_dependency_order`). For each study it
+
+1. refuses (at ``full`` scale) to silently recompute a committed study whose registered settings
+   changed, unless the study was named explicitly (:class:`SettingsChanged`);
+2. submits the units not yet stored, stage by stage, as Dask tasks
+   (:func:`execute_unit` → ``module.compute_unit``); workers only *return* rows;
+3. writes each finished row from the driver (locked merge, canonical unit order), so an
+   interrupted run loses only the units in flight and two runners on one store lose nothing;
+4. computes the study's optional ``summarise`` once and stores it beside the table;
+5. analyses the stored results and writes the claim files — only when their content changed.
+
+Execution: ``workers=1`` (and no scheduler) runs units in this process; otherwise an embedded
+``LocalCluster`` (processes, one torch thread each, sized to the machine by default) or, with
+``scheduler="tcp://host:port"`` / ``$WEAKNESS_SCHEDULER``, an existing Dask cluster. Every unit is
+deterministic on the CPU, so results are bitwise identical whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from weakness_lib.core.claims import write_claim
+from weakness_lib.core.config import experiment_config, result_settings
+from weakness_lib.core.provenance import git_commit, now_iso
+from weakness_lib.core.store import ResultsStore, Table, ensure_writable
+from weakness_lib.studies import base, registry
+from weakness_lib.studies.registry import Study
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+class SettingsChanged(RuntimeError):
+    """A committed full-scale study's registered settings changed; recomputing must be explicit."""
+
+
+class UnitFailed(RuntimeError):
+    """A unit raised; finished units are stored, the message names the unit and the cause."""
+
+
+@dataclass
+class StudyReport:
+    """What the runner did for one study."""
+
+    name: str
+    units: int = 0
+    computed: int = 0
+    wall_s: float = 0.0
+    verdicts: dict[str, str] = field(default_factory=dict)
+    claims_written: list[str] = field(default_factory=list)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; ``cuda`` without a GPU is an error."""
+    import torch
+
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device}; expected one of {', '.join(DEVICES)}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but torch sees no GPU; use --device cpu")
+    return device
+
+
+def execute_unit(module: str, cfg: dict[str, Any], key: str, device: str) -> tuple[str, dict, float]:
+    """Run one unit (on a worker): ``(key, row, wall seconds)``. Never touches the store."""
+    mod = importlib.import_module(module)
+    start = time.perf_counter()
+    row = mod.compute_unit(cfg, key, device=device)
+    row = dict(row)
+    if device != "cpu":
+        row["_device"] = device
+    return key, row, time.perf_counter() - start
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: d}
+
+
+def check_settings(study: Study, table: Table) -> None:
+    """Raise :class:`SettingsChanged` if the study has stored tables but none for its settings."""
+    if table.path.exists():
+        return
+    others = [p for p in sorted(table.folder.glob("*.json")) if p != table.path]
+    if not others:
+        return
+    stored = json.loads(others[-1].read_text(encoding="utf-8")).get("config", {})
+    now, then = _flat(result_settings(table.config)), _flat(result_settings(stored))
+    diffs = [f"{k}: {then.get(k, '—')} → {now.get(k, '—')}" for k in sorted(set(now) | set(then))
+             if now.get(k) != then.get(k)][:5]
+    raise SettingsChanged(
+        f"configs/{study.name}.yaml changed a setting that affects results since the stored "
+        f"table {study.name}/{others[-1].name} was computed ({'; '.join(diffs)}). Nothing was recomputed. Revert the change, or recompute "
+        f"explicitly with `weakness-repro run {study.name} --scale {table.config.get('scale')}`."
+    )
+
+
+class Executor:
+    """Runs units inline (one worker) or on a Dask cluster started on first use."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None):
+        self.scheduler = scheduler or os.environ.get("WEAKNESS_SCHEDULER") or None
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        if self.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {self.workers}")
+        self._client = None
+        self._cluster = None
+
+    @property
+    def inline(self) -> bool:
+        return self.scheduler is None and self.workers == 1
+
+    def client(self):
+        if self._client is None:
+            from dask.distributed import Client, LocalCluster
+
+            if self.scheduler:
+                self._client = Client(self.scheduler, timeout="30s")
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=40,
+                    env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+                )
+                self._client = Client(self._cluster)
+        return self._client
+
+    def map(self, module: str, cfg: dict[str, Any], keys: list[str], device: str
+            ) -> Iterator[tuple[str, dict, float]]:
+        """Yield ``(key, row, wall_s)`` as units finish (any order)."""
+        if self.inline:
+            for k in keys:
+                yield execute_unit(module, cfg, k, device)
+            return
+        from dask.distributed import as_completed
+
+        client = self.client()
+        futures = [client.submit(execute_unit, module, cfg, k, device, pure=False,
+                                 key=f"{cfg['experiment']}-{k}-{time.time_ns()}") for k in keys]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._client is not None:
+                self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+def compute_study(study: Study, table: Table, executor: Executor, device: str,
+                  progress: bool = True) -> int:
+    """Compute and store the missing units of ``study``; return how many were computed."""
+    module = study.load()
+    stages = module.units(table.config)
+    order = [k for stage in stages for k in stage]
+    computed = 0
+    with tqdm(total=len(order), initial=sum(k in table for k in order), desc=study.name,
+              unit="unit", disable=not progress, leave=True) as bar:
+        for stage in stages:
+            table.refresh()  # another runner may have stored some meanwhile
+            missing = [k for k in stage if k not in table]
+            if not missing:
+                continue
+            ensure_writable(table.folder)
+            try:
+                for key, row, wall in executor.map(study.module, table.config, missing, device):
+                    for name, payload in (row.pop("_artifacts", None) or {}).items():
+                        table.write_artifact(name, payload)
+                    table.put_many({key: Table.record(row, wall)}, order=order)
+                    computed += 1
+                    bar.update(1)
+            except (KeyboardInterrupt, SettingsChanged):
+                raise
+            except Exception as exc:
+                raise UnitFailed(f"{study.name}: a unit failed ({type(exc).__name__}: {exc}); "
+                                 f"{computed} finished unit(s) are stored, rerun to resume") from exc
+    return computed
+
+
+def finalise_study(study: Study, scale: str, table: Table) -> StudyReport:
+    """Store the summary (if the study has one), analyse, and write changed claim files."""
+    module = study.load()
+    report = StudyReport(study.name, units=len(table))
+    if hasattr(module, "summarise"):
+        digest = base.rows_digest(table.rows())
+        if table.summary(digest) is None:
+            table.write_summary(digest, module.summarise(table.config, table.rows()))
+    result = module.analyse(scale, **study.params)
+    derived = {"git_commit": git_commit(), "date": now_iso()}  # volatile: never a reason to rewrite
+    for claim in module.claims(result):
+        claim.provenance = {**claim.provenance, "derived": derived}
+        path, changed = write_claim(claim, scale)
+        report.verdicts[claim.claim_id] = claim.verdict
+        if changed:
+            report.claims_written.append(claim.claim_id)
+    return report
+
+
+def run_studies(names: list[str], scale: str, *, workers: int | None = None,
+                scheduler: str | None = None, device: str = "auto", explicit: bool = False,
+                progress: bool = True) -> list[StudyReport]:
+    """Compute what is missing for ``names`` (and what they need) and write their claims.
+
+    ``explicit``: the named studies (not their dependencies) may be recomputed under changed
+    settings; otherwise a changed setting on a stored full-scale study raises
+    :class:`SettingsChanged` before anything is computed.
+    """
+    device = resolve_device(device)
+    studies = registry.in_dependency_order(names)
+    tables = {}
+    for s in studies:  # check every study before computing anything
+        tables[s.name] = ResultsStore(scale).table(s.name, experiment_config(s.name, scale))
+        if scale == "full" and not (explicit and s.name in names):
+            check_settings(s, tables[s.name])
+    executor = Executor(workers, scheduler)
+    reports = []
+    try:
+        for s in studies:
+            start = time.perf_counter()
+            computed = compute_study(s, tables[s.name], executor, device, progress)
+            report = finalise_study(s, scale, tables[s.name])
+            report.computed, report.wall_s = computed, time.perf_counter() - start
+            reports.append(report)
+    finally:
+        executor.close()
+    return reports
