@@ -27,6 +27,7 @@ bench: venv
 	nice -n 10 $(PY) benchmarks/bench_gemm.py
 	nice -n 10 $(PY) benchmarks/bench_curvature.py
 	nice -n 10 $(PY) benchmarks/bench_training.py
+	nice -n 10 $(PY) benchmarks/bench_runner.py
 	$(PY) benchmarks/bench_book.py smoke full-estimate
 
 lint: venv

@@ -1,8 +1,8 @@
 """How long the book takes to build, and where the time goes.
 
 ``smoke``: ``weakness_lib.publish.book.build("smoke")`` — exactly what ``make book SCALE=smoke`` runs
-(every chapter notebook executed by papermill, 2 kernels in parallel, then the scorecard, then
-``jupyter-book build -W``) — into a temporary folder with an **empty** results store
+(every study computed by the runner on the embedded Dask cluster, then every notebook executed
+by papermill, 2 kernels in parallel, then ``jupyter-book build -W``) — into a temporary folder with an **empty** results store
 (``WEAKNESS_RESULTS`` pointed at a fresh folder). Records the total wall time and the
 per-notebook execution times the build reports. Target: ≤ 5 min.
 
@@ -39,10 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Machine, write_results  # noqa: E402
 
-from weakness_lib.core.config import experiment_config  # noqa: E402
+from weakness_lib.core.config import experiment_config, settings_hash  # noqa: E402
 from weakness_lib.core.paths import configs_dir, project_root  # noqa: E402
-from weakness_lib.core.store import config_hash  # noqa: E402
 from weakness_lib.publish.book import BookError, execute_all, jupyter_book, stage  # noqa: E402
+from weakness_lib.studies.registry import STUDIES  # noqa: E402
+from weakness_lib.studies.runner import run_studies  # noqa: E402
 
 #: config keys that give the number of units an experiment's table should hold, where known
 UNIT_KEYS = ("n_networks",)
@@ -62,13 +63,16 @@ def timed_build(scale: str, keep: Path | None = None) -> dict:
             staging = out / "_build" / "src"
             stage(staging)
             try:
+                t0 = time.perf_counter()
+                run_studies(list(STUDIES), scale, progress=False)
+                timings["weakness-repro run all"] = time.perf_counter() - t0
                 timings.update(execute_all(scale, staging / "book" / "generated", jobs=2))
                 t0 = time.perf_counter()
                 try:
                     jupyter_book(staging, out)
                 finally:
                     timings["jupyter-book build"] = time.perf_counter() - t0
-            except BookError as exc:
+            except (BookError, RuntimeError) as exc:
                 error = str(exc)[-3000:]
             total = time.perf_counter() - start
         finally:
@@ -89,7 +93,7 @@ def stored_experiment(name: str) -> dict:
     """Unit count and Σ unit wall time of the full-scale table of ``name``'s current config."""
     cfg = experiment_config(name, "full")
     exp = cfg.get("experiment", name)
-    path = project_root() / "results" / "full" / exp / f"{config_hash(cfg)}.json"
+    path = project_root() / "results" / "full" / exp / f"{settings_hash(cfg)}.json"
     row: dict = {"experiment": exp, "table": str(path.relative_to(project_root()))}
     if not path.exists():
         others = sorted(p.name for p in path.parent.glob("*.json")) if path.parent.exists() else []
@@ -138,7 +142,7 @@ def clean_clone_log(log: Path, fresh_results: Path | None) -> dict:
     written by the wrapper), plus the bitwise comparison of the rebuilt store with the committed one."""
     import re
 
-    from weakness_lib.cli import compare_stores
+    from weakness_lib.publish.compare import compare_stores
 
     text = log.read_text(encoding="utf-8", errors="replace")
     timings = {m.group(2): float(m.group(1))

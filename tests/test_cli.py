@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from weakness_lib.cli import differences, main, parser
-from weakness_lib.studies import registry
+from weakness_lib.cli import main, parser
+from weakness_lib.publish.compare import differences
+from weakness_lib.studies import base
 
 
 def test_help_documents_every_option(capsys):
@@ -34,9 +35,27 @@ def test_differences_ignores_timings_and_finds_changes():
     assert differences(a, c) == [("hist[0].loss", 0.5, 0.5000000000000001)]
 
 
-def test_unknown_experiment_is_a_clear_error(capsys):
-    assert main(["verify", "nope", "--scale", "smoke"]) == 2
-    assert "unknown experiment 'nope'" in capsys.readouterr().err
+def test_unknown_study_is_one_clear_line_with_near_matches(capsys):
+    assert main(["verify", "head_to_head_mnsit", "--scale", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'" not in err and '"' not in err
+    assert "unknown study head_to_head_mnsit; did you mean head_to_head_mnist" in err
+    assert main(["run", "nope", "--scale", "smoke"]) == 2
+    assert "unknown study nope;" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "two"])
+def test_verify_refuses_an_empty_or_negative_sample(bad, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", "reparameterisation", "--sample", bad])
+    assert exc.value.code == 2 and "--sample" in capsys.readouterr().err
+
+
+def test_status_piped_into_head_has_no_broken_pipe_error(tmp_path):
+    proc = subprocess.run(f"{sys.executable} -m weakness_lib.cli status | head -n 1", shell=True,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("== scale") and "BrokenPipe" not in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.slow
@@ -47,13 +66,26 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
     assert "claim B1: " in capsys.readouterr().out
     assert main(["verify", "reparameterisation", "--scale", "smoke", "--sample", "3"]) == 0
     out = capsys.readouterr().out
-    assert out.count("PASS") == 4 and "bit for bit" in out
-    # tamper with one stored number: verify must fail on it
-    table = registry.get("reparameterisation").tables("smoke")[0]
-    data = json.loads(table.path.read_text())
-    data["rows"]["identity:1"]["lambda_max"] *= 1 + 1e-15
-    table.path.write_text(json.dumps(data))
-    assert main(["verify", "reparameterisation", "--scale", "smoke", "--sample", "99"]) == 1
+    assert out.count("PASS") == 4 and "every stored number reproduced" in out
+    # an unknown unit: one line with near matches
+    assert main(["verify", "reparameterisation", "--scale", "smoke", "--unit", "layer1:0.25"]) == 2
+    assert "no stored unit layer1:0.25; did you mean" in capsys.readouterr().err
+    # tamper with one stored number: verify must fail on it (bitwise)
+    table = base.table("reparameterisation", "smoke")
+    original = table.path.read_text()
+
+    def tampered(field: str, factor: float) -> int:
+        data = json.loads(original)
+        data["rows"]["identity:1"][field] *= factor
+        table.path.write_text(json.dumps(data))
+        return main(["verify", "reparameterisation", "--scale", "smoke", "--unit", "identity:1"])
+
+    assert tampered("trace", 1 + 1e-15) == 1
+    assert "trace" in capsys.readouterr().out
+    # λ_max is compared within its registered relative tolerance (lanczos_tol), not bitwise
+    tol = table.config["lanczos_tol"]
+    assert tampered("lambda_max", 1 + 0.5 * tol) == 0
+    assert tampered("lambda_max", 1 + 2 * tol) == 1
     assert "lambda_max" in capsys.readouterr().out
 
 
@@ -67,7 +99,8 @@ def _rows(results: Path) -> dict:
 @pytest.mark.slow
 def test_killed_run_resumes_to_identical_results(tmp_path):
     """SIGKILL a smoke run mid-way, rerun it, and compare with an uninterrupted run."""
-    cmd = [sys.executable, "-m", "weakness_lib.cli", "run", "reparameterisation", "--scale", "smoke", "--quiet"]
+    cmd = [sys.executable, "-m", "weakness_lib.cli", "run", "reparameterisation", "--scale", "smoke", "--quiet",
+           "--workers", "1"]
     env = {**os.environ, "WEAKNESS_RESULTS": str(tmp_path / "a"), "WEAKNESS_CACHE": str(tmp_path / "cache")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     table_dir = tmp_path / "a" / "smoke" / "reparameterisation"
