@@ -69,3 +69,44 @@ def test_smoke_book_builds_with_warnings_as_errors(smoke_book):
         assert claim.stem in scorecard
     chapter = (html / "book" / "generated" / "01_reparameterisation.html").read_text(encoding="utf-8")
     assert "<img" in chapter and "Traceback" not in chapter
+
+
+COMPUTE_CALLS = ("compute_unit", "run_studies", "get_or_compute", ".run(", "summarise(")
+
+
+@pytest.mark.parametrize("notebook", ALL, ids=IDS)
+def test_no_notebook_calls_a_compute_function(notebook: Path):
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    source = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert not [c for c in COMPUTE_CALLS if c in source]
+    params = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+    assert 'scale = "full"' in params and "compute = False" in params  # defaults: published, read-only
+
+
+@pytest.mark.slow
+def test_chapters_render_from_the_store_in_any_order(smoke_book, tmp_path, monkeypatch):
+    """Against the store the smoke book used: the chapters that need others first, reversed."""
+    from weakness_lib.publish.book import execute
+
+    out, _, _ = smoke_book
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(out / "results"))
+    claims = {p.name: p.read_bytes() for p in (out / "results" / "smoke" / "claims").glob("*.json")}
+    for stem in ("09_wen_scenario_III", "06_theory_finite_languages", "01_reparameterisation"):
+        execute(notebooks_dir() / f"{stem}.ipynb", tmp_path / f"{stem}.ipynb", {"scale": "smoke"})
+    after = {p.name: p.read_bytes() for p in (out / "results" / "smoke" / "claims").glob("*.json")}
+    assert after == claims  # chapters never write claims
+
+
+@pytest.mark.slow
+def test_a_missing_unit_stops_a_chapter_with_one_line(tmp_path, monkeypatch):
+    from weakness_lib.publish.book import execute
+
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "empty"))
+    with pytest.raises(BookError) as exc:
+        execute(notebooks_dir() / "01_reparameterisation.ipynb", tmp_path / "01.ipynb", {"scale": "smoke"})
+    assert "weakness-repro run reparameterisation --scale smoke" in str(exc.value)
+    failed = json.loads((tmp_path / "01.failed.ipynb").read_text(encoding="utf-8"))
+    errors = [o for c in failed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert len(errors) == 1 and len(errors[0]["traceback"]) == 1  # one line, no traceback
+    assert not (tmp_path / "empty" / "smoke" / "reparameterisation").exists()  # nothing computed
