@@ -1,12 +1,21 @@
-"""Wen scenario runners: bit-for-bit recomputation of a unit and the pre-registered verdict logic."""
+"""Wen scenario studies on the study protocol (weakness_lib.studies.base): bit-for-bit units, and at
+smoke scale the test plays the driver (units → ``Table.put`` in a temporary results root), then
+``analyse`` and ``claims``. The verdict rules themselves are tested in test_verdicts_wen.py."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
+from weakness_lib.core.claims import VERDICTS, Claim
+from weakness_lib.core.config import experiment_config
+from weakness_lib.publish.compare import differences
+from weakness_lib.studies import base, registry
 from weakness_lib.studies import wen_common as W
-from weakness_lib.studies import wen_scenario_2 as S2
 from weakness_lib.studies import wen_scenario_3 as S3
+
+STUDIES = ["wen_scenario_1", "wen_scenario_2", "wen_scenario_3"]
 
 TINY = {
     "d": 8,
@@ -67,69 +76,106 @@ def test_mean_ci95_uses_student_t():
     assert W.mean_ci95([1.0]) == (1.0, None)
 
 
-def _s2_rows(sam_acc, sam_peak, sam_trace, gd_acc, ctrl_acc):
-    rows = []
-    for s, (a, p, t, g, c) in enumerate(zip(sam_acc, sam_peak, sam_trace, gd_acc, ctrl_acc)):
-        rows.append(
-            {
-                "run": "sam1_bias",
-                "seed": s,
-                "final_test_acc": a,
-                "peak_test_acc": p,
-                "final_trace": t,
-            }
-        )
-        rows.append({"run": "gd_wd_bias", "seed": s, "final_test_acc": g, "final_trace": 70.0})
-        rows.append({"run": "sam1_nobias", "seed": s, "final_test_acc": c, "final_trace": 28.0})
-    return rows
+def smoke(name):
+    return registry.get(name).load(), experiment_config(name, "smoke")
 
 
-GOOD_CONS = {
-    "memoriser": {
-        "train_mse": 0.0,
-        "rel_err_bound": 0.0,
-        "frac_test_outputs_zero": 1.0,
-        "test_acc": 0.0,
-    },
-    "generaliser": {
-        "train_mse": 0.0,
-        "rel_err_bound": 0.0,
-        "frac_test_outputs_zero": 0.0,
-        "test_acc": 1.0,
-    },
-}
-CFG = {"d": 30, "seeds": [0, 1, 2]}
+def drive(name, skip=()):
+    """Compute every smoke unit of ``name`` (except ``skip``) and store it, as the runner does."""
+    mod, cfg = smoke(name)
+    table = base.table(name, "smoke", cfg)
+    for key in [k for stage in mod.units(cfg) for k in stage]:
+        if key not in skip:
+            table.put(key, mod.compute_unit(cfg, key), wall_s=0.0)
+    return table
 
 
-def test_w2_rule_reproduced_partial_and_not():
-    ok = _s2_rows([0.7] * 3, [0.8] * 3, [22.0] * 3, [1.0] * 3, [1.0] * 3)
-    assert S2.checks(CFG, ok, GOOD_CONS)["verdict"] == "reproduced"
-    # trace far from the bound in two seeds: only the accuracy gap holds
-    partial = _s2_rows([0.7] * 3, [0.8] * 3, [30.0, 30.0, 22.0], [1.0] * 3, [1.0] * 3)
-    assert S2.checks(CFG, partial, GOOD_CONS)["verdict"] == "partially_reproduced"
-    # 1-SAM as good as GD+WD: not reproduced
-    bad = _s2_rows([0.99] * 3, [0.99] * 3, [22.0] * 3, [1.0] * 3, [1.0] * 3)
-    assert S2.checks(CFG, bad, GOOD_CONS)["verdict"] == "not_reproduced"
-    # the 5 % band around 4√31 = 22.27 is [21.16, 23.38]
-    edge = _s2_rows([0.7] * 3, [0.8] * 3, [21.1, 21.1, 23.4], [1.0] * 3, [1.0] * 3)
-    assert S2.checks(CFG, edge, GOOD_CONS)["n_seeds"]["a"] == 0
+def files(root: Path) -> dict[str, float]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
-def test_w3_rule_needs_the_constructions_and_the_accuracy():
-    rows = []
-    for s in range(3):
-        rows.append(
-            {
-                "run": "sam1_simln_projected",
-                "seed": s,
-                "final_test_acc": 0.97,
-                "final_trace": 2.05,
-                "final_trace_hutchinson": 2.1,
-            }
-        )
-        rows.append(
-            {"run": "sgd_simln_projected", "seed": s, "final_test_acc": 0.64, "final_trace": 17.5}
-        )
-    assert S3.checks(CFG, rows, GOOD_CONS)["verdict"] == "reproduced"
-    broken = {**GOOD_CONS, "memoriser": {**GOOD_CONS["memoriser"], "frac_test_outputs_zero": 0.9}}
-    assert S3.checks(CFG, rows, broken)["verdict"] == "not_reproduced"
+@pytest.fixture(scope="module")
+def smoke_store(tmp_path_factory):
+    """All three Wen studies computed at smoke scale into a temporary results root (≈ 2 s)."""
+    root = tmp_path_factory.mktemp("wen_smoke") / "results"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WEAKNESS_RESULTS", str(root))
+        for name in STUDIES:
+            drive(name)
+        yield root
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_units_are_one_stage_constructions_then_runs(name):
+    mod, cfg = smoke(name)
+    [stage] = mod.units(cfg)
+    assert stage[0] == W.CONSTRUCTIONS and stage[1:] == W.unit_keys(cfg)
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_compute_unit_twice_gives_the_same_row_and_writes_nothing(name, isolated_results):
+    mod, cfg = smoke(name)
+    for key in (W.CONSTRUCTIONS, W.unit_keys(cfg)[-1]):
+        first = json.loads(json.dumps(mod.compute_unit(cfg, key)))
+        second = json.loads(json.dumps(mod.compute_unit(cfg, key, device="cuda")))  # CPU anyway
+        assert differences(first, second) == []
+    assert files(isolated_results) == {}
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_analyse_and_claims_from_the_stored_rows(name, smoke_store):
+    mod, cfg = smoke(name)
+    before = files(smoke_store)
+    result = mod.analyse("smoke")
+    [claim] = mod.claims(result)
+    assert files(smoke_store) == before  # analyse and claims write nothing
+    assert isinstance(claim, Claim) and claim.verdict in VERDICTS
+    assert claim.claim_id == registry.get(name).claims[0] == result["claim_id"]
+    assert claim.verdict == result["checks"]["verdict"]
+    assert claim.provenance["tables"][0]["units"] == 1 + len(W.unit_keys(cfg))
+    assert claim.details["deviations"] == " ".join(base.rule(name, claim.claim_id)["deviations"].split())
+    assert set(result["final"]["run"]) == set(cfg["runs"])
+    assert len(result["history"]) > 0 and result["bound"] > 0
+    if claim.ci95 is not None:
+        assert claim.ci95[0] <= claim.our_value <= claim.ci95[1]
+
+
+def test_scenario_3_shows_the_three_scenarios_from_stored_tables(smoke_store):
+    sbs = S3.analyse("smoke")["side_by_side"]
+    assert list(sbs["scenario"]) == ["I", "I", "II", "III"]
+    assert list(sbs["claim"]) == ["W1", "W1", "W2", "W3"]
+    acc = S3.claims(S3.analyse("smoke"))[0].ci95
+    assert 0.0 <= acc[0] <= acc[1] <= 1.0
+
+
+def test_a_missing_unit_names_the_command(isolated_results):
+    drive("wen_scenario_2", skip={"sam1_bias/seed1"})
+    mod, _ = smoke("wen_scenario_2")
+    with pytest.raises(base.MissingResults, match=r"1 of 7 units .*'sam1_bias/seed1'.*"
+                       r"weakness-repro run wen_scenario_2 --scale smoke"):
+        mod.analyse("smoke")
+
+
+def test_scenario_3_needs_the_stored_scenarios_1_and_2(isolated_results):
+    drive("wen_scenario_3")
+    drive("wen_scenario_2")
+    with pytest.raises(base.MissingResults, match="weakness-repro run wen_scenario_1 --scale smoke"):
+        S3.analyse("smoke")
+    assert not (isolated_results / "results" / "smoke" / "wen_scenario_1").exists()
+
+
+def test_committed_full_results_give_the_committed_claims(monkeypatch):
+    """analyse + claims on the committed full tables reproduce results/full/claims/W*.json (value,
+    verdict, interval); W3's interval is now the bounded one (the committed file may still hold the
+    earlier mean ± t·se, which left [0, 1])."""
+    monkeypatch.delenv("WEAKNESS_RESULTS", raising=False)
+    for name in STUDIES:
+        mod = registry.get(name).load()
+        [claim] = mod.claims(mod.analyse("full"))
+        path = Path(__file__).resolve().parents[1] / "results/full/claims" / f"{claim.claim_id}.json"
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        assert (claim.our_value, claim.verdict) == (stored["our_value"], stored["verdict"])
+        if claim.claim_id == "W3":
+            assert 0.0 <= claim.ci95[0] < claim.our_value < claim.ci95[1] <= 1.0
+        else:
+            assert claim.ci95 == stored["ci95"]

@@ -1,12 +1,24 @@
-"""Shared machinery of the three Wen, Li & Ma (2023) scenario experiments.
+"""Shared machinery of the three Wen, Li & Ma (2023) scenario studies (claims W1, W2, W3).
 
 A config (``configs/wen_scenario_*.yaml``, merged by :func:`weakness_lib.core.config.experiment_config`)
 holds the data settings (``d``, ``n_train``, ``n_test``, ``width``, ``ln_eps``), the ``seeds``,
 ``log_points`` and ``final_window`` (the fraction of the last epochs whose logged traces are
 averaged into the final trace), and ``runs``: per run name an architecture and a
-:class:`weakness_lib.wen.sam.TrainSpec` as a dict. One store unit is one (run, seed), keyed
-``"<run>/seed<seed>"``; a unit's seed sets the training set, the initialisation and the
-example order, so a unit re-trained from its config reproduces the stored row bit for bit.
+:class:`weakness_lib.wen.sam.TrainSpec` as a dict.
+
+Units (:func:`units`): ``"constructions"`` (the scenario's hand-built interpolators and their
+checks) and one unit per (run, seed), keyed ``"<run>/seed<seed>"``; a unit's seed sets the training
+set, the initialisation and the example order, so a unit re-trained from its config reproduces the
+stored row bit for bit. No unit reads another, so they form a single stage.
+
+A scenario module describes itself by one :class:`Scenario` (its constructions row, its pure
+verdict function ``checks`` and the chapter's extra frames); the protocol functions of
+:mod:`weakness_lib.studies.base` (``compute_unit``, ``analyse``, ``claims``) are implemented once,
+here, for all three.
+
+**Device.** These studies train tiny float64 networks with numpy on the CPU (one BLAS thread,
+:func:`weakness_lib.wen.sam.single_threaded`): ``compute_unit`` accepts a ``device`` argument
+for the protocol but always computes on the CPU, so the rows are the same on every worker.
 """
 
 from __future__ import annotations
@@ -14,7 +26,8 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,37 +36,43 @@ from scipy import stats
 
 from weakness_lib.bennett.curvature import Params
 from weakness_lib.core.claims import Claim
-from weakness_lib.core.store import ResultsStore, Table
-from weakness_lib.studies.common import claim_from_registration
+from weakness_lib.studies import base
 from weakness_lib.wen import sam, twolayer
 from weakness_lib.wen.twolayer import TwoLayerSpec
 from weakness_lib.wen.xor import XorData, make_xor
 
 __all__ = [
+    "CONSTRUCTIONS",
+    "Scenario",
     "data_for",
     "spec_for",
+    "units",
     "unit_keys",
     "parse_key",
     "train_unit",
-    "compute_all",
     "history_frame",
     "final_frame",
     "params_digest",
     "mean_ci95",
+    "accuracy_ci95",
     "plot_curves",
-    "table_for",
-    "write_registered_claim",
     "by_seed",
-    "provenance_of",
+    "tie_broken_accuracy",
+    "constructions_frames",
+    "constructions_hold",
+    "verdict_from_counts",
 ]
 
+#: the key of the constructions unit of every scenario
+CONSTRUCTIONS = "constructions"
 
-def data_for(config: dict[str, Any], seed: int) -> XorData:
+
+def data_for(config: Mapping[str, Any], seed: int) -> XorData:
     """The xor training/test sets of replicate ``seed``."""
     return make_xor(config["d"], config["n_train"], config["n_test"], seed=seed)
 
 
-def spec_for(config: dict[str, Any], run: dict[str, Any]) -> TwoLayerSpec:
+def spec_for(config: Mapping[str, Any], run: Mapping[str, Any]) -> TwoLayerSpec:
     """Architecture of a run (its own ``width`` overrides the config's)."""
     return TwoLayerSpec(
         run["arch"],
@@ -63,9 +82,14 @@ def spec_for(config: dict[str, Any], run: dict[str, Any]) -> TwoLayerSpec:
     )
 
 
-def unit_keys(config: dict[str, Any]) -> list[str]:
-    """Every unit of the experiment: ``"<run>/seed<s>"`` for each run and seed."""
+def unit_keys(config: Mapping[str, Any]) -> list[str]:
+    """Every training unit of the study: ``"<run>/seed<s>"`` for each run and seed."""
     return [f"{name}/seed{s}" for name in config["runs"] for s in config["seeds"]]
+
+
+def units(config: Mapping[str, Any]) -> list[list[str]]:
+    """The units as stages: one stage, the constructions and every (run, seed) (none reads another)."""
+    return [[CONSTRUCTIONS, *unit_keys(config)]]
 
 
 def parse_key(key: str) -> tuple[str, int]:
@@ -82,6 +106,9 @@ def params_digest(params: Params) -> str:
         h.update(name.encode())
         h.update(params[name].detach().to(torch.float64).contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+# -- one training unit ---------------------------------------------------------------------------
 
 
 def _metrics(spec: TwoLayerSpec, data: XorData, params: Params) -> dict[str, Any]:
@@ -151,7 +178,7 @@ def _scale_sweep(spec: TwoLayerSpec, data: XorData, params: Params, grid) -> lis
     return out
 
 
-def train_unit(config: dict[str, Any], key: str, progress: bool = False) -> dict[str, Any]:
+def train_unit(config: Mapping[str, Any], key: str) -> dict[str, Any]:
     """Train one (run, seed) unit and return its store row (final numbers + curves)."""
     name, seed = parse_key(key)
     run = config["runs"][name]
@@ -171,7 +198,6 @@ def train_unit(config: dict[str, Any], key: str, progress: bool = False) -> dict
             seed=seed,
             log_at=log_at,
             callback=lambda epoch, p: _metrics(spec, data, p),
-            progress=progress,
         )
         final = result.history[-1]
         window = [
@@ -224,25 +250,10 @@ def train_unit(config: dict[str, Any], key: str, progress: bool = False) -> dict
     return row
 
 
-def table_for(experiment: str, config: dict[str, Any], scale: str) -> Table:
-    return ResultsStore(scale).table(experiment, config)
+# -- frames and figures for the chapters ---------------------------------------------------------
 
 
-def compute_all(table: Table, config: dict[str, Any], progress: bool = False) -> list[dict]:
-    """Every unit of ``config``, computed (resumably) through ``table``; rows in unit order."""
-    keys = unit_keys(config)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(keys, desc=table.experiment)
-    rows = []
-    for key in bar if bar is not None else keys:
-        rows.append(table.get_or_compute(key, lambda key=key: train_unit(config, key)))
-    return rows
-
-
-def history_frame(rows: Iterable[dict[str, Any]]):
+def history_frame(rows: Iterable[Mapping[str, Any]]):
     """Long DataFrame of the logged curves: one line per (run, seed, logged epoch)."""
     import pandas as pd
 
@@ -257,7 +268,7 @@ def history_frame(rows: Iterable[dict[str, Any]]):
     return pd.concat(frames, ignore_index=True)
 
 
-def final_frame(rows: Iterable[dict[str, Any]]):
+def final_frame(rows: Iterable[Mapping[str, Any]]):
     """One line per unit with its final numbers and wall time (curves dropped)."""
     import pandas as pd
 
@@ -280,16 +291,6 @@ def final_frame(rows: Iterable[dict[str, Any]]):
     ]
     df = pd.DataFrame([{k: r.get(k) for k in cols} for r in rows if "run" in r])
     return df.dropna(axis=1, how="all").rename(columns={"_wall_s": "wall_s"})
-
-
-def mean_ci95(values: Iterable[float]) -> tuple[float, list[float] | None]:
-    """Mean and Student-t 95% interval over replicates (None for fewer than 2 values)."""
-    v = np.asarray(list(values), dtype=float)
-    mean = float(v.mean())
-    if len(v) < 2:
-        return mean, None
-    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return mean, [mean - half, mean + half]
 
 
 def plot_curves(history, runs: dict[str, str], metrics: dict[str, str], bound=None, title=""):
@@ -329,49 +330,181 @@ def plot_curves(history, runs: dict[str, str], metrics: dict[str, str], bound=No
     return fig
 
 
-def by_seed(rows: Iterable[dict[str, Any]], run: str) -> dict[int, dict[str, Any]]:
+def constructions_frames(config: Mapping[str, Any], rows: list, cons: Mapping[str, Any]) -> dict:
+    """Scenarios II and III: one line per construction (memoriser, generaliser) with its checks."""
+    import pandas as pd
+
+    table = pd.DataFrame({name: cons[name] for name in ("memoriser", "generaliser")}).T
+    return {"constructions_table": table}
+
+
+def no_frames(config: Mapping[str, Any], rows: list, cons: Mapping[str, Any]) -> dict:
+    return {}
+
+
+# -- statistics and verdict helpers (pure) -------------------------------------------------------
+
+
+def mean_ci95(values: Iterable[float]) -> tuple[float, list[float] | None]:
+    """Mean and Student-t 95% interval over replicates (None for fewer than 2 values)."""
+    v = np.asarray(list(values), dtype=float)
+    mean = float(v.mean())
+    if len(v) < 2:
+        return mean, None
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return mean, [mean - half, mean + half]
+
+
+def accuracy_ci95(accs: Iterable[float], n_test: int) -> tuple[float, list[float] | None]:
+    """Mean of per-seed accuracies and a 95 % interval for it that stays inside [0, 1].
+
+    A Wilson score interval with an effective sample size (the design-effect form used for
+    clustered proportions, Korn & Graubard 1998): the spread between seeds, not the number of test
+    points, sets the width. With k seeds, mean p̂ and standard error se = s/√k,
+    ``n_eff = p̂(1 − p̂)/se²`` (capped at the k·``n_test`` test predictions behind p̂; the cap is
+    also used when all seeds agree, se = 0), and the Wilson interval is taken at n_eff with the
+    Student-t quantile on k − 1 degrees of freedom instead of z:
+
+        (p̂ + t²/2n_eff ± t √(p̂(1 − p̂)/n_eff + t²/4n_eff²)) / (1 + t²/n_eff).
+
+    It reduces to the Wilson interval for independent test points, is asymmetric near 1 (the
+    uncertainty of a mean accuracy close to 1 is mostly downwards) and never leaves [0, 1] — unlike
+    p̂ ± t·se, which gave [0.912, 1.054] for W3. ``None`` for fewer than 2 seeds.
+    """
+    v = np.asarray(list(accs), dtype=float)
+    p = float(v.mean())
+    k = len(v)
+    if k < 2:
+        return p, None
+    t = float(stats.t.ppf(0.975, k - 1))
+    se2 = float(v.var(ddof=1)) / k
+    cap = float(k * int(n_test))
+    n_eff = min(p * (1 - p) / se2, cap) if se2 > 0 else cap
+    r = t * t / n_eff
+    centre = (p + r / 2) / (1 + r)
+    half = t / (1 + r) * math.sqrt(p * (1 - p) / n_eff + r / (4 * n_eff))
+    return p, [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def tie_broken_accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
+    """Expected accuracy when an output of exactly 0 is resolved by a fair coin."""
+    return float(((y * out > 0).double() + 0.5 * (out == 0).double()).mean())
+
+
+def by_seed(rows: Iterable[Mapping[str, Any]], run: str) -> dict[int, Mapping[str, Any]]:
     """The rows of one run, keyed by seed."""
     return {int(r["seed"]): r for r in rows if r.get("run") == run}
 
 
-def provenance_of(table: Table) -> dict[str, Any]:
-    """Table provenance plus its config hash and the summed per-unit wall time."""
-    return {
-        **table.provenance,
-        "experiment": table.experiment,
-        "config_hash": table.hash,
-        "results_table": table.path.name,
-        "total_unit_wall_s": round(table.total_wall_s(), 1),
-    }
-
-
-def write_registered_claim(
-    experiment: str,
-    claim_id: str,
-    scale: str,
-    *,
-    our_value: float,
-    ci95: list[float] | None,
-    verdict: str,
-    provenance: dict[str, Any],
-    details: dict[str, Any],
-) -> Claim:
-    """Write a claim whose texts (statement, paper value, metric, rule) come from the config."""
-    return claim_from_registration(experiment, claim_id, our_value=our_value, ci95=ci95,
-                                   verdict=verdict, provenance=provenance, details=details,
-                                   scale=scale)
-
-
-def constructions_hold(cons: dict[str, Any]) -> bool:
-    """The pre-registered construction check shared by Scenarios II and III: the memoriser and the
-    4-neuron generaliser both interpolate (train MSE < 1e-20) at the minimal trace (relative error
-    < 1e-9); the memoriser outputs exactly 0 on every test point, the generaliser is perfect."""
+def constructions_hold(cons: Mapping[str, Any], th: Mapping[str, Any]) -> bool:
+    """The registered construction check shared by Scenarios II and III: the memoriser and the
+    4-neuron generaliser both interpolate (train MSE < ``th["construction_train_mse"]``) at the
+    minimal trace (relative error < ``th["construction_rel_err"]``); the memoriser outputs exactly
+    0 on a fraction ``th["memoriser_zero_frac"]`` of the test points and the generaliser's test
+    accuracy is at least ``th["generaliser_acc"]``."""
     mem, gen = cons["memoriser"], cons["generaliser"]
-    return (
-        mem["train_mse"] < 1e-20
-        and gen["train_mse"] < 1e-20
-        and mem["rel_err_bound"] < 1e-9
-        and gen["rel_err_bound"] < 1e-9
-        and mem["frac_test_outputs_zero"] == 1.0
-        and gen["test_acc"] == 1.0
+    return bool(
+        all(m["train_mse"] < th["construction_train_mse"] for m in (mem, gen))
+        and all(m["rel_err_bound"] < th["construction_rel_err"] for m in (mem, gen))
+        and mem["frac_test_outputs_zero"] >= th["memoriser_zero_frac"]
+        and gen["test_acc"] >= th["generaliser_acc"]
     )
+
+
+def verdict_from_counts(check: bool, counts: Mapping[str, int], main: str, min_seeds: int) -> str:
+    """The rule shape of W2 and W3: reproduced if the construction ``check`` holds and every
+    per-seed condition holds in ≥ ``min_seeds`` seeds; partially reproduced if the check holds
+    and the ``main`` condition does; not reproduced otherwise."""
+    if check and all(n >= min_seeds for n in counts.values()):
+        return "reproduced"
+    if check and counts[main] >= min_seeds:
+        return "partially_reproduced"
+    return "not_reproduced"
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value).split())
+
+
+# -- the study protocol, once for the three scenarios --------------------------------------------
+
+
+Checks = Callable[[Mapping[str, Any], Mapping[str, Any], list[dict], Mapping[str, Any]], dict]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What distinguishes one Wen scenario study; the protocol functions are generic.
+
+    ``constructions(config) -> row`` computes the ``"constructions"`` unit; ``checks(rule,
+    config, rows, cons) -> dict`` is the pure verdict function of the claim: from the registered
+    claim block ``rule`` (its ``thresholds`` and ``target``), the config, the training rows and the
+    constructions row it returns ``verdict``, ``our_value``, ``ci95``, ``per_seed``,
+    ``conditions`` and ``details`` (extra claim details); ``frames(config, rows, cons) -> dict``
+    adds the chapter's scenario-specific tables; ``bound(config)`` is the minimal trace among
+    interpolators that the figures draw.
+    """
+
+    study: str
+    claim_id: str
+    labels: dict[str, str]
+    constructions: Callable[[Mapping[str, Any]], dict[str, Any]]
+    checks: Checks
+    bound: Callable[[Mapping[str, Any]], float]
+    frames: Callable[[Mapping[str, Any], list[dict], Mapping[str, Any]], dict[str, Any]] = no_frames
+
+    def compute_unit(self, cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+        """The row of unit ``key`` from scratch (CPU only: ``device`` is accepted and ignored)."""
+        del device  # float64 numpy on the CPU, the same bits on every worker
+        if key == CONSTRUCTIONS:
+            with sam.single_threaded():
+                return self.constructions(cfg)
+        return train_unit(cfg, key)
+
+    def analyse(self, scale: str) -> dict[str, Any]:
+        """Everything the chapter shows, from the stored table only (see :mod:`base`)."""
+        table = base.load_table(self.study, scale)
+        config = table.config
+        cons = table.get(CONSTRUCTIONS)
+        rows = [table.get(k) for k in unit_keys(config)]
+        rule = base.rule(self.study, self.claim_id)
+        checks = self.checks(rule, config, rows, cons)
+        prov = base.provenance(table)
+        return {
+            "study": self.study,
+            "claim_id": self.claim_id,
+            "scale": scale,
+            "config": config,
+            "constructions": cons,
+            "final": final_frame(rows),
+            "history": history_frame(rows),
+            "checks": checks,
+            "labels": self.labels,
+            "bound": self.bound(config),
+            "provenance": prov,
+            "stored": prov["tables"][0],
+            "wall_s": prov["wall_s"],
+            **self.frames(config, rows, cons),
+        }
+
+    def claims(self, result: Mapping[str, Any]) -> list[Claim]:
+        """The claim record, its verdict from :attr:`checks` (already in ``result``)."""
+        c = result["checks"]
+        rule = base.rule(self.study, self.claim_id)
+        details = {
+            "conditions": c["conditions"],
+            "per_seed": {str(k): v for k, v in c["per_seed"].items()},
+            **c["details"],
+            "deviations": _text(rule["deviations"]),
+        }
+        return [
+            base.registered_claim(
+                self.study,
+                self.claim_id,
+                our_value=c["our_value"],
+                ci95=c["ci95"],
+                verdict=c["verdict"],
+                provenance=result["provenance"],
+                details=details,
+            )
+        ]
