@@ -17,8 +17,11 @@ test images (no labels used), to see which of sharpness or weakness tracks the v
 Run order (:func:`run_order`): the extreme sizes (which decide the verdict) first, then the
 intermediate sizes seed by seed, so that an interrupted run keeps complete verdict cells and a
 balanced curve.
-Determinism: one network at a time under ``torch_threads`` threads; :func:`retrain_and_measure`
-recomputes any stored row bit for bit.
+
+Study protocol (:mod:`weakness_lib.studies.base`): one stage, one unit ``"n<n>_<regime>_s<seed>"``
+per network, listed in run order (the table keeps that order). :func:`compute_unit` trains and
+measures one network from scratch, bit for bit under ``torch_threads`` threads; CPU only
+(``device`` is accepted and ignored).
 """
 
 from __future__ import annotations
@@ -31,35 +34,26 @@ import numpy as np
 import pandas as pd
 
 from weakness_lib.bennett.data import make_split
-from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import ResultsStore, Table
+from weakness_lib.core.claims import Claim
+from weakness_lib.studies import base
 from weakness_lib.studies.bennett_common import (
-    claim_provenance,
     performance,
-    threads,
     train_network,
     wall_time,
     weakness_measures,
 )
-from weakness_lib.studies.common import claim_from_registration, dataset, fixed_batch
+from weakness_lib.studies.common import dataset, fixed_batch
 
 EXPERIMENT = "batch_size"
 NOTEBOOK = "03_large_batch_vs_n.ipynb"
 CLAIMS: tuple[str, ...] = ("B5",)
+DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
 REGIMES: tuple[str, ...] = ("small", "large")
-PAPER_ADVANTAGE: dict[int, float] = {2000: 1.6, 60000: 0.02}  # percentage points (paper, C6)
 TRACKED: tuple[str, ...] = ("lambda_max", "trace", "sam", "w1_tau0.01", "w2", "entropy_bits")
+Z95 = 1.96  # the registered metric's CI: ±1.96 paired standard errors
 
 
-def config(scale: str) -> dict[str, Any]:
-    return experiment_config(EXPERIMENT, scale)
-
-
-def table_for(scale: str) -> Table:
-    cfg = config(scale)
-    return ResultsStore(scale).table(EXPERIMENT, cfg)
-
-
+# -- units ----------------------------------------------------------------------------------------
 def run_key(n: int, regime: str, seed: int) -> str:
     return f"n{n}_{regime}_s{seed}"
 
@@ -86,6 +80,22 @@ def run_order(cfg: dict[str, Any]) -> list[tuple[int, str, int]]:
     return first + rest
 
 
+def units(cfg: dict[str, Any]) -> list[list[str]]:
+    """One stage: every (n, regime, seed) network, in :func:`run_order`."""
+    return [[run_key(n, r, s) for n, r, s in run_order(cfg)]]
+
+
+def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+    """The row of ``key`` (e.g. ``'n2000_small_s3'``): train and measure that network from scratch.
+
+    Pure (never writes the store); CPU only (``device`` is ignored); every number except the
+    ``*_wall_s`` timings is reproduced bit for bit under ``cfg["torch_threads"]`` threads.
+    """
+    del device  # CPU only
+    n, regime, seed = parse_key(key)
+    return compute_row(cfg, n, regime, seed)
+
+
 def train_settings(cfg: dict[str, Any], regime: str) -> dict[str, Any]:
     """TrainConfig fields of a regime: the small batch is capped in epochs, the large in steps."""
     common = {"optimizer": cfg["optimizer"], "lr": cfg["lr"], "stop_train_loss": cfg["stop_train_loss"]}
@@ -106,8 +116,7 @@ def probe_sets(cfg: dict[str, Any]):
     return probe, probe[: cfg["w2_probe"]]
 
 
-def compute_row(cfg: dict[str, Any], n: int, regime: str, seed: int,
-                progress: bool = False) -> dict[str, Any]:
+def compute_row(cfg: dict[str, Any], n: int, regime: str, seed: int) -> dict[str, Any]:
     """Train and measure one (n, regime, seed) network from scratch."""
     from weakness_lib.bennett.measures import (
         curvature_hvp,
@@ -121,8 +130,8 @@ def compute_row(cfg: dict[str, Any], n: int, regime: str, seed: int,
     X, y = data.train_x[idx], data.train_y[idx]
     tcfg = train_settings(cfg, regime)
     probe, w2_x = probe_sets(cfg)
-    with threads(cfg["torch_threads"]):
-        model, rec = train_network(X, y, cfg["widths"], tcfg, seed, progress)
+    with base.threads(cfg["torch_threads"]):
+        model, rec = train_network(X, y, cfg["widths"], tcfg, seed)
         t0 = time.perf_counter()
         row: dict[str, Any] = {"n": n, "regime": regime, "batch_size": min(tcfg["batch_size"], n), **rec}
         row["stopped_by"] = "loss" if rec["final_train_loss"] < cfg["stop_train_loss"] else "cap"
@@ -138,28 +147,18 @@ def compute_row(cfg: dict[str, Any], n: int, regime: str, seed: int,
     return row
 
 
-def retrain_and_measure(scale: str, key: str) -> dict[str, Any]:
-    """Recompute stored row ``key`` (e.g. ``'n2000_small_s3'``) from scratch, for ``verify``;
-    every number except ``*_wall_s`` / ``_finished`` must match the stored row bit for bit."""
-    n, regime, seed = parse_key(key)
-    return compute_row(config(scale), n, regime, seed)
+# -- analysis (stored rows only) ------------------------------------------------------------------
+def paper_advantage(rule: dict[str, Any] | None = None) -> dict[int, float]:
+    """The paper's advantage (pp) per n, from the registration YAML (``target.advantage_pp``)."""
+    target = (rule or base.rule(EXPERIMENT, "B5"))["target"]["advantage_pp"]
+    return {int(n): float(v) for n, v in target.items()}
 
 
-def compute(scale: str, progress: bool = False) -> Table:
-    """Fill the grid run by run (resumable: one stored row per network)."""
-    cfg = config(scale)
-    table = ResultsStore(scale).table(EXPERIMENT, cfg)
-    from tqdm import tqdm
-
-    for n, regime, seed in tqdm(run_order(cfg), disable=not progress, desc=EXPERIMENT):
-        table.get_or_compute(run_key(n, regime, seed),
-                             lambda n=n, r=regime, s=seed: compute_row(cfg, n, r, s))
-    return table
-
-
-def advantage_table(df: pd.DataFrame) -> pd.DataFrame:
+def advantage_table(df: pd.DataFrame, paper: dict[int, float] | None = None) -> pd.DataFrame:
     """Per n: mean test accuracy per regime, paired advantage A(n) ± se (percentage points),
-    and the paired mean log-ratio large/small of the tracked sharpness/weakness measures."""
+    the paper's value where it gives one (``paper``, default from the registration YAML),
+    and the paired mean difference large − small of the tracked sharpness/weakness measures."""
+    paper = paper_advantage() if paper is None else paper
     rows = []
     for n, g in df.groupby("n"):
         wide = g.pivot(index="seed", columns="regime", values="test_acc").dropna()
@@ -169,7 +168,7 @@ def advantage_table(df: pd.DataFrame) -> pd.DataFrame:
                "acc_small": 100.0 * wide["small"].mean(), "acc_large": 100.0 * wide["large"].mean(),
                "advantage_pp": float(d.mean()) if k else math.nan,
                "se_pp": float(d.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan,
-               "paper_pp": PAPER_ADVANTAGE.get(int(n), math.nan)}
+               "paper_pp": paper.get(int(n), math.nan)}
         for m in TRACKED:
             if m in g:
                 w = g.pivot(index="seed", columns="regime", values=m).dropna()
@@ -185,43 +184,65 @@ def regime_summary(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["test_acc", "train_loss", "steps", "epochs", *[m for m in TRACKED if m in df]]
     g = df.groupby(["n", "regime"])[cols]
     mean, se = g.mean(), g.sem()
-    return mean.join(se, rsuffix="_se").reset_index()
+    return mean.join(se.add_suffix("_se")).reset_index()
 
 
-def verdict_for(adv: pd.DataFrame) -> tuple[str, dict[str, float]]:
-    """The pre-registered B5 rule on the smallest and largest n of the grid."""
-    lo, hi = adv.iloc[0], adv.iloc[-1]
-    a0, s0 = float(lo["advantage_pp"]), float(lo["se_pp"])
-    a1, s1 = float(hi["advantage_pp"]), float(hi["se_pp"])
-    facts = {"n_small": int(lo["n"]), "n_large": int(hi["n"]), "A_small_n": a0, "se_small_n": s0,
-             "A_large_n": a1, "se_large_n": s1}
+def verdict_b5(facts: dict[str, float], rule: dict[str, Any] | None = None) -> str:
+    """The registered B5 rule (``configs/batch_size.yaml``; the se multiple is read from there) on
+    ``A_small_n``, ``se_small_n`` (smallest n of the grid) and ``A_large_n``, ``se_large_n``
+    (largest n). Undefined standard errors (one seed) give ``not_reproduced``."""
+    k = float((rule or base.rule(EXPERIMENT, "B5"))["thresholds"]["se_multiple"])
+    a0, s0, a1, s1 = (float(facts[x]) for x in ("A_small_n", "se_small_n", "A_large_n", "se_large_n"))
     if not all(np.isfinite([a0, s0, a1, s1])):
-        return "not_reproduced", {**facts, "note": "standard errors undefined (too few seeds)"}
-    clear_at_small = a0 - 2 * s0 > 0
-    if clear_at_small and a1 - 2 * s1 <= 0 and a1 < a0:
-        return "reproduced", facts
-    if clear_at_small and a0 - a1 > 2 * math.sqrt(s0**2 + s1**2):
-        return "partially_reproduced", facts
-    return "not_reproduced", facts
+        return "not_reproduced"
+    clear_at_small = a0 - k * s0 > 0
+    if clear_at_small and a1 - k * s1 <= 0 and a1 < a0:
+        return "reproduced"
+    if clear_at_small and a0 - a1 > k * math.sqrt(s0**2 + s1**2):
+        return "partially_reproduced"
+    return "not_reproduced"
 
 
-def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
-    """Compute what is missing, write claim B5, return ``frame`` (per run), ``advantage`` (per n),
-    ``regimes`` (per n × regime), ``claim``, ``config`` and ``wall``."""
-    cfg = config(scale)
-    table = compute(scale, progress=progress)
-    df = table.to_frame()
-    adv = advantage_table(df)
-    verdict, facts = verdict_for(adv)
-    hi = adv.iloc[-1]
+def b5_facts(df: pd.DataFrame, adv: pd.DataFrame, rule: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Our value (A at the largest n), its CI (±1.96 paired se), verdict and details of B5."""
+    lo, hi = adv.iloc[0], adv.iloc[-1]
+    facts: dict[str, Any] = {
+        "n_small": int(lo["n"]), "n_large": int(hi["n"]),
+        "A_small_n": float(lo["advantage_pp"]), "se_small_n": float(lo["se_pp"]),
+        "A_large_n": float(hi["advantage_pp"]), "se_large_n": float(hi["se_pp"])}
+    if not all(np.isfinite([facts[k] for k in ("A_small_n", "se_small_n", "A_large_n", "se_large_n")])):
+        facts["note"] = "standard errors undefined (too few seeds)"
     ci = None
     if np.isfinite(hi["se_pp"]):
-        ci = [float(hi["advantage_pp"] - 1.96 * hi["se_pp"]), float(hi["advantage_pp"] + 1.96 * hi["se_pp"])]
-    details = {**facts, "advantage_definition": "acc(batch small) − acc(batch large), paired by seed, percentage points",
+        a, se = float(hi["advantage_pp"]), float(hi["se_pp"])
+        ci = [a - Z95 * se, a + Z95 * se]
+    details = {**facts,
+               "advantage_definition": "acc(batch small) − acc(batch large), paired by seed, percentage points",
                "curve": adv[["n", "seeds", "acc_small", "acc_large", "advantage_pp", "se_pp"]].to_dict(orient="records"),
                "runs_stopped_by_cap": int((df["stopped_by"] == "cap").sum()), "runs": len(df)}
-    prov = claim_provenance(table, cfg)
-    claim = claim_from_registration(EXPERIMENT, "B5", our_value=float(hi["advantage_pp"]), ci95=ci,
-                                    verdict=verdict, provenance=prov, details=details, scale=scale)
-    return {"frame": df, "advantage": adv, "regimes": regime_summary(df), "claim": claim,
-            "verdict": verdict, "config": cfg, "wall": wall_time(table), "table": table}
+    return {"our_value": float(hi["advantage_pp"]), "ci95": ci, "verdict": verdict_b5(facts, rule),
+            "details": details}
+
+
+def analyse(scale: str) -> dict[str, Any]:
+    """Everything chapter 03 shows, from the stored table of ``scale`` (no computation, no writes):
+    ``frame`` (per run), ``advantage`` (per n), ``regimes`` (per n × regime), ``paper_advantage``
+    (pp per n, from the registration), ``B5`` (our value, CI, verdict, details), ``rule``,
+    ``config``, ``wall`` and ``provenance``."""
+    t = base.load_table(EXPERIMENT, scale)
+    df = t.to_frame()
+    rule = base.rule(EXPERIMENT, "B5")
+    paper = paper_advantage(rule)
+    adv = advantage_table(df, paper)
+    b5 = b5_facts(df, adv, rule)
+    return {"frame": df, "advantage": adv, "regimes": regime_summary(df), "paper_advantage": paper,
+            "B5": b5, "verdict": b5["verdict"], "rule": rule, "config": t.config,
+            "wall": wall_time(t), "provenance": base.provenance(t)}
+
+
+def claims(result: dict[str, Any]) -> list[Claim]:
+    """Claim B5 from :func:`analyse` (verdict by the registered rule; not written here)."""
+    b5 = result["B5"]
+    return [base.registered_claim(EXPERIMENT, "B5", our_value=b5["our_value"], ci95=b5["ci95"],
+                                  verdict=b5["verdict"], provenance=result["provenance"],
+                                  details=b5["details"])]

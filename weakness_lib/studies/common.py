@@ -1,4 +1,4 @@
-"""Pieces shared by the MNIST experiment runners: data subsets, trained networks, claims."""
+"""Pieces shared by the MNIST studies: datasets, data subsets, fixed batches, trained networks, claims."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from weakness_lib.bennett.models import MLP, build_mlp
 from weakness_lib.bennett.train import TrainConfig, train
 from weakness_lib.core.claims import Claim, write_claim
 from weakness_lib.core.config import load_registration
-from weakness_lib.core.store import Table
 
 _DATA_CACHE: dict[str, Dataset] = {}
 
@@ -61,38 +60,6 @@ def fit_network(
         "history": res.history,
     }
     return model, row
-
-
-def train_or_load(
-    table: Table,
-    key: str,
-    data: Dataset,
-    train_idx: np.ndarray,
-    widths: list[int],
-    train_cfg: dict[str, Any],
-    seed: int,
-    progress: bool = False,
-) -> tuple[MLP, dict[str, Any]]:
-    """The network trained with ``seed`` on ``train_idx``: loaded from the store if present.
-
-    Its weights are stored as an artifact ``<key>.pt``; the row records their SHA-256, so a
-    corrupted artifact is detected, and a missing one is re-trained and must match bit for bit.
-    """
-    path = table.artifact(f"{key}.pt")
-    stored = table.get(key)
-    if stored is not None and path.exists():
-        model = build_mlp(widths)
-        model.load_state_dict(torch.load(path, weights_only=True))
-        if weights_digest(model) != stored["weights_sha256"]:
-            raise RuntimeError(f"stored weights {path} do not match their recorded SHA-256; delete both to retrain")
-        return model, stored
-    model, row = fit_network(data, train_idx, widths, train_cfg, seed, progress)
-    if stored is not None and stored["weights_sha256"] != row["weights_sha256"]:
-        raise RuntimeError(f"re-training {key} did not reproduce the stored weights bit for bit")
-    torch.save(model.state_dict(), path)
-    if stored is None:
-        stored = table.put(key, row, wall_s=row["train_wall_s"])
-    return model, stored
 
 
 def claim_from_registration(

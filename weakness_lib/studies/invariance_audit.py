@@ -15,6 +15,12 @@ and max |Δlogit|. The change factor of a measure v is
     factor(α) = v(α) / v(1),   change = max_α max(|factor|, 1/|factor|)   (1 = unchanged),
 
 and a measure is *exactly invariant* when v(α) and v(1) are bitwise-equal floats at every α.
+
+Study protocol (:mod:`weakness_lib.studies.base`): one stage of units ``"<mode>_a<α>"``. Each unit
+trains the audited network from its seed (once per process, cached), rescales its float64 copy
+and measures it; the row records the SHA-256 of the trained weights, so units computed on
+different workers can be checked to share one network. CPU only (``device`` is accepted and
+ignored), under ``torch_threads`` threads.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,26 +38,26 @@ import pandas as pd
 
 from weakness_lib.bennett.models import MLP
 from weakness_lib.bennett.reparam import check_function_preserved, rescale_chain, rescale_layer
-from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import ResultsStore, Table
+from weakness_lib.core.claims import Claim
+from weakness_lib.core.config import settings_hash
+from weakness_lib.studies import base
 from weakness_lib.studies.bennett_common import (
     DISCRETE_WEAKNESS_PREFIXES,
-    claim_provenance,
     family_measures,
     family_of,
     measure_families,
     performance,
     predictions_digest,
-    threads,
     train_network,
     wall_time,
     weakness_measures,
 )
-from weakness_lib.studies.common import claim_from_registration, dataset, fixed_batch, split_for
+from weakness_lib.studies.common import dataset, fixed_batch, split_for
 
 EXPERIMENT = "invariance_audit"
 NOTEBOOK = "02_invariance_audit.ipynb"
 CLAIMS: tuple[str, ...] = ("B2",)
+DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
 
 MODES: dict[str, Callable[[MLP, float], MLP]] = {
     "layer1": lambda m, a: rescale_layer(m, 1, a),
@@ -58,21 +65,11 @@ MODES: dict[str, Callable[[MLP, float], MLP]] = {
 }
 VERDICT_SHARPNESS: tuple[str, ...] = ("lambda_max", "trace", "sam")
 VERDICT_SIMPLICITY: tuple[str, ...] = ("lzma_bytes", "l2_norm", "log_spectral_sum", "path_norm")
-ENTROPY_RTOL = 1e-9
-LOGIT_TOL = 1e-10
 _DIAGNOSTIC = {"lambda_max_residual", "trace_se", "n_hvp", "pacbayes_kl", "pacbayes_error_q",
                "pacbayes_hit_limit"}
 
 
-def config(scale: str) -> dict[str, Any]:
-    return experiment_config(EXPERIMENT, scale)
-
-
-def table_for(scale: str) -> Table:
-    cfg = config(scale)
-    return ResultsStore(scale).table(EXPERIMENT, cfg)
-
-
+# -- units ----------------------------------------------------------------------------------------
 def row_key(mode: str, alpha: float) -> str:
     return f"{mode}_a{alpha:g}"
 
@@ -82,6 +79,22 @@ def parse_key(key: str) -> tuple[str, float]:
     if mode not in MODES:
         raise ValueError(f"not an audit key: {key!r} (expected e.g. 'layer1_a0.1')")
     return mode, float(a)
+
+
+def units(cfg: dict[str, Any]) -> list[list[str]]:
+    """One stage: every mode × every α of the grid (α = 1 included, once per mode)."""
+    return [[row_key(m, a) for m in cfg["modes"] for a in cfg["alphas"]]]
+
+
+def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+    """The row of ``key`` (e.g. ``'chain_a0.1'``) from scratch; CPU only, ``device`` is ignored.
+
+    Pure: never writes the store. Deterministic bit for bit under ``cfg["torch_threads"]``
+    (every number except ``*_wall_s`` timings).
+    """
+    del device  # CPU only
+    mode, alpha = parse_key(key)
+    return compute_row(cfg, mode, alpha)
 
 
 @functools.lru_cache(maxsize=2)
@@ -103,29 +116,30 @@ def data_for(cfg: dict[str, Any]):
 
 
 _NETWORKS: dict[str, tuple[MLP, dict[str, Any]]] = {}
+_NETWORKS_LOCK = threading.Lock()
 
 
 def trained_network(cfg: dict[str, Any]) -> tuple[MLP, dict[str, Any]]:
-    """The audited network (float32, as trained) and its training record; trained once per process."""
-    from weakness_lib.core.store import config_hash
-
-    key = config_hash(cfg)
-    if key not in _NETWORKS:
-        X, y, *_ = data_for(cfg)
-        with threads(cfg["torch_threads"]):
-            _NETWORKS[key] = train_network(X, y, cfg["widths"], cfg["train"], cfg["seed"])
-    return _NETWORKS[key]
+    """The audited network (float32, as trained) and its training record; trained once per process
+    (a deterministic function of the settings, so the cache never changes a result)."""
+    key = settings_hash(cfg)
+    with _NETWORKS_LOCK:
+        if key not in _NETWORKS:
+            X, y, *_ = data_for(cfg)
+            with base.threads(cfg["torch_threads"]):
+                _NETWORKS[key] = train_network(X, y, cfg["widths"], cfg["train"], cfg["seed"])
+        return _NETWORKS[key]
 
 
 def compute_row(cfg: dict[str, Any], mode: str, alpha: float) -> dict[str, Any]:
     """Rescale the float64 copy of the trained network by T_α (``mode``) and measure everything."""
     model, rec = trained_network(cfg)
     X, y, Xc, yc, probe, w2_x, Xt, yt = data_for(cfg)
-    with threads(cfg["torch_threads"]):
+    with base.threads(cfg["torch_threads"]):
         t0 = time.perf_counter()
-        base = copy.deepcopy(model).double()
-        net = MODES[mode](base, float(alpha))
-        max_dlogit, agreement = check_function_preserved(base, net, Xt.double())
+        net0 = copy.deepcopy(model).double()
+        net = MODES[mode](net0, float(alpha))
+        max_dlogit, agreement = check_function_preserved(net0, net, Xt.double())
         row: dict[str, Any] = {"mode": mode, "alpha": float(alpha),
                                "weights_sha256_trained": rec["weights_sha256"],
                                "max_dlogit": max_dlogit, "agreement": agreement,
@@ -137,26 +151,7 @@ def compute_row(cfg: dict[str, Any], mode: str, alpha: float) -> dict[str, Any]:
     return row
 
 
-def retrain_and_measure(scale: str, key: str) -> dict[str, Any]:
-    """Recompute stored row ``key`` (e.g. ``'chain_a0.1'``) from scratch (re-training the network);
-    every number except ``*_wall_s`` / ``_finished`` must match bit for bit."""
-    mode, alpha = parse_key(key)
-    cfg = config(scale)
-    _NETWORKS.clear()
-    return compute_row(cfg, mode, alpha)
-
-
-def compute(scale: str, progress: bool = False) -> Table:
-    cfg = config(scale)
-    table = ResultsStore(scale).table(EXPERIMENT, cfg)
-    from tqdm import tqdm
-
-    units = [(m, a) for m in cfg["modes"] for a in cfg["alphas"]]
-    for mode, alpha in tqdm(units, disable=not progress, desc=EXPERIMENT):
-        table.get_or_compute(row_key(mode, alpha), lambda m=mode, a=alpha: compute_row(cfg, m, a))
-    return table
-
-
+# -- analysis (stored rows only) ------------------------------------------------------------------
 def audited_columns(df: pd.DataFrame) -> list[str]:
     """Measure columns to audit: weakness, sharpness, simplicity, control, and test accuracy/loss."""
     extra = measure_families()
@@ -216,48 +211,86 @@ def _is_discrete_weakness(col: str) -> bool:
     return col.startswith(DISCRETE_WEAKNESS_PREFIXES)
 
 
-def verdict_for(df: pd.DataFrame, summary: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    """The pre-registered B2 rule (configs/invariance_audit.yaml)."""
+def audit_evidence(df: pd.DataFrame, summary: pd.DataFrame) -> dict[str, Any]:
+    """The numbers the B2 rule is applied to, from the stored rows ``df`` and :func:`change_summary`.
+
+    ``not_exact``: discrete weakness estimators / test accuracy / test arg-max predictions that
+    are not bitwise identical to α = 1 somewhere; ``max_entropy_rel_diff`` (``None`` if entropy
+    was not measured); ``max_dlogit``; ``sharpness_changes`` and ``simplicity_changes`` (largest
+    change factor per verdict measure); ``min_agreement``.
+    """
     s = summary.set_index("measure")
     discrete = [c for c in s.index if _is_discrete_weakness(c)] + ["test_acc"]
     broken = [c for c in discrete if not s.loc[c, "exact"]]
     if df["predictions_sha256"].nunique() != 1:
         broken.append("test arg-max predictions")
-    entropy_ok = bool(s.loc["entropy_bits", "max_rel_diff"] <= ENTROPY_RTOL) if "entropy_bits" in s.index else False
-    logits_ok = bool(df["max_dlogit"].max() < LOGIT_TOL)
-    invariance = not broken and entropy_ok and logits_ok
-    sharp = {c: float(s.loc[c, "max_change"]) for c in VERDICT_SHARPNESS if c in s.index}
-    simp = {c: float(s.loc[c, "max_change"]) for c in VERDICT_SIMPLICITY if c in s.index}
-    sharp_ok = any(v >= 10 for v in sharp.values())
-    simp_ok = any(v >= 10 for v in simp.values())
-    facts = {"invariance_holds": invariance, "not_exact": broken, "entropy_within_1e-9": entropy_ok,
-             "max_dlogit": float(df["max_dlogit"].max()), "logits_within_1e-10": logits_ok,
-             "sharpness_changes": sharp, "simplicity_changes": simp,
-             "sharpness_ge_10x": sharp_ok, "simplicity_ge_10x": simp_ok,
-             "sharpness_ge_100x": any(v >= 100 for v in sharp.values()),
-             "min_agreement": float(df["agreement"].min())}
-    if invariance and sharp_ok and simp_ok:
-        return "reproduced", facts
-    if invariance and (sharp_ok or simp_ok):
-        return "partially_reproduced", facts
-    return "not_reproduced", facts
+    entropy = float(s.loc["entropy_bits", "max_rel_diff"]) if "entropy_bits" in s.index else None
+    return {"not_exact": broken, "max_entropy_rel_diff": entropy,
+            "max_dlogit": float(df["max_dlogit"].max()),
+            "sharpness_changes": {c: float(s.loc[c, "max_change"]) for c in VERDICT_SHARPNESS if c in s.index},
+            "simplicity_changes": {c: float(s.loc[c, "max_change"]) for c in VERDICT_SIMPLICITY if c in s.index},
+            "min_agreement": float(df["agreement"].min())}
 
 
-def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
-    """Compute what is missing, write claim B2, return ``frame`` (per mode × α), ``factors``
-    (long), ``summary`` (per measure), ``tables`` (measures × α per mode), ``claim``, ``wall``."""
-    cfg = config(scale)
-    table = compute(scale, progress=progress)
-    df = table.to_frame()
+def b2_checks(evidence: dict[str, Any], rule: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``evidence`` with the rule's checks (thresholds from ``configs/invariance_audit.yaml``)."""
+    th = (rule or base.rule(EXPERIMENT, "B2"))["thresholds"]
+    entropy = evidence["max_entropy_rel_diff"]
+    entropy_ok = entropy is not None and bool(entropy <= th["entropy_rtol"])
+    logits_ok = bool(evidence["max_dlogit"] < th["max_abs_dlogit"])
+    sharp, simp = evidence["sharpness_changes"].values(), evidence["simplicity_changes"].values()
+    return {"invariance_holds": not evidence["not_exact"] and entropy_ok and logits_ok,
+            **evidence, "entropy_within_rtol": entropy_ok, "logits_within_tol": logits_ok,
+            "sharpness_ge_factor": any(v >= th["change_factor"] for v in sharp),
+            "simplicity_ge_factor": any(v >= th["change_factor"] for v in simp),
+            "sharpness_ge_reported_factor": any(v >= th["reported_sharpness_factor"] for v in sharp),
+            "thresholds": dict(th)}
+
+
+def verdict_b2(evidence: dict[str, Any], rule: dict[str, Any] | None = None) -> str:
+    """The registered B2 rule on :func:`audit_evidence` (thresholds from the registration YAML):
+    (i) invariance (bitwise discrete measures, entropy within rtol, |Δlogit| below tolerance) and
+    (ii) a change ≥ the factor in sharpness AND in simplicity; (ii) for one family: partial."""
+    c = b2_checks(evidence, rule)
+    if c["invariance_holds"] and c["sharpness_ge_factor"] and c["simplicity_ge_factor"]:
+        return "reproduced"
+    if c["invariance_holds"] and (c["sharpness_ge_factor"] or c["simplicity_ge_factor"]):
+        return "partially_reproduced"
+    return "not_reproduced"
+
+
+def b2_facts(df: pd.DataFrame, summary: pd.DataFrame,
+             rule: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Our value (largest sharpness change), verdict and details of claim B2."""
+    rule = rule or base.rule(EXPERIMENT, "B2")
+    evidence = audit_evidence(df, summary)
+    sharp = evidence["sharpness_changes"]
+    return {"our_value": max(sharp.values()) if sharp else 1.0, "ci95": None,
+            "verdict": verdict_b2(evidence, rule), "facts": b2_checks(evidence, rule)}
+
+
+def analyse(scale: str) -> dict[str, Any]:
+    """Everything chapter 02 shows, from the stored table of ``scale`` (no computation, no writes):
+    ``frame`` (per mode × α), ``factors`` (long), ``summary`` (per measure), ``tables`` (measures
+    × α per mode), ``facts`` (the rule's evidence and checks), ``B2`` (our value, verdict),
+    ``rule`` (the registration block), ``config``, ``wall`` and ``provenance``."""
+    t = base.load_table(EXPERIMENT, scale)
+    cfg = t.config
+    df = t.to_frame()
     factors = factor_table(df)
     summary = change_summary(factors)
-    verdict, facts = verdict_for(df, summary)
-    prov = claim_provenance(table, cfg)
-    our = max(facts["sharpness_changes"].values()) if facts["sharpness_changes"] else 1.0
-    claim = claim_from_registration(
-        EXPERIMENT, "B2", our_value=our, ci95=None, verdict=verdict, provenance=prov,
-        details={**facts, "summary": summary.to_dict(orient="records")}, scale=scale)
+    b2 = b2_facts(df, summary)
     return {"frame": df, "factors": factors, "summary": summary,
-            "tables": {m: wide_table(factors, m) for m in cfg["modes"]}, "claim": claim,
-            "verdict": verdict, "facts": facts, "config": cfg, "wall": wall_time(table),
-            "table": table}
+            "tables": {m: wide_table(factors, m) for m in cfg["modes"]},
+            "facts": b2["facts"], "verdict": b2["verdict"], "B2": b2,
+            "rule": base.rule(EXPERIMENT, "B2"), "config": cfg, "wall": wall_time(t),
+            "provenance": base.provenance(t)}
+
+
+def claims(result: dict[str, Any]) -> list[Claim]:
+    """Claim B2 from :func:`analyse` (verdict by the registered rule; not written here)."""
+    b2 = result["B2"]
+    details = {**b2["facts"], "summary": result["summary"].to_dict(orient="records")}
+    return [base.registered_claim(EXPERIMENT, "B2", our_value=b2["our_value"], ci95=b2["ci95"],
+                                  verdict=b2["verdict"], provenance=result["provenance"],
+                                  details=details)]

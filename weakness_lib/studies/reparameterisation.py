@@ -8,13 +8,28 @@ the pre-registered grid, on the float64 copy of one trained network:
 * ‖θ‖₂, test accuracy, arg-max agreement with α = 1 and max |Δlogit| on the 10,000 test images,
 * the trace *predicted* from the α = 1 block traces, tr H(T_α θ) = Σ_t s_t⁻² tr H_tt(θ), where
   s_t is the factor applied to parameter tensor t.
+
+Study protocol (:mod:`weakness_lib.studies.base`), two stages:
+
+1. ``"train"``: the trained network; its row is the training record and its weights are returned
+   as the artifact ``train.pt`` (``row["_artifacts"]``), written by the driver beside the table;
+2. ``"<mode>:<α>"`` (and ``"identity:1"``): the measures of one rescaling. Each unit reads the
+   network of stage 1 from ``train.pt`` (read-only, checked against the stored ``weights_sha256``);
+   where the file is absent (e.g. a worker without the shared disk) it re-trains the network
+   deterministically and checks the same digest.
+
+Everything runs on the CPU (float64 Hessians); ``device`` is accepted and ignored. The registered
+config has no ``torch_threads`` (adding it would change the settings hash of the committed table):
+units pin :data:`UNREGISTERED_THREADS` = 2, the count the committed full table was computed and
+verified with, unless the config names one.
 """
 
 from __future__ import annotations
 
+import copy
+import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,27 +37,26 @@ import pandas as pd
 import torch
 
 from weakness_lib.bennett.curvature import HVP, hutchinson_trace, top_eigenvalues
-from weakness_lib.bennett.models import MLP
+from weakness_lib.bennett.models import MLP, build_mlp
 from weakness_lib.bennett.reparam import (
     block_scales,
     check_function_preserved,
     rescale_chain,
     rescale_layer,
 )
-from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import ResultsStore, Table
-from weakness_lib.studies.common import (
-    claim_from_registration,
-    dataset,
-    fit_network,
-    fixed_batch,
-    split_for,
-    train_or_load,
-)
+from weakness_lib.core.claims import Claim
+from weakness_lib.core.config import settings_hash
+from weakness_lib.studies import base
+from weakness_lib.studies.common import dataset, fit_network, fixed_batch, split_for, weights_digest
 
 EXPERIMENT = "reparameterisation"
 NOTEBOOK = "01_reparameterisation.ipynb"
 CLAIMS = ("B1",)
+TRAIN = "train"
+WEIGHTS = "train.pt"
+DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (float64 curvature on the CPU)
+#: torch threads when the config registers none (BLAS reductions, hence bits, depend on it)
+UNREGISTERED_THREADS = 2
 
 MODES: dict[str, Callable[[MLP, float], MLP]] = {
     "layer1": lambda m, a: rescale_layer(m, 1, a),
@@ -58,6 +72,97 @@ def mode_scales(mode: str, alpha: float, n_hidden: int) -> list[float]:
     scales = [1.0] * n_hidden
     scales[int(mode[-1]) - 1] = alpha
     return scales
+
+
+# -- units ----------------------------------------------------------------------------------------
+def unit_key(mode: str, alpha: float) -> str:
+    return f"{mode}:{alpha:g}"
+
+
+def parse_key(key: str) -> tuple[str, float]:
+    """Inverse of :func:`unit_key`: ``'chain:100'`` → ("chain", 100.0)."""
+    mode, sep, alpha = key.partition(":")
+    if not sep or (mode not in MODES and mode != "identity"):
+        raise ValueError(f"not a rescaling unit: {key!r} (expected e.g. 'layer1:10' or 'identity:1')")
+    return mode, float(alpha)
+
+
+def rescalings(cfg: dict[str, Any]) -> list[tuple[str, float]]:
+    """(mode, α) of stage 2: α = 1 once (``identity``), then every mode × every α ≠ 1."""
+    return [("identity", 1.0)] + [
+        (mode, float(a)) for mode in cfg["modes"] for a in cfg["alphas"] if a != 1
+    ]
+
+
+def units(cfg: dict[str, Any]) -> list[list[str]]:
+    """Stage 1: the trained network; stage 2: one unit per rescaling (they read stage 1)."""
+    return [[TRAIN], [unit_key(m, a) for m, a in rescalings(cfg)]]
+
+
+def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+    """The row of unit ``key``, from scratch (CPU only; ``device`` is ignored). Never writes.
+
+    ``"train"`` trains the network and returns its weights as ``row["_artifacts"]["train.pt"]``;
+    a rescaling key measures the rescaled float64 network (see the module docstring).
+    """
+    del device  # CPU only: float64 Hessian-vector products on a fixed batch
+    with base.threads(cfg.get("torch_threads") or UNREGISTERED_THREADS):
+        if key == TRAIN:
+            model, row = _train(cfg)
+            buf = io.BytesIO()
+            torch.save(model.state_dict(), buf)
+            return {**row, "_artifacts": {WEIGHTS: buf.getvalue()}}
+        mode, alpha = parse_key(key)
+        return unit_row(cfg, trained_network(cfg), mode, alpha)
+
+
+def _train(cfg: dict[str, Any]) -> tuple[MLP, dict[str, Any]]:
+    data = dataset(cfg["dataset"])
+    split = split_for(data, cfg["n_train"], 0, cfg["split_seed"])
+    return fit_network(data, split.train, cfg["widths"], cfg["train"], cfg["seed"])
+
+
+_RETRAINED: dict[str, tuple[MLP, str]] = {}
+
+
+def trained_network(cfg: dict[str, Any]) -> MLP:
+    """The float64 network of stage 1 (eval mode), from ``train.pt`` or re-trained.
+
+    The artifact is read only if the stored ``train`` row records its SHA-256 and the weights
+    match it (a mismatch raises). Without the artifact the network is re-trained (once per
+    process) and must reproduce the stored digest bit for bit, where one is stored.
+    """
+    table = base.table(EXPERIMENT, cfg["scale"], cfg)
+    stored = table.get(TRAIN)
+    expected = None if stored is None else stored["weights_sha256"]
+    try:
+        path = table.artifact(WEIGHTS)
+    except OSError:  # a read-only store without the artifact folder
+        path = None
+    if expected is not None and path is not None and path.exists():
+        model = build_mlp(cfg["widths"])
+        model.load_state_dict(torch.load(path, weights_only=True))
+        if weights_digest(model) != expected:
+            raise RuntimeError(f"stored weights {path} do not match the SHA-256 recorded in the "
+                               f"'{TRAIN}' row; delete both to retrain")
+        return model.double().eval()
+    key = settings_hash(cfg)
+    if key not in _RETRAINED:
+        model, row = _train(cfg)
+        _RETRAINED[key] = (model.double().eval(), row["weights_sha256"])
+    model, digest = _RETRAINED[key]
+    if expected is not None and digest != expected:
+        raise RuntimeError(f"re-training the network of {EXPERIMENT} did not reproduce the stored "
+                           "weights bit for bit (different torch version or thread count?)")
+    return copy.deepcopy(model)
+
+
+def fixed_sets(cfg: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(curvature batch X, y) of training images and (test X, y), all float64 inputs."""
+    data = dataset(cfg["dataset"])
+    split = split_for(data, cfg["n_train"], 0, cfg["split_seed"])
+    cb = split.train[fixed_batch(len(split.train), cfg["curvature_batch"], cfg["curvature_seed"])]
+    return data.train_x[cb].double(), data.train_y[cb], data.test_x.double(), data.test_y
 
 
 def measure(
@@ -89,6 +194,14 @@ def measure(
     }
 
 
+def unit_row(cfg: dict[str, Any], base_net: MLP, mode: str, alpha: float) -> dict[str, Any]:
+    """The stored record of one rescaling of the float64 network (``mode`` "identity": α = 1)."""
+    Xc, yc, Xt, yt = fixed_sets(cfg)
+    rescaled = base_net if mode == "identity" else MODES[mode](base_net, alpha)
+    return {"mode": mode, "alpha": alpha, **measure(rescaled, base_net, Xc, yc, Xt, yt, cfg)}
+
+
+# -- analysis (stored rows only) ------------------------------------------------------------------
 def predicted_trace(
     block_samples: dict[str, list[float]], model: MLP, mode: str, alpha: float
 ) -> tuple[float, float]:
@@ -96,6 +209,7 @@ def predicted_trace(
 
     H' = J⁻¹ H J⁻¹ makes this identity exact for the true traces (s_t is uniform within each
     tensor for these rescalings); the estimate inherits Hutchinson noise amplified by s_t⁻².
+    ``model`` only supplies the architecture (parameter names and shapes).
     """
     scales = block_scales(model, mode_scales(mode, alpha, len(model.layers) - 1))
     per_probe = sum(
@@ -104,90 +218,7 @@ def predicted_trace(
     return float(per_probe.mean()), float(per_probe.std(ddof=1) / np.sqrt(len(per_probe)))
 
 
-@dataclass
-class Context:
-    """One scale's config, results table, trained float64 network and fixed batches."""
-
-    cfg: dict[str, Any]
-    table: Table
-    train_row: dict[str, Any]
-    base: MLP
-    Xc: torch.Tensor
-    yc: torch.Tensor
-    Xt: torch.Tensor
-    yt: torch.Tensor
-
-
-def context(scale: str, progress: bool = False) -> Context:
-    """Load the pre-registered config and train (or load) the network of ``scale``."""
-    cfg = experiment_config(EXPERIMENT, scale)
-    table = ResultsStore(scale).table(EXPERIMENT, cfg)
-    data = dataset(cfg["dataset"])
-    split = split_for(data, cfg["n_train"], 0, cfg["split_seed"])
-    model, train_row = train_or_load(
-        table, "train", data, split.train, cfg["widths"], cfg["train"], cfg["seed"], progress
-    )
-    cb = split.train[fixed_batch(len(split.train), cfg["curvature_batch"], cfg["curvature_seed"])]
-    return Context(cfg, table, train_row, model.double().eval(), data.train_x[cb].double(),
-                   data.train_y[cb], data.test_x.double(), data.test_y)
-
-
-def unit_row(ctx: Context, mode: str, alpha: float) -> dict[str, Any]:
-    """The stored record of one rescaling (``mode`` = "identity" means α = 1)."""
-    rescaled = ctx.base if mode == "identity" else MODES[mode](ctx.base, alpha)
-    return {"mode": mode, "alpha": alpha,
-            **measure(rescaled, ctx.base, ctx.Xc, ctx.yc, ctx.Xt, ctx.yt, ctx.cfg)}
-
-
-def units(cfg: dict[str, Any]) -> list[tuple[str, float]]:
-    return [("identity", 1.0)] + [
-        (mode, float(a)) for mode in cfg["modes"] for a in cfg["alphas"] if a != 1
-    ]
-
-
-def unit_key(mode: str, alpha: float) -> str:
-    return f"{mode}:{alpha:g}"
-
-
-def recompute(scale: str, key: str) -> dict[str, Any]:
-    """Recompute one stored row from scratch (for ``weakness-repro verify``).
-
-    ``"train"`` re-trains the network from its seed; a rescaling key re-measures it.
-    """
-    ctx = context(scale)
-    if key == "train":
-        data = dataset(ctx.cfg["dataset"])
-        split = split_for(data, ctx.cfg["n_train"], 0, ctx.cfg["split_seed"])
-        return fit_network(data, split.train, ctx.cfg["widths"], ctx.cfg["train"], ctx.cfg["seed"])[1]
-    mode, alpha = key.split(":")
-    return unit_row(ctx, mode, float(alpha))
-
-
-def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
-    """Train (or load) the network, measure every (mode, α), write claim B1; return the tables."""
-    ctx = context(scale, progress)
-    rows = []
-    for mode, alpha in (pbar := _progress(units(ctx.cfg), progress)):
-        pbar_set(pbar, f"{mode} α={alpha:g}")
-        rows.append(ctx.table.get_or_compute(
-            unit_key(mode, alpha), lambda m=mode, a=alpha: unit_row(ctx, m, a)))
-    frame = summarise(rows, ctx.base)
-    claim = write_b1(frame, ctx.table, ctx.cfg, scale)
-    return {"config": ctx.cfg, "train": ctx.train_row, "table": frame, "claim": claim,
-            "provenance": ctx.table.provenance, "wall_s": ctx.table.total_wall_s()}
-
-
-def _progress(units, progress: bool):
-    from tqdm import tqdm
-
-    return tqdm(units, disable=not progress, desc="rescalings", leave=False)
-
-
-def pbar_set(pbar, text: str) -> None:
-    pbar.set_postfix_str(text)
-
-
-def summarise(rows: list[dict[str, Any]], base: MLP) -> pd.DataFrame:
+def ratio_table(rows: list[dict[str, Any]], architecture: MLP) -> pd.DataFrame:
     """One row per (mode, α) with ratios to α = 1; the identity row is repeated in every mode."""
     frame = pd.DataFrame(rows)
     ident = frame[frame["mode"] == "identity"].iloc[0]
@@ -202,7 +233,7 @@ def summarise(rows: list[dict[str, Any]], base: MLP) -> pd.DataFrame:
         frame[col] = frame[col].astype(float)
         frame[f"{col}_ratio"] = frame[col] / float(ident[col])
     predicted = [
-        predicted_trace(ident["block_samples"], base, m, a)
+        predicted_trace(ident["block_samples"], architecture, m, a)
         for m, a in zip(frame["mode"], frame["alpha"])
     ]
     frame["trace_predicted"] = [p[0] for p in predicted]
@@ -211,28 +242,60 @@ def summarise(rows: list[dict[str, Any]], base: MLP) -> pd.DataFrame:
     return frame.sort_values(["mode", "alpha"]).reset_index(drop=True)
 
 
-def write_b1(frame: pd.DataFrame, table, cfg: dict[str, Any], scale: str):
-    """Apply the pre-registered verdict rule and write ``claims/B1.json``."""
-    preserved = bool((frame["n_changed"] == 0).all() and (frame["max_abs_dlogit"] < 1e-10).all())
+def verdict_b1(evidence: dict[str, Any], rule: dict[str, Any] | None = None) -> str:
+    """The registered B1 rule (``configs/reparameterisation.yaml``, thresholds read from there).
+
+    ``evidence``: ``predictions_changed`` (summed over all rescalings), ``max_abs_dlogit`` (max
+    over all rescalings) and ``max_inflation`` (largest λ_max ratio to α = 1).
+    """
+    th = (rule or base.rule(EXPERIMENT, "B1"))["thresholds"]
+    preserved = (evidence["predictions_changed"] <= th["max_predictions_changed"]
+                 and evidence["max_abs_dlogit"] < th["max_abs_dlogit"])
+    ratio = evidence["max_inflation"]
+    if preserved and ratio >= th["inflation_reproduced"]:
+        return "reproduced"
+    if preserved and ratio >= th["inflation_partial"]:
+        return "partially_reproduced"
+    return "not_reproduced"
+
+
+def b1_facts(frame: pd.DataFrame, rule: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Our value, verdict and details of claim B1 from :func:`ratio_table`."""
     best = frame.loc[frame["lambda_max_ratio"].idxmax()]
-    ratio = float(best["lambda_max_ratio"])
-    if preserved and ratio >= 100:
-        verdict = "reproduced"
-    elif preserved and ratio >= 10:
-        verdict = "partially_reproduced"
-    else:
-        verdict = "not_reproduced"
-    at = {f"{m}@{a:g}": round(float(r), 2) for m, a, r in
-          zip(frame["mode"], frame["alpha"], frame["lambda_max_ratio"])}
-    return claim_from_registration(
-        EXPERIMENT, "B1", our_value=ratio, ci95=None, verdict=verdict, scale=scale,
-        provenance={**table.provenance, "config_hash": table.hash, "config": cfg,
-                    "wall_s": table.total_wall_s(), "results_file": str(table.path.name)},
-        details={
-            "best_mode": best["mode"], "best_alpha": float(best["alpha"]),
-            "best_trace_ratio": float(best["trace_ratio"]),
-            "predictions_changed": int(frame["n_changed"].sum()),
-            "max_abs_dlogit": float(frame["max_abs_dlogit"].max()),
-            "lambda_max_ratio_by_rescaling": at,
-        },
-    )
+    details = {
+        "best_mode": str(best["mode"]), "best_alpha": float(best["alpha"]),
+        "best_trace_ratio": float(best["trace_ratio"]),
+        "predictions_changed": int(frame["n_changed"].sum()),
+        "max_abs_dlogit": float(frame["max_abs_dlogit"].max()),
+        "lambda_max_ratio_by_rescaling": {
+            f"{m}@{a:g}": round(float(r), 2)
+            for m, a, r in zip(frame["mode"], frame["alpha"], frame["lambda_max_ratio"])},
+    }
+    our = float(best["lambda_max_ratio"])
+    evidence = {"predictions_changed": details["predictions_changed"],
+                "max_abs_dlogit": details["max_abs_dlogit"], "max_inflation": our}
+    return {"our_value": our, "ci95": None, "verdict": verdict_b1(evidence, rule), "details": details}
+
+
+def analyse(scale: str) -> dict[str, Any]:
+    """Everything chapter 01 shows, from the stored table of ``scale`` (no computation, no writes).
+
+    ``config``, ``train`` (the training record), ``table`` (one row per mode × α with ratios and
+    predicted traces), ``B1`` (our value, verdict, details), ``rule`` (the registration block of
+    B1, with ``target`` and ``thresholds``), ``provenance`` and ``wall_s`` (summed unit time).
+    """
+    t = base.load_table(EXPERIMENT, scale)
+    cfg = t.config
+    rows = [r for r in t.rows() if r["key"] != TRAIN]
+    frame = ratio_table(rows, build_mlp(cfg["widths"]).double())
+    rule = base.rule(EXPERIMENT, "B1")
+    return {"config": cfg, "train": t.get(TRAIN), "table": frame, "B1": b1_facts(frame, rule),
+            "rule": rule, "provenance": base.provenance(t), "wall_s": t.total_wall_s()}
+
+
+def claims(result: dict[str, Any]) -> list[Claim]:
+    """Claim B1 from :func:`analyse` (verdict by the registered rule; not written here)."""
+    b1 = result["B1"]
+    return [base.registered_claim(EXPERIMENT, "B1", our_value=b1["our_value"], ci95=b1["ci95"],
+                                  verdict=b1["verdict"], provenance=result["provenance"],
+                                  details=b1["details"])]

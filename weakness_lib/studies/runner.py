@@ -75,11 +75,16 @@ def resolve_device(device: str) -> str:
 
 
 def execute_unit(module: str, cfg: dict[str, Any], key: str, device: str) -> tuple[str, dict, float]:
-    """Run one unit (on a worker): ``(key, row, wall seconds)``. Never touches the store."""
+    """Run one unit (on a worker): ``(key, row, wall seconds)``. Never touches the store.
+
+    A study lists the devices its units can use in ``DEVICES`` (default: CPU only); on any other
+    requested device its units run on the CPU. Rows computed elsewhere than the CPU record
+    ``_device`` (bookkeeping, not compared by ``verify``)."""
     mod = importlib.import_module(module)
+    if device not in getattr(mod, "DEVICES", ("cpu",)):
+        device = "cpu"
     start = time.perf_counter()
-    row = mod.compute_unit(cfg, key, device=device)
-    row = dict(row)
+    row = dict(mod.compute_unit(cfg, key, device=device))
     if device != "cpu":
         row["_device"] = device
     return key, row, time.perf_counter() - start
