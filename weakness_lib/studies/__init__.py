@@ -1,6 +1,7 @@
-"""Experiment runners, one module per book chapter.
+"""The studies of the book, one module per experiment, and the machinery that runs them.
 
-Each module exposes ``EXPERIMENT`` (store name), ``NOTEBOOK`` (chapter file), ``CLAIMS`` (claim
-ids it writes) and ``run(scale, *, progress=False) -> dict``: compute what is missing in the
-results store, write the claim file(s), return what the notebook shows.
+Each study module implements the protocol of :mod:`weakness_lib.studies.base` (``units``,
+``compute_unit``, ``analyse``, ``claims``, optionally ``summarise``); :mod:`.registry` names the
+studies, their chapters, claims and the studies they need; :mod:`.runner` computes missing units in
+dependency order on Dask and is the only writer of the results store and the claim files.
 """

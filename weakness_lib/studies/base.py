@@ -102,8 +102,11 @@ def load_rows(name: str, scale: str) -> list[dict[str, Any]]:
 
 
 def rows_digest(rows: list[dict[str, Any]]) -> str:
-    """A hash of the rows' content (bookkeeping fields starting with ``_`` excluded)."""
-    return config_hash({"rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]})
+    """A hash of the rows' results: bookkeeping and timing fields (``_…``, ``…_s``, ``…wall…``)
+    are excluded, so recomputing a unit to the same numbers keeps its summary valid."""
+    from weakness_lib.publish.compare import is_timing
+
+    return config_hash({"rows": [{k: v for k, v in r.items() if not is_timing(k)} for r in rows]})
 
 
 def summary(t: Table) -> dict[str, Any] | None:

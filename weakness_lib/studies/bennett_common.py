@@ -1,8 +1,9 @@
 """Pieces shared by the Bennett experiment chapters 02–05 (invariance audit, batch size, head-to-head).
 
-* :func:`threads` pins ``torch`` to the registered thread count (BLAS reductions, and therefore
-  bits, depend on it; ``verify`` must re-train under the same count);
-* :func:`train_network` trains one seeded MLP with :mod:`weakness_lib.bennett.train`;
+* :func:`train_network` trains one seeded MLP with :mod:`weakness_lib.bennett.train` (initialised on
+  the CPU, trained on ``device``; the CPU is the bitwise reference);
+* :func:`column` names a weakness-estimator column (``column("w1", tau=0.01)``) so that no study
+  types such names; a stand-in for ``weakness_lib.bennett.weakness.column`` until that lands;
 * :func:`performance` gives train/test loss and accuracy and the two generalisation gaps;
 * :func:`weakness_measures` and :func:`family_measures` compute every weakness estimator
   (:mod:`weakness_lib.bennett.weakness`) and every sharpness/simplicity measure
@@ -14,15 +15,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import Tensor, nn
 
 from weakness_lib.bennett.models import MLP, build_mlp
@@ -36,42 +35,49 @@ from weakness_lib.core.store import Table
 from weakness_lib.studies.common import weights_digest
 
 __all__ = [
-    "threads",
+    "column",
     "train_network",
     "performance",
     "weakness_measures",
     "family_measures",
     "measure_families",
     "predictions_digest",
-    "claim_provenance",
     "family_of",
     "orientation_of",
     "DISCRETE_WEAKNESS_PREFIXES",
 ]
 
 
-@contextlib.contextmanager
-def threads(n: int) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(n)`` and restore the previous count after."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+def column(estimator: str, *, tau: float | None = None, delta: float | None = None) -> str:
+    """The results column of a weakness estimator: ``column("w1", tau=0.01)`` → the W1 column at
+    probability threshold τ = 0.01; ``delta=`` for the logit-margin form; neither for estimators
+    without a threshold (``column("w2")``). Same format as
+    :func:`weakness_lib.bennett.weakness.weakness_columns`.
+
+    Stand-in: ``weakness_lib.bennett.weakness.column`` is being added; switch to it when it lands.
+    """
+    if tau is not None and delta is not None:
+        raise ValueError("give at most one of tau= and delta=")
+    if tau is not None:
+        return f"{estimator}_tau{tau:g}"
+    if delta is not None:
+        return f"{estimator}_delta{delta:g}"
+    return estimator
 
 
 def train_network(
     X: Tensor, y: Tensor, widths: Sequence[int], train_cfg: Mapping[str, Any], seed: int,
-    progress: bool = False,
+    progress: bool = False, *, device: str = "cpu",
 ) -> tuple[MLP, dict[str, Any]]:
-    """Initialise ``build_mlp(widths, seed=seed)`` and train it on (X, y) with batch order ``seed``.
+    """Initialise ``build_mlp(widths, seed=seed)`` (on the CPU, so the initial weights are the same
+    on every device) and train it on (X, y) with batch order ``seed`` on ``device``.
 
-    Returns the model and a record: epochs, steps, final full-batch train loss/accuracy, wall
-    time and the SHA-256 of the trained weights (bit-identity fingerprint for ``verify``).
+    Returns the model (on ``device``) and a record: epochs, steps, final full-batch train
+    loss/accuracy, wall time and the SHA-256 of the trained weights (bit-identity fingerprint for
+    ``verify``; bitwise only on the CPU).
     """
     model = build_mlp(list(widths), seed=seed)
-    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress)
+    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress, device=device)
     return model, {
         "seed": int(seed),
         "epochs": int(res.epochs),
@@ -156,22 +162,6 @@ def predictions_digest(model: nn.Module, X: Tensor) -> str:
 
     pred = probe_logits(model, X).argmax(dim=1).numpy().astype(np.int64)
     return hashlib.sha256(pred.tobytes()).hexdigest()
-
-
-def claim_provenance(table: Any, cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Provenance of a claim: the table's (code and machine when it was created), its config hash
-    and path (relative to the project), the thread count the units ran under, and the
-    environment at claim-writing time."""
-    from weakness_lib.core.paths import project_root
-    from weakness_lib.core.provenance import environment
-
-    try:
-        path = str(table.path.resolve().relative_to(project_root()))
-    except ValueError:
-        path = str(table.path)
-    return {**table.provenance, "config_hash": table.hash, "table": path,
-            "units": len(table), "torch_threads_used": int(cfg["torch_threads"]),
-            "claim_written": environment()}
 
 
 def timed(fn, *args, **kwargs) -> tuple[Any, float]:

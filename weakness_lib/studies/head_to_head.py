@@ -1,28 +1,43 @@
 """Chapters 04/05, claims B6 (MNIST) and B7 (Fashion-MNIST): 100 networks differing only by seed.
 
-Network i (i = 0…N−1) is ``build_mlp(widths, seed=s)`` trained with batch order ``s``, where
-s = ``seed_base`` + i; data (stratified training subset, disjoint probe set U, curvature batch)
-and every hyper-parameter are identical across networks (``configs/head_to_head_<ds>.yaml``).
+Two registered studies share this module, ``head_to_head_mnist`` and ``head_to_head_fmnist``
+(registry ``params={"dataset": ...}``); each has its pre-registration ``configs/<study>.yaml``.
 
-Per network (one stored row, so an interrupted run loses at most the network in flight):
-train/test loss and accuracy, test error and the gaps; every weakness estimator on U
-(:func:`bennett_common.weakness_measures`); every sharpness and simplicity measure on the fixed
-curvature batch (:func:`bennett_common.family_measures`); seed, steps, SHA-256 of the weights and
-wall times. Then per measure and target: Spearman ρ (raw and hypothesis-oriented sign), two-sided
-p, percentile-bootstrap 95 % CI, Holm-adjusted p, Kendall τ, partial Spearman given the final
-training loss (:func:`weakness_lib.bennett.stats.correlation_table`).
+Network i (i = 0…N−1, unit ``net<iii>``) is ``build_mlp(widths, seed=s)`` trained with batch order
+``s``, where s = ``seed_base`` + i; data (stratified training subset, disjoint probe set U, curvature
+batch) and every hyper-parameter are identical across networks.
 
-Determinism rule for ``verify``: networks are trained one at a time (no ensembles), under
-``torch_threads`` threads; :func:`retrain_and_measure` recomputes one stored row from its key
-and must reproduce every stored number bit for bit.
+Protocol (:mod:`weakness_lib.studies.base`):
+
+``units(cfg)``
+    one stage, ``net000`` … ``net<N−1>``.
+``compute_unit(cfg, key, device="cpu")``
+    trains network i from scratch and measures it: train/test loss and accuracy, test error and
+    the gaps; every weakness estimator on U (:func:`bennett_common.weakness_measures`); every
+    sharpness and simplicity measure on the fixed curvature batch
+    (:func:`bennett_common.family_measures`); seed, steps, SHA-256 of the weights and wall times.
+    Pure and, on the CPU under ``torch_threads`` threads, bit-for-bit deterministic.
+``summarise(cfg, rows)``
+    per target, the correlation table of every measure (:func:`statistics`: Spearman ρ raw and
+    hypothesis-oriented, two-sided p, percentile-bootstrap 95 % CI, Holm p, Kendall τ, partial
+    Spearman given the final training loss) as plain JSON (:func:`stats_to_json`).
+``analyse(scale, dataset=...)``
+    the stored rows, the stored summary (or :func:`statistics` in memory when it is absent or
+    stale; nothing is written), the registered verdict and the paper comparison.
+``claims(result)``
+    the claim record B6 or B7.
+
+Every paper value and threshold of the verdicts is read from the claim block of the study's YAML
+(``target:`` and ``thresholds:``, via :func:`weakness_lib.studies.base.rule`).
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import math
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,64 +47,82 @@ from scipy.stats import DegenerateDataWarning
 from torch import Tensor
 
 from weakness_lib.bennett.stats import correlation_table
-from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import ResultsStore, Table, config_hash, write_json
+from weakness_lib.core.claims import Claim
+from weakness_lib.studies import base, registry
 from weakness_lib.studies.bennett_common import (
-    claim_provenance,
     family_measures,
     family_of,
+    measure_families,
     orientation_of,
     performance,
-    threads,
     train_network,
     wall_time,
     weakness_measures,
 )
-from weakness_lib.studies.common import claim_from_registration, dataset, fixed_batch, split_for
+from weakness_lib.studies.common import dataset, fixed_batch, split_for
 
-EXPERIMENTS: dict[str, str] = {"mnist": "head_to_head_mnist", "fashion_mnist": "head_to_head_fmnist"}
-NOTEBOOKS: dict[str, str] = {
-    "mnist": "04_head_to_head_mnist.ipynb",
-    "fashion_mnist": "05_head_to_head_fmnist.ipynb",
-}
-CLAIM_IDS: dict[str, str] = {"mnist": "B6", "fashion_mnist": "B7"}
-PAPER_RHO: dict[str, float] = {"mnist": 0.374, "fashion_mnist": 0.384}
-PAPER_P: dict[str, float] = {"mnist": 0.00012, "fashion_mnist": 8.15e-5}
-PAPER_SHARPNESS_RHO = -0.226  # MNIST only; compared with the RAW ρ(λ_max, test acc)
-PAPER_SIMPLICITY_P = 0.848  # MNIST only
-EXPERIMENT = EXPERIMENTS["mnist"]
-NOTEBOOK = NOTEBOOKS["mnist"]
-CLAIMS: tuple[str, ...] = ("B6", "B7")
-
-MIN_FOR_PARTIAL = 10  # partial Spearman given the train loss needs a few residual d.o.f.
-TARGETS: tuple[str, ...] = ("test_acc", "test_err", "gap_acc", "gap_loss")
+#: where the runner may run units (see ``runner.execute_unit``). ``compute_unit`` trains and measures
+#: on any ``device`` it is given, but the curvature measures of ``weakness_lib.bennett`` cross into
+#: numpy/ARPACK without moving tensors back to the CPU, so "cuda" is listed only once they do.
+DEVICES: tuple[str, ...] = ("cpu",)
+#: readable dataset names (figure titles, prose)
+DATASET_LABELS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 ALIASES: dict[str, str] = {"fmnist": "fashion_mnist", "fashion-mnist": "fashion_mnist"}
+#: the targets correlated with every measure (``test_acc`` is the primary one)
+TARGETS: tuple[str, ...] = ("test_acc", "test_err", "gap_acc", "gap_loss")
+PRIMARY_TARGET = "test_acc"
+#: the config keys naming the measures that the claim and the paper comparison report
+ROLES: tuple[tuple[str, str], ...] = (
+    ("weakness", "primary_weakness"), ("weakness (secondary)", "secondary_weakness"),
+    ("sharpness", "primary_sharpness"), ("simplicity", "primary_simplicity"),
+)
+MIN_FOR_PARTIAL = 10  # partial Spearman given the train loss needs a few residual d.o.f.
+SUMMARY_FORMAT = 1  # bump when the layout of the stored summary changes
+SIGN_CONVENTION = ("raw ρ = Spearman(measure, test_acc); oriented = sign·ρ with "
+                   "flatness = −sharpness, simplicity = −complexity")
 _NON_MEASURES = {
     "key", "index", "seed", "epochs", "steps", "final_train_loss", "train_wall_s",
     "measure_wall_s", "weights_sha256", "train_loss", "train_acc", "test_loss", "test_acc",
-    "test_err", "gap_acc", "gap_loss", "_finished", "_wall_s",
+    "test_err", "gap_acc", "gap_loss",
 }
+_TEXT_COLUMNS = ("target", "measure", "family")
+
+
+# ---------------------------------------------------------------------------------------------
+# Studies of this module (from the registry: one source)
+# ---------------------------------------------------------------------------------------------
+def studies() -> dict[str, str]:
+    """``{dataset: study name}`` of the registered head-to-head studies."""
+    return {s.params["dataset"]: s.name for s in registry.STUDIES.values() if s.module == __name__}
 
 
 def canonical(name: str) -> str:
     """``mnist`` or ``fashion_mnist`` (aliases ``fmnist``, ``fashion-mnist`` accepted)."""
     name = ALIASES.get(name, name)
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown dataset {name!r}; expected 'mnist' or 'fashion_mnist'")
+    if name not in studies():
+        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(studies())}")
     return name
 
 
-def config(ds: str, scale: str) -> dict[str, Any]:
-    """The pre-registered config of the head-to-head study on ``ds`` at ``scale``."""
-    return experiment_config(EXPERIMENTS[canonical(ds)], scale)
+def study_for(ds: str) -> str:
+    """The registered study name of the head-to-head on ``ds``."""
+    return studies()[canonical(ds)]
 
 
-def table_for(ds: str, scale: str) -> Table:
-    """The store table holding one row per network."""
-    cfg = config(ds, scale)
-    return ResultsStore(scale).table(cfg["experiment"], cfg)
+def claim_id(study: str) -> str:
+    """The claim of a head-to-head study (B6 or B7)."""
+    (cid,) = registry.get(study).claims
+    return cid
 
 
+def claim_rule(study: str) -> dict[str, Any]:
+    """The registered claim block of ``study`` (prose, ``target`` and ``thresholds``)."""
+    return base.rule(study, claim_id(study))
+
+
+# ---------------------------------------------------------------------------------------------
+# Units
+# ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Context:
     """Data shared by every network of one study (identical across seeds)."""
@@ -102,6 +135,12 @@ class Context:
     yc: Tensor
     probe_x: Tensor
     w2_x: Tensor
+
+    def to(self, device: str) -> Context:
+        """The same tensors on ``device`` (the object itself on the CPU: nothing is copied)."""
+        if device == "cpu":
+            return self
+        return Context(**{k: getattr(self, k).to(device) for k in self.__dataclass_fields__})
 
 
 @functools.lru_cache(maxsize=4)
@@ -117,7 +156,8 @@ def _context(ds: str, n_train: int, n_probe: int, split_seed: int, curvature_bat
                    probe_x=probe_x, w2_x=probe_x[w2])
 
 
-def context(cfg: dict[str, Any]) -> Context:
+def context(cfg: Mapping[str, Any]) -> Context:
+    """The (CPU) data of the study of ``cfg``, loaded once per process."""
     return _context(cfg["dataset"], cfg["n_train"], cfg["n_probe"], cfg["split_seed"],
                     cfg["curvature_batch"], cfg["curvature_seed"], cfg["w2_probe"])
 
@@ -132,12 +172,25 @@ def key_index(key: str) -> int:
     return int(key[3:])
 
 
-def compute_row(cfg: dict[str, Any], i: int, progress: bool = False) -> dict[str, Any]:
-    """Train network ``i`` from scratch and measure it (the unit of work and of ``verify``)."""
-    ctx = context(cfg)
-    seed = cfg["seed_base"] + i
-    with threads(cfg["torch_threads"]):
-        model, rec = train_network(ctx.X, ctx.y, cfg["widths"], cfg["train"], seed, progress)
+def units(cfg: Mapping[str, Any]) -> list[list[str]]:
+    """One stage: one unit per network, ``net000`` … (independent, any order)."""
+    return [[network_key(i) for i in range(int(cfg["n_networks"]))]]
+
+
+def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+    """Train network ``key`` (e.g. ``'net042'``) from scratch on ``device`` and measure it there.
+
+    Pure (never writes the store) and, on the CPU, bit-for-bit deterministic under
+    ``cfg["torch_threads"]`` threads; every value is a plain Python number or string.
+    """
+    i = key_index(key)
+    if not 0 <= i < int(cfg["n_networks"]):
+        raise ValueError(f"{key!r} is not a unit of {cfg['experiment']} "
+                         f"({cfg['n_networks']} networks)")
+    ctx = context(cfg).to(device)
+    seed = int(cfg["seed_base"]) + i
+    with base.threads(cfg["torch_threads"]):
+        model, rec = train_network(ctx.X, ctx.y, cfg["widths"], cfg["train"], seed, device=device)
         t0 = time.perf_counter()
         row: dict[str, Any] = {"index": i, **rec}
         row.update(performance(model, ctx.X, ctx.y, ctx.Xt, ctx.yt))
@@ -147,66 +200,30 @@ def compute_row(cfg: dict[str, Any], i: int, progress: bool = False) -> dict[str
     return row
 
 
-def retrain_and_measure(scale: str, key: str, dataset: str = "mnist") -> dict[str, Any]:
-    """Recompute the stored row ``key`` (e.g. ``'net042'``) from its seed and config, for ``verify``.
-
-    Compare with ``table_for(dataset, scale).get(key)``: every number except wall times
-    (``*_wall_s``, ``_finished``) must be bit-identical.
-    """
-    cfg = config(dataset, scale)
-    return compute_row(cfg, key_index(key))
-
-
-def compute(ds: str, scale: str, progress: bool = False, limit: int | None = None) -> Table:
-    """Fill the table network by network (resumable); ``limit`` stops after that many networks."""
-    cfg = config(ds, scale)
-    table = ResultsStore(scale).table(cfg["experiment"], cfg)
-    n = cfg["n_networks"] if limit is None else min(limit, cfg["n_networks"])
-    from tqdm import tqdm
-
-    for i in tqdm(range(n), disable=not progress, desc=cfg["experiment"]):
-        table.get_or_compute(network_key(i), lambda i=i: compute_row(cfg, i))
-    return table
-
-
-def load_results(dataset: str, scale: str) -> pd.DataFrame | None:
-    """The stored per-network rows of the head-to-head study (no computation), or ``None``.
-
-    One row per finished network with its weakness variants (``w1_tau…``, ``w1_delta…``,
-    ``mean_A_…``, ``entropy_bits``, ``w2``…), sharpness/simplicity measures (incl.
-    ``pacbayes_bound``), train/test accuracy and loss and the gaps.
-    """
-    table = table_for(dataset, scale)
-    if not table.path.exists() or len(table) == 0:
-        return None
-    return table.to_frame()
+# ---------------------------------------------------------------------------------------------
+# Statistics (the summary)
+# ---------------------------------------------------------------------------------------------
+def frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Stored rows (each with its ``key``) as a data frame, one row per network."""
+    return pd.DataFrame(list(rows))
 
 
 def measure_columns(df: pd.DataFrame) -> list[str]:
     """Numeric measure columns of a results frame (everything but ids, targets and timings)."""
-    cols = []
-    for c in df.columns:
-        if c in _NON_MEASURES or c.startswith("_") or not pd.api.types.is_numeric_dtype(df[c]):
-            continue
-        if family_of(c, _extra_families()) is None:
-            continue
-        cols.append(c)
-    return cols
+    extra = measure_families()
+    return [c for c in df.columns
+            if c not in _NON_MEASURES and not c.startswith("_")
+            and pd.api.types.is_numeric_dtype(df[c]) and family_of(c, extra) is not None]
 
 
-def _extra_families() -> dict[str, tuple[str, int]]:
-    from weakness_lib.studies.bennett_common import measure_families
-
-    return measure_families()
-
-
-def statistics(df: pd.DataFrame, cfg: dict[str, Any]) -> dict[str, Any]:
+def statistics(df: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Correlation tables (one per target) over every non-constant measure column.
 
     Each table has the raw ρ, p, Holm p, percentile bootstrap CI, Kendall τ, partial Spearman
     given the final training loss, the family and the hypothesis-oriented ρ (and CI).
+    ``constant`` lists the measure columns left out (constant across networks, or missing).
     """
-    extra = _extra_families()
+    extra = measure_families()
     cols = measure_columns(df)
     constant = [c for c in cols if df[c].nunique(dropna=False) <= 1 or df[c].isna().any()]
     usable = [c for c in cols if c not in constant]
@@ -232,62 +249,123 @@ def statistics(df: pd.DataFrame, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"tables": tables, "constant": constant}
 
 
-def _rows_digest(table: Table) -> str:
-    rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in table.rows()]
-    return config_hash({"rows": rows})
+def _plain(v: Any) -> Any:
+    """A JSON value: Python scalar, NaN/inf → ``None``."""
+    if hasattr(v, "item") and not isinstance(v, str):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
-def _numeric(t: pd.DataFrame) -> pd.DataFrame:
-    """Undo the JSON round trip (NaN is stored as null) for every numeric column."""
-    for c in t.columns:
-        if c not in ("target", "measure", "family"):
-            t[c] = pd.to_numeric(t[c], errors="coerce")
-    return t
+def stats_to_json(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`statistics` as plain JSON: each table a dict of column lists, NaN as ``None``.
+
+    Exact: :func:`stats_from_json` of its JSON round trip gives the same frames (values, column
+    order and dtypes).
+    """
+    return {
+        "format": SUMMARY_FORMAT,
+        "tables": {target: {c: [_plain(v) for v in t[c].tolist()] for c in t.columns}
+                   for target, t in stats["tables"].items()},
+        "constant": list(stats["constant"]),
+    }
 
 
-def cached_statistics(table: Table, cfg: dict[str, Any]) -> dict[str, Any]:
-    """:func:`statistics`, stored beside the table keyed by a digest of the rows (fast re-runs)."""
-    path = table.artifact(f"stats_{_rows_digest(table)}.json")
-    if path.exists():
-        data = json.loads(path.read_text())
-        return {"tables": {k: _numeric(pd.DataFrame(v)) for k, v in data["tables"].items()},
-                "constant": data["constant"]}
-    out = statistics(table.to_frame(), cfg)
-    write_json(path, {"tables": {k: v.to_dict(orient="list") for k, v in out["tables"].items()},
-                      "constant": out["constant"]})
-    return out
+def stats_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`stats_to_json` (``None`` → NaN in numeric columns)."""
+    tables = {}
+    for target, cols in data["tables"].items():
+        t = pd.DataFrame({c: list(v) for c, v in cols.items()})
+        for c in t.columns:
+            if c not in _TEXT_COLUMNS:
+                t[c] = pd.to_numeric(t[c], errors="coerce")
+        tables[target] = t
+    return {"tables": tables, "constant": list(data["constant"])}
 
 
-def _lookup(t: pd.DataFrame, measure: str) -> dict[str, Any] | None:
+def summarise(cfg: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The expensive derived numbers (bootstrap correlation tables), as plain JSON; the runner
+    computes them once after the units and stores them beside the table."""
+    return stats_to_json(statistics(frame(rows), cfg))
+
+
+def stored_statistics(table: Any) -> tuple[dict[str, Any], str]:
+    """``(statistics, source)``: the stored summary of ``table`` when it matches its rows
+    (``source="stored"``), else :func:`statistics` computed in memory (``"computed"``; not
+    written — the runner stores summaries)."""
+    summary = base.summary(table)
+    if summary is not None and summary.get("format") == SUMMARY_FORMAT:
+        return stats_from_json(summary), "stored"
+    return statistics(table.to_frame(), table.config), "computed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdict (registered rule; numbers from the claim block's target/thresholds)
+# ---------------------------------------------------------------------------------------------
+def _lookup(t: pd.DataFrame | None, measure: str) -> dict[str, Any] | None:
+    if t is None:
+        return None
     hit = t[t["measure"] == measure]
     return None if hit.empty else hit.iloc[0].to_dict()
 
 
-def verdict_for(rho: float, p: float, ci: tuple[float, float], paper_rho: float) -> str:
-    """The pre-registered rule of B6/B7 (configs/head_to_head_*.yaml)."""
+def verdict_for(rho: float, p: float, ci: Sequence[float], rule: Mapping[str, Any]) -> str:
+    """The pre-registered rule of B6/B7: ``not_reproduced`` unless ρ > 0; ``reproduced`` if also
+    p < ``thresholds.p`` and the CI contains the paper's ρ (``target.weakness.rho``);
+    ``partially_reproduced`` otherwise."""
+    paper_rho = float(rule["target"]["weakness"]["rho"])
+    alpha = float(rule["thresholds"]["p"])
     if not rho > 0:
         return "not_reproduced"
-    if p < 0.05 and ci[0] <= paper_rho <= ci[1]:
+    if p < alpha and ci[0] <= paper_rho <= ci[1]:
         return "reproduced"
     return "partially_reproduced"
 
 
-def write_claim_file(ds: str, scale: str, cfg: dict[str, Any], df: pd.DataFrame,
-                     stats: dict[str, Any], provenance: dict[str, Any]) -> dict[str, Any]:
-    """Apply the registered verdict rule and write ``results/<scale>/claims/B6|B7.json``."""
-    ds = canonical(ds)
-    acc = stats["tables"].get("test_acc")
+def sharpness_consistent(r: Mapping[str, Any], rule: Mapping[str, Any]) -> bool | None:
+    """Secondary, reported: raw ρ has the sign of the paper's ρ and its CI contains it (``None``
+    when the paper gives no sharpness ρ)."""
+    paper = rule["target"].get("sharpness", {}).get("rho")
+    if paper is None:
+        return None
+    lo, hi = r["ci95_raw"]
+    return bool(np.sign(r["rho_raw"]) == np.sign(paper) and lo <= paper <= hi)
+
+
+def simplicity_consistent(r: Mapping[str, Any], rule: Mapping[str, Any]) -> bool | None:
+    """Secondary, reported: if the paper says simplicity is predictive, oriented ρ > 0 with
+    p < ``thresholds.p``; if it says it predicts nothing, p ≥ ``thresholds.p``."""
+    predictive = rule["target"].get("simplicity", {}).get("predictive")
+    if predictive is None:
+        return None
+    alpha = float(rule["thresholds"]["p"])
+    if predictive:
+        return bool(r["rho_oriented"] > 0 and r["p"] < alpha)
+    return bool(r["p"] >= alpha)
+
+
+def _role_details(r: Mapping[str, Any], measure: str) -> dict[str, Any]:
+    return {"measure": measure, "rho_raw": float(r["rho"]), "rho_oriented": float(r["rho_oriented"]),
+            "p": float(r["p"]), "p_holm": float(r["p_holm"]),
+            "ci95_raw": [float(r["ci_lo"]), float(r["ci_hi"])]}
+
+
+def evaluate(cfg: Mapping[str, Any], df: pd.DataFrame, stats: Mapping[str, Any],
+             rule: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply the registered rule: ``verdict``, ``our_value`` (ρ of the primary weakness with test
+    accuracy), ``p``, ``ci95`` (``None`` if degenerate) and ``details`` (secondary measures)."""
+    acc = stats["tables"].get(PRIMARY_TARGET)
     primary = cfg["primary_weakness"]
-    row = None if acc is None else _lookup(acc, primary)
+    row = _lookup(acc, primary)
     details: dict[str, Any] = {
         "n_networks": len(df),
         "test_acc_mean": float(df["test_acc"].mean()),
         "test_acc_sd": float(df["test_acc"].std(ddof=1)) if len(df) > 1 else None,
         "train_acc_mean": float(df["train_acc"].mean()),
         "primary_weakness": primary,
-        "constant_columns": stats["constant"],
-        "sign_convention": "raw ρ = Spearman(measure, test_acc); oriented = sign·ρ with "
-                           "flatness = −sharpness, simplicity = −complexity",
+        "constant_columns": list(stats["constant"]),
+        "sign_convention": SIGN_CONVENTION,
     }
     if row is None:
         rho, p, ci = 0.0, 1.0, None
@@ -296,77 +374,81 @@ def write_claim_file(ds: str, scale: str, cfg: dict[str, Any], df: pd.DataFrame,
     else:
         rho, p = float(row["rho"]), float(row["p"])
         ci = [float(row["ci_lo"]), float(row["ci_hi"])]
-        verdict = verdict_for(rho, p, (ci[0], ci[1]), PAPER_RHO[ds])
+        verdict = verdict_for(rho, p, ci, rule)
         if not all(np.isfinite(ci)):  # degenerate bootstrap (tiny smoke runs): no interval
             ci = None
         details.update(primary_p_holm=float(row["p_holm"]), primary_kendall=float(row["kendall_tau"]),
                        primary_partial_rho=float(row.get("partial_rho", np.nan)))
-    if acc is not None:
-        for label, measure in (("secondary_weakness", cfg["secondary_weakness"]),
-                               ("primary_sharpness", cfg["primary_sharpness"]),
-                               ("primary_simplicity", cfg["primary_simplicity"])):
-            r = _lookup(acc, measure)
-            if r is not None:
-                details[label] = {"measure": measure, "rho_raw": r["rho"], "rho_oriented": r["rho_oriented"],
-                                  "p": r["p"], "p_holm": r["p_holm"], "ci95_raw": [r["ci_lo"], r["ci_hi"]]}
-        w2 = details.get("secondary_weakness")
-        if w2 is not None:
-            details["secondary_weakness"]["rule_outcome"] = verdict_for(
-                w2["rho_raw"], w2["p"], tuple(w2["ci95_raw"]), PAPER_RHO[ds])
-        sh, si = details.get("primary_sharpness"), details.get("primary_simplicity")
-        if ds == "mnist":
-            if sh is not None:
-                sh["consistent_with_paper"] = bool(sh["rho_raw"] < 0 and sh["ci95_raw"][0] <= PAPER_SHARPNESS_RHO <= sh["ci95_raw"][1])
-                sh["compared_with"] = "paper ρ = −0.226, RAW sign ρ(λ_max, test acc)"
-            if si is not None:
-                si["consistent_with_paper"] = bool(si["p"] >= 0.05)
-                si["compared_with"] = "paper p = 0.848 (simplicity predicts nothing)"
-        elif si is not None:
-            si["consistent_with_paper"] = bool(si["rho_oriented"] > 0 and si["p"] < 0.05)
-            si["compared_with"] = "paper: simplicity 'at least somewhat predictive' (oriented ρ > 0, p < 0.05)"
-    claim = claim_from_registration(
-        cfg["experiment"], CLAIM_IDS[ds], our_value=rho, ci95=ci, verdict=verdict,
-        provenance=provenance, details=details, scale=scale,
-    )
-    return {"claim_id": claim.claim_id, "verdict": verdict, "rho": rho, "p": p, "ci95": ci,
-            "details": details}
+    target = rule["target"]
+    for _, key in ROLES[1:]:
+        r = _lookup(acc, cfg[key])
+        if r is not None:
+            details[key] = _role_details(r, cfg[key])
+    w2 = details.get("secondary_weakness")
+    if w2 is not None:
+        w2["rule_outcome"] = verdict_for(w2["rho_raw"], w2["p"], w2["ci95_raw"], rule)
+    for key, check, fam in (("primary_sharpness", sharpness_consistent, "sharpness"),
+                            ("primary_simplicity", simplicity_consistent, "simplicity")):
+        r = details.get(key)
+        outcome = None if r is None else check(r, rule)
+        if outcome is not None:
+            r["consistent_with_paper"] = outcome
+            r["compared_with"] = " ".join(str(target[fam]["compared_with"]).split())
+    return {"verdict": verdict, "our_value": rho, "rho": rho, "p": p, "ci95": ci, "details": details}
 
 
-def paper_comparison(ds: str, stats: dict[str, Any], cfg: dict[str, Any]) -> pd.DataFrame:
+def paper_comparison(cfg: Mapping[str, Any], stats: Mapping[str, Any],
+                     rule: Mapping[str, Any]) -> pd.DataFrame:
     """Ours vs the paper, one row per family (primary measures), raw and oriented signs."""
-    ds = canonical(ds)
-    acc = stats["tables"].get("test_acc", pd.DataFrame(columns=["measure"]))
-    paper = {
-        "mnist": {"weakness": "ρ = +0.374, p = 0.00012", "sharpness": "ρ = −0.226",
-                  "simplicity": "p = 0.848"},
-        "fashion_mnist": {"weakness": "ρ = +0.384, p = 8.15e-5", "sharpness": "not reported",
-                          "simplicity": "'at least somewhat predictive'"},
-    }[ds]
+    acc = stats["tables"].get(PRIMARY_TARGET)
+    target = rule["target"]
     rows = []
-    for fam, key in (("weakness", "primary_weakness"), ("weakness (secondary)", "secondary_weakness"),
-                     ("sharpness", "primary_sharpness"), ("simplicity", "primary_simplicity")):
+    for fam, key in ROLES:
         m = cfg[key]
         r = _lookup(acc, m)
+        paper = target.get(fam.split(" ")[0], {}).get("text", "")
         rows.append({
-            "family": fam, "measure": m, "paper": paper.get(fam.split(" ")[0], ""),
-            "rho_raw": None if r is None else r["rho"],
-            "rho_oriented": None if r is None else r["rho_oriented"],
-            "p": None if r is None else r["p"], "p_holm": None if r is None else r["p_holm"],
-            "ci_lo": None if r is None else r["ci_lo"], "ci_hi": None if r is None else r["ci_hi"],
+            "family": fam, "measure": m, "paper": paper,
+            **{out: None if r is None else r[col] for out, col in (
+                ("rho_raw", "rho"), ("rho_oriented", "rho_oriented"), ("p", "p"),
+                ("p_holm", "p_holm"), ("ci_lo", "ci_lo"), ("ci_hi", "ci_hi"))},
         })
     return pd.DataFrame(rows)
 
 
-def run(scale: str, *, dataset: str = "mnist", progress: bool = False) -> dict[str, Any]:
-    """Compute what is missing, write the claim (B6 for MNIST, B7 for Fashion-MNIST), return
-    ``frame`` (per network), ``stats`` (per-target correlation tables), ``comparison`` (ours vs
-    paper), ``claim``, ``config``, ``wall``."""
+# ---------------------------------------------------------------------------------------------
+# What the chapter shows, and the claim
+# ---------------------------------------------------------------------------------------------
+def analyse(scale: str, dataset: str = "mnist") -> dict[str, Any]:
+    """Everything chapter 04 (MNIST) or 05 (Fashion-MNIST) shows, from the stored table only.
+
+    Keys: ``study``, ``dataset``, ``dataset_label``, ``claim_id``, ``scale``, ``config``, ``rule``
+    (the registered claim block), ``frame`` (per network), ``stats`` (per-target correlation
+    tables, ``stats_source`` = "stored" | "computed"), ``comparison`` (ours vs paper), ``outcome``
+    (verdict, our value, CI, details), ``wall`` and ``table``. Raises
+    :class:`~weakness_lib.studies.base.MissingResults` when a network is not stored.
+    """
     ds = canonical(dataset)
-    cfg = config(ds, scale)
-    table = compute(ds, scale, progress=progress)
+    study = study_for(ds)
+    table = base.load_table(study, scale)
+    cfg = table.config
+    rule = claim_rule(study)
     df = table.to_frame()
-    stats = cached_statistics(table, cfg)
-    prov = claim_provenance(table, cfg)
-    claim = write_claim_file(ds, scale, cfg, df, stats, prov)
-    return {"frame": df, "stats": stats, "comparison": paper_comparison(ds, stats, cfg),
-            "claim": claim, "config": cfg, "wall": wall_time(table), "table": table}
+    stats, source = stored_statistics(table)
+    return {
+        "study": study, "dataset": ds, "dataset_label": DATASET_LABELS.get(ds, ds),
+        "claim_id": claim_id(study), "scale": scale, "config": cfg, "rule": rule,
+        "frame": df, "stats": stats, "stats_source": source,
+        "comparison": paper_comparison(cfg, stats, rule),
+        "outcome": evaluate(cfg, df, stats, rule),
+        "wall": wall_time(table), "table": table,
+    }
+
+
+def claims(result: Mapping[str, Any]) -> list[Claim]:
+    """The claim record (B6 or B7) of an :func:`analyse` result (pure: the runner writes it)."""
+    out = result["outcome"]
+    return [base.registered_claim(
+        result["study"], result["claim_id"], our_value=out["our_value"], ci95=out["ci95"],
+        verdict=out["verdict"], provenance=base.provenance(result["table"]), details=out["details"],
+    )]

@@ -8,19 +8,24 @@
   other candidate positive regret; a biased law (negative control) must reverse the order.
 * **B4** (PAC-Bayes tracks weakness, §7.2): KL(Q‖P) = ln(|L|/|A|) by enumeration for H = Y^X and
   for the exclusion language, so the bound is strictly decreasing in |A|; plus the Spearman
-  correlation of the trained head-to-head networks' PAC-Bayes bound with their primary weakness
-  (chapters 04/05), read through ``head_to_head.load_results`` when those results exist.
+  correlation of the trained head-to-head networks' PAC-Bayes bound with their primary weakness,
+  read from the stored tables of the studies this one ``needs`` (``head_to_head_mnist``,
+  ``head_to_head_fmnist``; never recomputed here).
 * Also, not claims: the re-creation of Bennett (2023)'s w-maxing vs MDL experiment on 2-bit
   arithmetic, the parameter-space "volume" vs W1 demonstration (§4.4) and the derived p-values
   of §8.
+
+Protocol (:mod:`weakness_lib.studies.base`): ``units(cfg)`` (one stage: ``b3_n<n>``,
+``b4_functions_<a>x<b>``, ``b4_exclusion_<a>x<b>``, ``recreation_<op>_<n>``, ``volume_demo``),
+``compute_unit(cfg, key, device)`` (exact enumerations on the CPU, whatever ``device``),
+``analyse(scale)`` (stored rows of this study and of the head-to-heads; no writes) and
+``claims(result)``. The thresholds of the verdicts are read from ``configs/theory.yaml``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,21 +38,27 @@ from weakness_lib.bennett.reparam import check_function_preserved, rescale_layer
 from weakness_lib.bennett.stats import bootstrap_ci, derived_p_table, holm, spearman
 from weakness_lib.bennett.train import TrainConfig, train
 from weakness_lib.bennett.weakness import probe_logits, w1_log_freedom
-from weakness_lib.core.config import experiment_config
-from weakness_lib.core.provenance import environment
-from weakness_lib.core.store import ResultsStore, Table
-from weakness_lib.studies.common import claim_from_registration
+from weakness_lib.core.claims import Claim
+from weakness_lib.core.store import Table, _jsonable
+from weakness_lib.studies import base
+from weakness_lib.studies.bennett_common import column, family_of, measure_families, orientation_of
 
-EXPERIMENT = "theory"
-NOTEBOOK = "06_theory_finite_languages.ipynb"
-CLAIMS: tuple[str, ...] = ("B3", "B4")
-TOL = 1e-12
+STUDY = "theory"
+DEVICES: tuple[str, ...] = ("cpu",)  # exact enumerations and a tiny demo network
+#: numerical tolerance of the descriptive ``strictly_decreasing`` flag stored in the B4 rows (part
+#: of the unit's computation: changing it changes stored rows). The verdicts do not use it: they
+#: read ``thresholds.tolerance`` of configs/theory.yaml.
+_ROW_TOL = 1e-12
+#: W1 thresholds of the volume demonstration (part of the unit, not a registered setting)
+VOLUME_TAUS: tuple[float, ...] = (0.01, 0.05, 0.1)
+MIN_FOR_CI = 10  # bootstrap CI of ρ(bound, weakness) only with at least this many networks
+MIN_NETWORKS = 3  # fewer networks: no correlation at all
 
 
 # ---------------------------------------------------------------------------------------------
 # B3
 # ---------------------------------------------------------------------------------------------
-def exchangeable_family(n: int, cfg: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
+def exchangeable_family(n: int, cfg: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
     """The pre-registered exchangeable laws on an n-element U, with names."""
     laws = [("uniform_powerset", T.uniform_powerset_law(n))]
     for k in cfg["uniform_k"]:
@@ -63,7 +74,7 @@ def exchangeable_family(n: int, cfg: dict[str, Any]) -> list[tuple[str, np.ndarr
     return laws
 
 
-def b3_for_size(n: int, cfg: dict[str, Any]) -> dict[str, Any]:
+def b3_for_size(n: int, cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Every B3 check for one |U| = n (exhaustive over coverings and demands)."""
     rng = np.random.default_rng(cfg["seed"] + n)
     laws = exchangeable_family(n, cfg)
@@ -107,13 +118,22 @@ def b3_for_size(n: int, cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def b3_verdict(rows: list[dict[str, Any]]) -> tuple[str, float, dict[str, Any]]:
+def b3_verdict(rows: Sequence[Mapping[str, Any]], rule: Mapping[str, Any]
+               ) -> tuple[str, float, dict[str, Any]]:
+    """The registered rule of B3 on the stored per-|U| rows: ``(verdict, our value, checks)``.
+
+    Our value is the fraction of (|U|, law) pairs whose law is exchangeable and whose success
+    depends on C only through |C| (spread ≤ tolerance) without decreasing (step ≥ −tolerance).
+    """
+    tol = float(rule["thresholds"]["tolerance"])
+    need = float(rule["thresholds"]["monotone_fraction"])
     law_rows = [law for r in rows for law in r["laws"]]
-    frac = float(np.mean([law["monotone"] and law["exchangeable"] for law in law_rows]))
-    a = frac == 1.0
-    b = max(r["powerset_err"] for r in rows) <= TOL
-    c = all(r["maximiser_regret_max"] <= TOL for r in rows) and all(
-        r["nonmaximiser_regret_min"] is None or r["nonmaximiser_regret_min"] > TOL for r in rows)
+    frac = float(np.mean([bool(law["exchangeable"]) and law["spread"] <= tol and law["min_step"] >= -tol
+                          for law in law_rows]))
+    a = frac >= need
+    b = max(r["powerset_err"] for r in rows) <= tol
+    c = all(r["maximiser_regret_max"] <= tol for r in rows) and all(
+        r["nonmaximiser_regret_min"] is None or r["nonmaximiser_regret_min"] > tol for r in rows)
     d = any(r["biased_reversal"] is not None for r in rows)
     verdict = ("reproduced" if a and b and c and d else
                "partially_reproduced" if a and b and c else "not_reproduced")
@@ -128,19 +148,19 @@ def _finite_summary(df: pd.DataFrame, weak_col: str) -> dict[str, Any]:
     """KL identity error, and whether the bound is a strictly decreasing function of weakness."""
     by = df.groupby(weak_col)["bound"].agg(["min", "max"]).sort_index()
     within = float((by["max"] - by["min"]).max())
-    strictly_decreasing = bool(np.all(np.diff(by["min"].to_numpy()) < 0)) and within <= TOL
+    strictly_decreasing = bool(np.all(np.diff(by["min"].to_numpy()) < 0)) and within <= _ROW_TOL
     rho = spearman(df["bound"], df[weak_col])[0] if df[weak_col].nunique() > 1 else float("nan")
     return {"n_profiles": len(df), "kl_max_err": float((df.kl_enum - df.kl_closed).abs().max()),
             "n_weakness_values": int(df[weak_col].nunique()), "bound_spread_within": within,
             "strictly_decreasing": strictly_decreasing, "rho_bound_weakness": rho}
 
 
-def b4_functions(nx: int, ny: int, cfg: dict[str, Any]) -> dict[str, Any]:
+def b4_functions(nx: int, ny: int, cfg: Mapping[str, Any]) -> dict[str, Any]:
     df = T.kl_check_functions(nx, ny, limit=cfg["functions_limit"], m=cfg["pacbayes_m"], seed=cfg["seed"])
     return {"space": "H=Y^X", "n_x": nx, "n_y": ny, **_finite_summary(df, "size_A")}
 
 
-def b4_exclusion(nc: int, ny: int, cfg: dict[str, Any]) -> dict[str, Any]:
+def b4_exclusion(nc: int, ny: int, cfg: Mapping[str, Any]) -> dict[str, Any]:
     df = T.kl_check_exclusion_language(nc, ny, limit=cfg["exclusion_limit"], m=cfg["pacbayes_m"],
                                        seed=cfg["seed"])
     out = _finite_summary(df, "weakness")
@@ -148,70 +168,94 @@ def b4_exclusion(nc: int, ny: int, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"space": "exclusion language", "n_x": nc, "n_y": ny, **out}
 
 
-def trained_networks(cfg: dict[str, Any], scale: str) -> dict[str, Any]:
-    """ρ(PAC-Bayes bound, weakness) over the head-to-head networks, per dataset (or why not)."""
-    try:
-        from weakness_lib.studies.head_to_head import EXPERIMENTS, load_results
-    except ImportError as exc:  # the head-to-head chapter is not installed in this checkout
-        return {"available": False, "reason": f"head_to_head module unavailable: {exc}"}
+def weakness_variants(df: pd.DataFrame, primary: str) -> list[str]:
+    """The weakness columns correlated with the bound: the primary first, then every estimator
+    whose higher value means weaker (W1, mean |A|, entropy, W2), in table order; the fraction of
+    singleton sets (reversed sign), the W2 fraction (W2 rescaled: same ranks) and the wrong-group
+    control are left out."""
+    extra = measure_families()
+    cols = [c for c in df.columns
+            if family_of(c, extra) == "weakness" and orientation_of(c, extra) > 0 and not _rescaled(c)]
+    return list(dict.fromkeys([primary, *cols]))
+
+
+def _rescaled(c: str) -> bool:
+    """W2 is stored both as a count (``w2``) and as a fraction (``w2_frac``, same ranks)."""
+    return c.endswith("_frac")
+
+
+def trained_networks(cfg: Mapping[str, Any], tables: Mapping[str, Table]) -> dict[str, Any]:
+    """ρ(PAC-Bayes bound, weakness) over the stored head-to-head networks, per dataset.
+
+    ``tables`` maps each dataset of ``cfg["head_to_head_datasets"]`` to its complete stored
+    head-to-head table (:func:`weakness_lib.studies.base.load_table`); the primary weakness is the
+    one registered there. Percentile bootstrap CIs (seed ``cfg["seed"]``), Holm over the datasets.
+    """
     out: dict[str, Any] = {"available": False, "datasets": {}}
+    bound = cfg["bound_column"]
     for ds in cfg["head_to_head_datasets"]:
-        df = load_results(ds, scale)
-        h2h = experiment_config(EXPERIMENTS[ds], scale)
-        if df is None or len(df) < 3:
+        t = tables[ds]
+        df = t.to_frame()
+        if len(df) < MIN_NETWORKS:
             out["datasets"][ds] = {"available": False,
-                                   "reason": "no stored head-to-head results at this scale"}
+                                   "reason": f"fewer than {MIN_NETWORKS} stored head-to-head networks"}
             continue
-        if len(df) < int(h2h["n_networks"]):
-            out["datasets"][ds] = {"available": False, "reason": (
-                f"head-to-head study incomplete ({len(df)} of {h2h['n_networks']} networks); "
-                "re-run this chapter when it has finished")}
-            continue
-        primary = h2h["primary_weakness"] if cfg["weakness_column"] == "primary" else cfg["weakness_column"]
-        bound = cfg["bound_column"]
-        cols = [c for c in df.columns if c == primary or c.startswith(("w1_", "w2", "mean_A_"))
-                or c == "entropy_bits"]
-        cols = [c for c in dict.fromkeys([primary, *cols])
-                if c in df.columns and not c.startswith("w2_wrong") and c != "w2_frac"]  # w2_frac ranks as w2
+        primary = (t.config["primary_weakness"] if cfg["weakness_column"] == "primary"
+                   else cfg["weakness_column"])
         if bound not in df.columns or primary not in df.columns:
             out["datasets"][ds] = {"available": False,
                                    "reason": f"columns {bound!r}/{primary!r} missing from the results"}
             continue
         rows = []
-        for c in cols:
+        for c in weakness_variants(df, primary):
             x, y = df[bound].to_numpy(float), df[c].to_numpy(float)
             if np.ptp(x) == 0 or np.ptp(y) == 0:
                 rows.append({"weakness": c, "rho": float("nan"), "p": float("nan"), "constant": True})
                 continue
             rho, p = spearman(x, y)
-            ci = bootstrap_ci(x, y, seed=cfg["seed"], method="percentile") if len(df) >= 10 else (None, None)
+            ci = (bootstrap_ci(x, y, seed=cfg["seed"], method="percentile") if len(df) >= MIN_FOR_CI
+                  else (None, None))
             rows.append({"weakness": c, "rho": rho, "p": p, "ci_lo": ci[0], "ci_hi": ci[1], "constant": False})
         out["datasets"][ds] = {"available": True, "n": len(df), "primary": primary, "table": rows}
     avail = {ds: v for ds, v in out["datasets"].items() if v["available"]}
     out["available"] = bool(avail)
     prim = {ds: next(r for r in v["table"] if r["weakness"] == v["primary"]) for ds, v in avail.items()}
-    ps = [prim[ds]["p"] for ds in prim if math.isfinite(prim[ds]["p"])]
-    adjusted = dict(zip([ds for ds in prim if math.isfinite(prim[ds]["p"])], holm(ps).tolist(), strict=True))
+    finite = [ds for ds in prim if math.isfinite(prim[ds]["p"])]
+    adjusted = dict(zip(finite, holm([prim[ds]["p"] for ds in finite]).tolist(), strict=True))
     for ds, r in prim.items():
         r["p_holm"] = adjusted.get(ds, float("nan"))
     out["primary"] = prim
     return out
 
 
-def b4_verdict(finite: list[dict[str, Any]], trained: dict[str, Any], datasets: list[str]
+def b4_verdict(finite: Sequence[Mapping[str, Any]], trained: Mapping[str, Any],
+               datasets: Sequence[str], rule: Mapping[str, Any],
+               labels: Mapping[str, str] | None = None,
                ) -> tuple[str, float, list[float] | None, dict[str, Any]]:
-    a = all(r["kl_max_err"] <= TOL for r in finite) and all(
+    """The registered rule of B4: ``(verdict, our value, CI, checks)``.
+
+    (a) enumerated KL = ln(|L|/|A|) within ``thresholds.tolerance`` (and the exclusion-language
+    closed form matches); (b) the bound strictly decreasing in |A| (spread within one |A| ≤
+    tolerance); (c) per dataset, ρ(bound, primary weakness) has the sign ``target.rho_sign`` with
+    Holm p < ``thresholds.p``. Our value: ρ on the first dataset (else the finite ρ)."""
+    tol = float(rule["thresholds"]["tolerance"])
+    alpha = float(rule["thresholds"]["p"])
+    sign = float(rule["target"]["rho_sign"])
+    a = all(r["kl_max_err"] <= tol for r in finite) and all(
         r.get("closed_form_matches", True) for r in finite)
-    b = all(r["strictly_decreasing"] for r in finite)
+    b = all(r["strictly_decreasing"] and r["bound_spread_within"] <= tol for r in finite)
     prim = trained.get("primary", {})
-    c_each = {ds: (ds in prim and prim[ds]["rho"] < 0 and prim[ds]["p_holm"] < 0.05) for ds in datasets}
+    c_each = {ds: bool(ds in prim and sign * prim[ds]["rho"] > 0 and prim[ds]["p_holm"] < alpha)
+              for ds in datasets}
     c = all(c_each.values())
     verdict = ("reproduced" if a and b and c else
                "partially_reproduced" if a and b else "not_reproduced")
-    if "mnist" in prim and math.isfinite(prim["mnist"]["rho"]):
-        value, ci, source = prim["mnist"]["rho"], None, "trained MNIST head-to-head networks"
-        if prim["mnist"].get("ci_lo") is not None:
-            ci = [prim["mnist"]["ci_lo"], prim["mnist"]["ci_hi"]]
+    first = datasets[0] if datasets else None
+    if first in prim and math.isfinite(prim[first]["rho"]):
+        label = (labels or {}).get(first, first)
+        value, ci, source = prim[first]["rho"], None, f"trained {label} head-to-head networks"
+        if prim[first].get("ci_lo") is not None:
+            ci = [prim[first]["ci_lo"], prim[first]["ci_hi"]]
     else:
         rhos = [r["rho_bound_weakness"] for r in finite if math.isfinite(r["rho_bound_weakness"])]
         value, ci, source = float(max(rhos)), None, (
@@ -223,7 +267,7 @@ def b4_verdict(finite: list[dict[str, Any]], trained: dict[str, Any], datasets: 
 # ---------------------------------------------------------------------------------------------
 # Re-creation and demonstrations (no claims)
 # ---------------------------------------------------------------------------------------------
-def recreation(op: str, n_train: int, cfg: dict[str, Any]) -> dict[str, Any]:
+def recreation(op: str, n_train: int, cfg: Mapping[str, Any]) -> dict[str, Any]:
     grammar = T.expression_grammar(cfg["grammar_max_size"])
     trials = None if cfg["recreation_trials"] == "all" else int(cfg["recreation_trials"])
     df = T.wmax_vs_mdl(grammar, op, n_train, trials, seed=cfg["seed"])
@@ -243,7 +287,7 @@ def recreation(op: str, n_train: int, cfg: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def volume_demo(cfg: dict[str, Any]) -> dict[str, Any]:
+def volume_demo(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """A tiny MLP on three 2-D Gaussian blobs: perturbation 'volume' and W1 under rescaling."""
     g = torch.Generator().manual_seed(cfg["seed"])
     centres = torch.tensor([[0.0, 2.0], [-1.8, -1.0], [1.8, -1.0]])
@@ -251,7 +295,7 @@ def volume_demo(cfg: dict[str, Any]) -> dict[str, Any]:
     X = centres[y] + 0.9 * torch.randn(300, 2, generator=g)
     probe = 3.0 * torch.randn(500, 2, generator=g)
     model = build_mlp(cfg["volume_widths"], seed=cfg["seed"])
-    with _one_thread():  # tiny tensors: extra threads only add contention on a shared machine
+    with base.threads(1):  # tiny tensors: extra threads only add contention on a shared machine
         train(model, X, y, TrainConfig(optimizer="sgd", lr=0.1, momentum=0.9, batch_size=32,
                                        epochs=40), seed=cfg["seed"])
     model = model.double()
@@ -263,86 +307,93 @@ def volume_demo(cfg: dict[str, Any]) -> dict[str, Any]:
         rows.append({
             "alpha": float(alpha),
             "volume": T.perturbation_volume(other, X, cfg["volume_radius"], cfg["volume_draws"], cfg["seed"]),
-            "w1_tau0.01": w1_log_freedom(z, tau=0.01), "w1_tau0.05": w1_log_freedom(z, tau=0.05),
-            "w1_tau0.1": w1_log_freedom(z, tau=0.1),
+            **{column("w1", tau=tau): w1_log_freedom(z, tau=tau) for tau in VOLUME_TAUS},
             "param_norm": float(torch.cat([p.detach().reshape(-1) for p in other.parameters()]).norm()),
             "max_abs_dlogit": dlogit, "agreement": agree,
         })
     return {"rows": rows, "train_acc": float((model(X.double()).argmax(1) == y).double().mean())}
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 # ---------------------------------------------------------------------------------------------
-# Runner
+# Protocol
 # ---------------------------------------------------------------------------------------------
-def config(scale: str) -> dict[str, Any]:
-    return experiment_config(EXPERIMENT, scale)
+def _unit_functions(cfg: Mapping[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+    """Every unit of the study, in order: key → the computation of its row."""
+    fns: dict[str, Callable[[], dict[str, Any]]] = {
+        f"b3_n{n}": (lambda n=n: b3_for_size(n, cfg)) for n in cfg["u_sizes"]}
+    fns.update({f"b4_functions_{a}x{b}": (lambda a=a, b=b: b4_functions(a, b, cfg))
+                for a, b in cfg["functions_grid"]})
+    fns.update({f"b4_exclusion_{a}x{b}": (lambda a=a, b=b: b4_exclusion(a, b, cfg))
+                for a, b in cfg["exclusion_grid"]})
+    fns.update({f"recreation_{op}_{n}": (lambda op=op, n=n: recreation(op, n, cfg))
+                for op in cfg["recreation_ops"] for n in cfg["recreation_n_train"]})
+    fns["volume_demo"] = lambda: volume_demo(cfg)
+    return fns
 
 
-def _units(cfg: dict[str, Any]) -> list[tuple[str, Any]]:
-    units: list[tuple[str, Any]] = [(f"b3_n{n}", lambda n=n: b3_for_size(n, cfg)) for n in cfg["u_sizes"]]
-    units += [(f"b4_functions_{a}x{b}", lambda a=a, b=b: b4_functions(a, b, cfg))
-              for a, b in cfg["functions_grid"]]
-    units += [(f"b4_exclusion_{a}x{b}", lambda a=a, b=b: b4_exclusion(a, b, cfg))
-              for a, b in cfg["exclusion_grid"]]
-    units += [(f"recreation_{op}_{n}", lambda op=op, n=n: recreation(op, n, cfg))
-              for op in cfg["recreation_ops"] for n in cfg["recreation_n_train"]]
-    units.append(("volume_demo", lambda: volume_demo(cfg)))
-    return units
+def units(cfg: Mapping[str, Any]) -> list[list[str]]:
+    """One stage: every B3 size, B4 grid point, re-creation setting and the volume demo."""
+    return [list(_unit_functions(cfg))]
 
 
-def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
-    """Compute (resumably) every check of the chapter, write claims B3 and B4, return tables."""
-    from tqdm import tqdm
+def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+    """The row of unit ``key``, from scratch (pure, deterministic). Exact enumerations and a tiny
+    demo network: they run on the CPU whatever ``device`` (the result does not depend on it)."""
+    fns = _unit_functions(cfg)
+    if key not in fns:
+        raise ValueError(f"{key!r} is not a unit of {STUDY} (known: {', '.join(fns)})")
+    with base.threads(cfg.get("torch_threads")):
+        return fns[key]()
 
-    t0 = time.perf_counter()
-    cfg = config(scale)
-    table: Table = ResultsStore(scale).table(EXPERIMENT, cfg)
-    units = _units(cfg)
-    results = {key: table.get_or_compute(key, fn)
-               for key, fn in tqdm(units, disable=not progress, desc=EXPERIMENT)}
+
+def _clean(v: Any) -> Any:
+    """Strict JSON values (NaN/inf → ``None``), recursively (claim files are strict JSON)."""
+    return _jsonable(v)
+
+
+def analyse(scale: str) -> dict[str, Any]:
+    """Everything chapter 06 shows, from stored tables only: this study's and the head-to-heads'
+    (:class:`~weakness_lib.studies.base.MissingResults` if any unit of either is missing).
+
+    Keys: ``config``, ``b3_laws``, ``b3_sizes``, ``b3_curves``, ``b3_biased``, ``b4_finite``,
+    ``b4_example``, ``b4_trained``, ``recreation``, ``volume``, ``volume_train_acc``,
+    ``volume_w1_columns``, ``p_table``, ``paper_rho`` (the registered weakness ρ of the paper per
+    head-to-head claim, e.g. ``{"B6": …, "B7": …}``), ``outcomes`` (B3 and B4: verdict, value, CI, details),
+    ``table``, ``head_to_head_tables``, ``compute_wall_s``.
+    """
+    from weakness_lib.studies import head_to_head
+
+    table = base.load_table(STUDY, scale)
+    cfg = table.config
+    results = {r["key"]: r for r in table.rows()}
+    h2h = {ds: base.load_table(head_to_head.study_for(ds), scale) for ds in cfg["head_to_head_datasets"]}
+    trained = trained_networks(cfg, h2h)
+
     b3_rows = [results[f"b3_n{n}"] for n in cfg["u_sizes"]]
     finite = [results[k] for k in results if k.startswith("b4_")]
-    trained = trained_networks(cfg, scale)
-    prov = {**environment(), "config_hash": table.hash, "table": str(table.path),
-            "compute_wall_s": table.total_wall_s()}
-
-    verdict3, value3, checks3 = b3_verdict(b3_rows)
-    claim3 = claim_from_registration(
-        EXPERIMENT, "B3", our_value=value3, ci95=None, verdict=verdict3, provenance=prov, scale=scale,
-        details={**checks3, "u_sizes": cfg["u_sizes"],
-                 "laws_per_size": len(b3_rows[0]["laws"]),
-                 "max_within_size_spread": max(law["spread"] for r in b3_rows for law in r["laws"]),
-                 "max_powerset_err": max(r["powerset_err"] for r in b3_rows),
-                 "reconstruction_note": "checks the reconstruction of reference §7.1; the paper's proof is unknown"})
-    verdict4, value4, ci4, checks4 = b4_verdict(finite, trained, cfg["head_to_head_datasets"])
-    claim4 = claim_from_registration(
-        EXPERIMENT, "B4", our_value=value4, ci95=ci4, verdict=verdict4, provenance=prov, scale=scale,
-        details={**checks4, "max_kl_err": max(r["kl_max_err"] for r in finite),
-                 "trained_networks": _jsonable_trained(trained),
-                 "note": ("when head-to-head results are absent the claim rests on the exact finite "
-                          "check only, which cannot reach 'reproduced'")})
+    verdict3, value3, checks3 = b3_verdict(b3_rows, base.rule(STUDY, "B3"))
+    b3 = {"verdict": verdict3, "our_value": value3, "ci95": None, "details": {
+        **checks3, "u_sizes": cfg["u_sizes"], "laws_per_size": len(b3_rows[0]["laws"]),
+        "max_within_size_spread": max(law["spread"] for r in b3_rows for law in r["laws"]),
+        "max_powerset_err": max(r["powerset_err"] for r in b3_rows),
+        "reconstruction_note": "checks the reconstruction of reference §7.1; the paper's proof is unknown"}}
+    verdict4, value4, ci4, checks4 = b4_verdict(finite, trained, cfg["head_to_head_datasets"],
+                                                base.rule(STUDY, "B4"), head_to_head.DATASET_LABELS)
+    b4 = {"verdict": verdict4, "our_value": value4, "ci95": ci4, "details": {
+        **checks4, "max_kl_err": max(r["kl_max_err"] for r in finite),
+        "trained_networks": _clean(trained),
+        "note": ("when head-to-head results are absent the claim rests on the exact finite "
+                 "check only, which cannot reach 'reproduced'")}}
 
     b3_laws = pd.DataFrame([{"n": r["n"], **{k: v for k, v in law.items() if k != "success_by_size"}}
                             for r in b3_rows for law in r["laws"]])
     b3_sizes = pd.DataFrame([{k: v for k, v in r.items() if k != "laws"} for r in b3_rows])
     curves = {r["n"]: {law["law"]: law["success_by_size"] for law in r["laws"]} for r in b3_rows}
-    rec = pd.DataFrame([results[k] for k in results if k.startswith("recreation_")])
     n_max = max(cfg["u_sizes"])
     lo, hi = cfg["biased_inclusion"]
     biased = pd.DataFrame({
         "size": T.popcounts(n_max),
         "success": T.success_all(T.biased_law(n_max, np.linspace(lo, hi, n_max)), n_max)})
-    example = T.kl_check_functions(3, 3, limit=None, m=cfg["pacbayes_m"])
     return {
         "config": cfg,
         "b3_laws": b3_laws,
@@ -350,27 +401,28 @@ def run(scale: str, *, progress: bool = False) -> dict[str, Any]:
         "b3_curves": curves,
         "b3_biased": biased,
         "b4_finite": pd.DataFrame(finite),
-        "b4_example": example,
+        "b4_example": T.kl_check_functions(3, 3, limit=None, m=cfg["pacbayes_m"]),
         "b4_trained": trained,
-        "recreation": rec,
+        "recreation": pd.DataFrame([results[k] for k in results if k.startswith("recreation_")]),
         "volume": pd.DataFrame(results["volume_demo"]["rows"]),
         "volume_train_acc": results["volume_demo"]["train_acc"],
+        "volume_w1_columns": [column("w1", tau=tau) for tau in VOLUME_TAUS],
         "p_table": derived_p_table(),
-        "claims": {"B3": claim3, "B4": claim4},
-        "wall_s": time.perf_counter() - t0,
+        "paper_rho": {head_to_head.claim_id(head_to_head.study_for(ds)):
+                      head_to_head.claim_rule(head_to_head.study_for(ds))["target"]["weakness"]["rho"]
+                      for ds in cfg["head_to_head_datasets"]},
+        "outcomes": {"B3": b3, "B4": b4},
+        "table": table,
+        "head_to_head_tables": h2h,
         "compute_wall_s": table.total_wall_s(),
     }
 
 
-def _jsonable_trained(trained: dict[str, Any]) -> dict[str, Any]:
-    """The trained-network part of B4 without NaNs (claim files are strict JSON)."""
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [clean(x) for x in v]
-        return v
-
-    return clean(trained)
+def claims(result: Mapping[str, Any]) -> list[Claim]:
+    """Claims B3 and B4 of an :func:`analyse` result (pure: the runner writes them)."""
+    tables = {"B3": [result["table"]],
+              "B4": [result["table"], *result["head_to_head_tables"].values()]}
+    return [base.registered_claim(
+        STUDY, cid, our_value=o["our_value"], ci95=o["ci95"], verdict=o["verdict"],
+        provenance=base.provenance(*tables[cid]), details=o["details"],
+    ) for cid, o in result["outcomes"].items()]
