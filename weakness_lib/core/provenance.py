@@ -13,14 +13,17 @@ from weakness_lib.core.paths import project_root
 
 
 def git_commit() -> str:
-    """``HEAD`` of the project repository, suffixed ``+dirty`` when tracked files differ."""
+    """``HEAD`` of the project repository, suffixed ``+dirty`` when tracked *code* differs.
+
+    Changes under ``results/`` are outputs, not code: a run that has already written some claim
+    or table files is still a run of a clean commit."""
     root = project_root()
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
             cwd=root,
             capture_output=True,
             text=True,

@@ -204,8 +204,11 @@ def compute_study(study: Study, table: Table, executor: Executor, device: str,
     return computed
 
 
-def finalise_study(study: Study, scale: str, table: Table) -> StudyReport:
-    """Store the summary (if the study has one), analyse, and write changed claim files."""
+def finalise_study(study: Study, scale: str, table: Table,
+                   derived: dict[str, str] | None = None) -> StudyReport:
+    """Store the summary (if the study has one), analyse, and write changed claim files.
+
+    ``derived`` (commit and date of this run, volatile) is added to each claim's provenance."""
     module = study.load()
     report = StudyReport(study.name, units=len(table))
     if hasattr(module, "summarise"):
@@ -213,7 +216,7 @@ def finalise_study(study: Study, scale: str, table: Table) -> StudyReport:
         if table.summary(digest) is None:
             table.write_summary(digest, module.summarise(table.config, table.rows()))
     result = module.analyse(scale, **study.params)
-    derived = {"git_commit": git_commit(), "date": now_iso()}  # volatile: never a reason to rewrite
+    derived = derived or {"git_commit": git_commit(), "date": now_iso()}  # volatile: never rewrites
     for claim in module.claims(result):
         claim.provenance = {**claim.provenance, "derived": derived}
         path, changed = write_claim(claim, scale)
@@ -240,12 +243,13 @@ def run_studies(names: list[str], scale: str, *, workers: int | None = None,
         if scale == "full" and not (explicit and s.name in names):
             check_settings(s, tables[s.name])
     executor = Executor(workers, scheduler)
+    derived = {"git_commit": git_commit(), "date": now_iso()}  # once, before anything is written
     reports = []
     try:
         for s in studies:
             start = time.perf_counter()
             computed = compute_study(s, tables[s.name], executor, device, progress)
-            report = finalise_study(s, scale, tables[s.name])
+            report = finalise_study(s, scale, tables[s.name], derived)
             report.computed, report.wall_s = computed, time.perf_counter() - start
             reports.append(report)
     finally:
