@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,17 @@ def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     return papermill.inspect_notebook(str(notebook))
 
 
+def _declared_type(info: dict[str, Any]) -> str:
+    """The parameter's type: its annotation if any (papermill's inference), else its default's."""
+    annotated = (info.get("inferred_type_name") or "").strip()
+    if annotated and annotated != "None":
+        return annotated
+    try:
+        return type(ast.literal_eval(str(info.get("default", "")))).__name__
+    except (ValueError, SyntaxError):
+        return ""
+
+
 def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
     """Raise :class:`BookError` for a parameter the notebook does not declare or a wrong type."""
     declared = declared_parameters(notebook)
@@ -66,7 +78,7 @@ def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
             raise BookError(
                 f"unknown parameter {name!r} for {notebook.name}; it declares {sorted(declared)}"
             )
-        expected = (declared[name].get("inferred_type_name") or "").strip()
+        expected = _declared_type(declared[name])
         types = {"str": str, "bool": bool, "int": int, "float": (int, float)}
         if expected in types and not isinstance(value, types[expected]) or (
             expected in ("int", "float") and isinstance(value, bool)
