@@ -39,9 +39,22 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
+def cpu_model() -> str:
+    """The CPU model (``/proc/cpuinfo``): kernels, and therefore the last bits of a float32
+    training run, differ between CPU families (e.g. Intel Xeon vs AMD EPYC with AVX-512)."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def environment() -> dict[str, str | int]:
     """Versions and machine facts that can change a floating-point result."""
     return {
+        "cpu": cpu_model(),
         "git_commit": git_commit(),
         "torch": torch.__version__,
         "python": sys.version.split()[0],

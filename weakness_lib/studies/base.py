@@ -131,6 +131,7 @@ def provenance(*tables: Table) -> dict[str, Any]:
             "git_commit": prov.get("git_commit"), "torch": prov.get("torch"),
             "torch_threads": t.config.get("torch_threads", prov.get("torch_threads")),
             "created": prov.get("date"),
+            **({"cpu": prov["cpu"]} if "cpu" in prov else {}),  # recorded since 2026-12-02
         })
         out["wall_s"] = round(out["wall_s"] + wall, 1)
     return out

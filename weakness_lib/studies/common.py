@@ -11,8 +11,6 @@ import torch
 from weakness_lib.bennett.data import Dataset, load_dataset, make_split
 from weakness_lib.bennett.models import MLP, build_mlp
 from weakness_lib.bennett.train import TrainConfig, train
-from weakness_lib.core.claims import Claim, write_claim
-from weakness_lib.core.config import load_registration
 
 _DATA_CACHE: dict[str, Dataset] = {}
 
@@ -60,36 +58,6 @@ def fit_network(
         "history": res.history,
     }
     return model, row
-
-
-def claim_from_registration(
-    experiment: str,
-    claim_id: str,
-    *,
-    our_value: float,
-    ci95: list[float] | None,
-    verdict: str,
-    provenance: dict[str, Any],
-    details: dict[str, Any] | None = None,
-    scale: str,
-) -> Claim:
-    """Build and write a claim whose texts come from the pre-registration file."""
-    reg = load_registration(experiment)["claims"][claim_id]
-    claim = Claim(
-        claim_id=claim_id,
-        paper=reg["paper"],
-        statement=" ".join(reg["statement"].split()),
-        paper_value=" ".join(reg["paper_value"].split()),
-        metric=" ".join(reg["metric"].split()),
-        our_value=float(our_value),
-        ci95=ci95,
-        verdict=verdict,
-        verdict_rule=" ".join(reg["verdict_rule"].split()),
-        provenance=provenance,
-        details=details or {},
-    )
-    write_claim(claim, scale)
-    return claim
 
 
 def fixed_batch(n_available: int, size: int, seed: int) -> np.ndarray:
