@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from fixtures.helpers import numbers, tiny_configs
 
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
-from weakness_lib.core.paths import configs_dir
 from weakness_lib.core.store import Table, _jsonable
 from weakness_lib.studies import base
 from weakness_lib.studies import head_to_head as h2h
@@ -32,26 +31,11 @@ TINY = {"n_networks": 3, "n_train": 256, "n_probe": 128, "w2_probe": 32, "curvat
 TINY_TRAIN = {"epochs": 3, "lr": 0.2, "batch_size": 32}  # 72 steps: networks that differ in W1
 
 
-def numbers(row: dict) -> dict:
-    """What ``verify`` compares bit for bit: every stored field except bookkeeping and timings."""
-    return {k: v for k, v in Table.record(row).items()
-            if not (k.startswith("_") or k.endswith("_s") or "wall" in k)}
-
-
 @pytest.fixture
 def tiny(tmp_path, monkeypatch):
     """Configs with TINY smoke settings for every study, results in a temporary folder."""
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    for path in configs_dir().glob("*.yaml"):
-        reg = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if path.stem in h2h.studies().values():
-            reg["smoke"].update(TINY)
-            reg["smoke"]["train"] = {**reg["smoke"]["train"], **TINY_TRAIN}
-        (configs / path.name).write_text(yaml.safe_dump(reg, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("WEAKNESS_CONFIGS", str(configs))
-    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "results"))
-    return tmp_path / "results"
+    return tiny_configs(tmp_path, monkeypatch, {s: TINY for s in h2h.studies().values()},
+                        TINY_TRAIN)
 
 
 def fill(study: str, keys: list[str] | None = None) -> Table:

@@ -12,21 +12,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.helpers import numbers
 
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import Table
 from weakness_lib.studies import base
 from weakness_lib.studies import batch_size as bs
 from weakness_lib.studies import invariance_audit as audit
 
 SCALE = "smoke"
-
-
-def numbers(row: dict) -> dict:
-    """What ``verify`` compares bit for bit: every stored field except bookkeeping and timings."""
-    stored = Table.record(row)
-    return {k: v for k, v in stored.items() if not (k.startswith("_") or k.endswith("_s") or "wall" in k)}
 
 
 @pytest.fixture

@@ -10,20 +10,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from fixtures.helpers import numbers
 
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import Table
 from weakness_lib.studies import base
 from weakness_lib.studies import reparameterisation as rp
 
 SCALE = "smoke"
-
-
-def numbers(row: dict) -> dict:
-    """What ``verify`` compares bit for bit: every stored field except bookkeeping and timings."""
-    stored = Table.record(row)
-    return {k: v for k, v in stored.items() if not (k.startswith("_") or k.endswith("_s") or "wall" in k)}
 
 
 def store(cfg, key: str, row: dict) -> None:
