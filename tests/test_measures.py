@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from weakness_lib.bennett import measures as M
 from weakness_lib.bennett.curvature import dense_hessian, flatten, unflatten
+from weakness_lib.bennett.measures.pacbayes import _perturbed_stats
 from weakness_lib.bennett.models import build_mlp
 from weakness_lib.bennett.reparam import rescale
 
@@ -38,6 +39,11 @@ def test_lambda_max_and_trace_match_the_dense_hessian(tiny):
     evals = torch.linalg.eigvalsh(H)
     lm = M.lambda_max(hvp, tol=1e-10)
     assert lm.value == pytest.approx(float(evals[-1]), rel=1e-8)
+    assert lm.details["converged"] and lm.details["residual"] <= 1e-10 and lm.n_hvp > 0
+    # certified at the registered accuracy: λ_max within tol·λ of the Ritz value, never below it
+    loose = M.lambda_max(hvp, tol=1e-3)
+    assert loose.details["residual"] <= 1e-3
+    assert loose.value <= float(evals[-1]) * (1 + 1e-12) <= loose.value * (1 + 1e-3)
     tr = M.hessian_trace(hvp, n_probes=40, seed=1)
     assert tr.n_hvp == 40
     assert abs(tr.value - float(torch.trace(H))) < 5 * tr.stderr
@@ -153,7 +159,7 @@ def test_pacbayes_flatness_finds_the_threshold_sigma(tiny):
     theta = flatten(hvp.params)
     draws = torch.randn((6, theta.numel()), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     base = float(hvp.loss_fn(hvp.params))
-    mean, _, _ = M._perturbed_stats(hvp, theta, draws, res.sigma * 1.001)
+    mean, _, _ = _perturbed_stats(hvp, theta, draws, res.sigma * 1.001)
     assert mean - base > 0.05
     assert res.bound == pytest.approx(M.pacbayes_bound_value(res.error_q, res.kl, 64))
     again = M.pacbayes_flatness(hvp, n_train=64, max_increase=0.05, n_draws=6, n_bisect=20, seed=2)
@@ -168,3 +174,11 @@ def test_measure_table_covers_the_registry(tiny):
         assert spec.orientation in (-1, 1)
     assert out["cost_total_s"] > 0
     assert M.oriented("lambda_max", 2.0) == -2.0
+    assert out["lambda_max_residual"] <= 1e-3  # lanczos_tol
+    # λ_max has its own operator: the trace, SAM and PAC-Bayes numbers are exactly those of the
+    # shared HVP alone (stored results depend on it), and n_hvp counts both
+    hvp = M.curvature_hvp(model, X, y)
+    tr = M.hessian_trace(hvp, n_probes=4, seed=0)
+    assert (out["trace"], out["trace_se"]) == (tr.value, tr.stderr)
+    assert out["sam"] == M.sam_sharpness(hvp).value and out["asam"] == M.adaptive_sharpness(hvp).value
+    assert out["n_hvp"] == 4 + M.lambda_max(hvp, tol=1e-3).n_hvp

@@ -1,178 +1,27 @@
-"""Training algorithms of Wen, Li & Ma (2023) for the two-layer nets of :mod:`twolayer`.
+"""The update rules of :mod:`weakness_lib.wen.sam` on a float64 numpy copy of one two-layer net.
 
-With ℓ_k(θ) = (f(x_k) − y_k)², L = (1/n) Σ_k ℓ_k, learning rate η, SAM radius ρ and coupled
-weight decay λ (θ ← θ − η(g + λθ), as PyTorch SGD):
-
-* ``gd``    full-batch GD:        θ ← θ − η(∇L(θ) + λθ)                      (1 step / epoch)
-* ``sgd``   SGD, batch 1:         θ ← θ − η(∇ℓ_k(θ) + λθ)                    (n steps / epoch)
-* ``1sam``  per-example SAM:      θ̃ = θ + ρ ∇ℓ_k(θ)/‖∇ℓ_k(θ)‖,  θ ← θ − η(∇ℓ_k(θ̃) + λθ)
-                                  (ascent and update on the same single example; n steps/epoch)
-* ``sam``   full-batch SAM:       θ̃ = θ + ρ ∇L(θ)/‖∇L(θ)‖,      θ ← θ − η(∇L(θ̃) + λθ)
-
-Every norm is ‖g‖ + 1e-12. An epoch of ``sgd``/``1sam`` visits the n examples in a fresh random
-permutation drawn from ``numpy.random.default_rng(seed)``. ``project_norm`` = R rescales the
-first layer [W1, b1] to Frobenius norm R after every step (paper Fig 6b, Sim-LN, R = 10).
-
-Implementation: the per-example gradients are written by hand in float64 numpy (the per-step
-work is latency-bound; this is ≈ 2× faster than PyTorch on these 500 × 31 matrices). For the
-plain and Sim-LN nets the first-layer gradient of one example is rank one, ∇_{W1′} f = δ x′ᵀ
-with δ = ∂f/∂z, so the SAM ascent point's pre-activation is W̃1′x′ = z + s‖x′‖²δ without
-forming W̃1′. Sim-BN recomputes its statistics s_j over all n training points at every step and
-differentiates through them. The tests check every step against ``torch.func`` autograd.
+Per-example and full-batch gradients are written by hand. For the plain and Sim-LN nets the
+first-layer gradient of one example is rank one, ∇_{W1′} f = δ x′ᵀ with δ = ∂f/∂z, so the SAM
+ascent point's pre-activation is W̃1′x′ = z + s‖x′‖²δ without forming W̃1′. Sim-BN recomputes
+its statistics s_j over all n training points at every step and differentiates through them
+(∂f_k/∂h_ij = c_j δ_ik − β_j h_kj h_ij, c_j = W2_jγ_j/s_j, β_j = W2_jγ_j/(n s_j³)).
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import math
-import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from weakness_lib.bennett.curvature import Params
+from weakness_lib.wen.sam.spec import Phase, TrainingDivergedError
 from weakness_lib.wen.twolayer import TwoLayerSpec, param_names
 
-__all__ = [
-    "ALGORITHMS",
-    "Phase",
-    "TrainSpec",
-    "TrainResult",
-    "TrainingDivergedError",
-    "Trainer",
-    "train",
-    "log_epochs",
-    "single_threaded",
-]
+__all__ = ["Trainer"]
 
-ALGORITHMS: tuple[str, ...] = ("gd", "sgd", "1sam", "sam")
 _TINY = 1e-12
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The loss or an output became NaN/inf; the message names the step."""
-
-
-def _numpy_openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
-    """get/set of the OpenBLAS thread count bundled with numpy (scipy-openblas), if found."""
-    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    for lib in sorted(libs.glob("libscipy_openblas*.so*")):
-        try:
-            handle = ctypes.CDLL(str(lib))
-        except OSError:
-            continue
-        for suffix in ("64_", "", "_64_"):
-            get = getattr(handle, f"scipy_openblas_get_num_threads{suffix}", None)
-            put = getattr(handle, f"scipy_openblas_set_num_threads{suffix}", None)
-            if get is not None and put is not None:
-                get.restype = ctypes.c_int
-                put.argtypes = [ctypes.c_int]
-                return get, put
-    return None
-
-
-_BLAS = _numpy_openblas()
-
-
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run numpy BLAS and torch on one thread inside the block, restoring both afterwards.
-
-    On a shared 2-core machine multi-threaded BLAS on these small matrices is 10–30× slower
-    under contention (measured: 1.2 ms vs 34 ms per full-batch step); one thread is also
-    what makes the per-unit wall times comparable.
-    """
-    torch_threads = torch.get_num_threads()
-    blas_threads = _BLAS[0]() if _BLAS is not None else None
-    if _BLAS is None:
-        warnings.warn(
-            "could not find numpy's OpenBLAS to limit its threads; full-batch steps may be slow "
-            "on a busy machine (set OPENBLAS_NUM_THREADS=1 before starting Python)",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    torch.set_num_threads(1)
-    if _BLAS is not None:
-        _BLAS[1](1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(torch_threads)
-        if _BLAS is not None and blas_threads is not None:
-            _BLAS[1](blas_threads)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """``epochs`` epochs at learning rate ``lr``, SAM radius ``rho`` and weight decay."""
-
-    epochs: int
-    lr: float
-    rho: float = 0.0
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.epochs < 0 or self.lr <= 0 or self.rho < 0 or self.weight_decay < 0:
-            raise ValueError(f"invalid phase {self}: need epochs ≥ 0, lr > 0, rho ≥ 0, wd ≥ 0")
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """An algorithm from :data:`ALGORITHMS`, its phases, and an optional first-layer norm R."""
-
-    algorithm: str
-    phases: tuple[Phase, ...]
-    project_norm: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {self.algorithm!r}; expected one of {ALGORITHMS}")
-        if not self.phases:
-            raise ValueError("a TrainSpec needs at least one phase")
-        if self.algorithm in ("gd", "sgd") and any(p.rho > 0 for p in self.phases):
-            raise ValueError(f"{self.algorithm!r} takes no SAM radius; use '1sam' or 'sam'")
-        if self.project_norm is not None and self.project_norm <= 0:
-            raise ValueError(f"project_norm must be positive, got {self.project_norm}")
-
-    @property
-    def epochs(self) -> int:
-        return sum(p.epochs for p in self.phases)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainSpec:
-        """Build from ``{"algorithm", "phases": [{epochs, lr, rho, weight_decay}], ...}``."""
-        return cls(
-            algorithm=d["algorithm"],
-            phases=tuple(Phase(**p) for p in d["phases"]),
-            project_norm=d.get("project_norm"),
-        )
-
-
-@dataclass
-class TrainResult:
-    params: Params
-    history: list[dict[str, Any]]
-    steps: int
-    epochs: int
-    wall_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def log_epochs(total: int, n_points: int = 60) -> list[int]:
-    """About ``n_points`` epochs in [0, total]: half on a geometric, half on a linear grid."""
-    if total <= 0:
-        return [0]
-    half = max(n_points // 2, 2)
-    geo = np.unique(np.round(np.geomspace(1, total, half)).astype(int))
-    lin = np.unique(np.round(np.linspace(0, total, half + 1)).astype(int))
-    return sorted({0, total, *geo.tolist(), *lin.tolist()})
 
 
 class Trainer:
@@ -390,68 +239,3 @@ class Trainer:
             a -= phase.lr * ga
         self._project(project_norm)
         return loss
-
-
-def train(
-    spec: TwoLayerSpec,
-    params: Params,
-    X: Tensor,
-    y: Tensor,
-    train_spec: TrainSpec,
-    seed: int,
-    log_at: Sequence[int] = (),
-    callback: Callable[[int, Params], dict[str, Any]] | None = None,
-    progress: bool = False,
-) -> TrainResult:
-    """Run ``train_spec`` from ``params`` on (X, y); deterministic given ``seed``.
-
-    After every epoch count in ``log_at`` (0 = before training) ``callback(epoch, params)`` is
-    called with a copy of the parameters and its dict is appended to the history together with
-    ``epoch``, ``step`` and the current phase's ``lr``/``rho``. Raises
-    :class:`TrainingDivergedError` naming the step when an output or the loss is not finite.
-    """
-    trainer = Trainer(spec, params, X, y)
-    if train_spec.project_norm is not None:
-        trainer._project(train_spec.project_norm)
-    rng = np.random.default_rng(seed)
-    logs = set(int(e) for e in log_at)
-    history: list[dict[str, Any]] = []
-    full = train_spec.algorithm in ("gd", "sam")
-    sam = train_spec.algorithm in ("1sam", "sam")
-    R = train_spec.project_norm
-
-    def log(epoch: int, phase: Phase) -> None:
-        if callback is not None and epoch in logs:
-            row = {"epoch": epoch, "step": trainer.step_count, "lr": phase.lr, "rho": phase.rho}
-            row.update(callback(epoch, trainer.params()))
-            history.append(row)
-
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=train_spec.epochs, desc=train_spec.algorithm, leave=False)
-    start = time.perf_counter()
-    epoch = 0
-    log(0, train_spec.phases[0])
-    with np.errstate(over="ignore", invalid="ignore"):
-        for phase in train_spec.phases:
-            for _ in range(phase.epochs):
-                if full:
-                    trainer.step_full(phase, sam, R)
-                else:
-                    for k in rng.permutation(trainer.n):
-                        trainer.step_example(int(k), phase, sam, R)
-                epoch += 1
-                log(epoch, phase)
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
-    return TrainResult(
-        params=trainer.params(),
-        history=history,
-        steps=trainer.step_count,
-        epochs=epoch,
-        wall_s=time.perf_counter() - start,
-    )

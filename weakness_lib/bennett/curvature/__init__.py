@@ -1,0 +1,53 @@
+"""Curvature of a mean training loss: Hessian-vector products, λ_max, trace, dense Hessian.
+
+For a model f_θ and a fixed batch (X, y) the loss is L(θ) = (1/B) Σ_i ℓ(f_θ(x_i), y_i) and
+H = ∇²L(θ). Everything is built from one primitive, the Hessian-vector product v ↦ H v, on flat
+vectors in the order of ``model.named_parameters()``:
+
+* :mod:`.params`   — parameter dicts ↔ flat vectors, and L as a pure function of θ;
+* :mod:`.hvp`      — the product, forward-over-reverse (:class:`HVP`) or on a retained gradient
+  graph (:class:`GraphHVP`, faster), and the dense H for tiny models (:func:`dense_hessian`);
+* :mod:`.spectrum` — the top eigenvalues by Lanczos, stopped by a certified residual bound
+  (:func:`top_eigenvalues`, :func:`lanczos_lambda_max`);
+* :mod:`.trace`    — tr H by Hutchinson (fixed probes, or to a target standard error) and XTrace.
+
+Everything runs on the device and in the dtype of the parameters and inputs it is given; the
+CPU is the bitwise reference. Usage: ``from weakness_lib.bennett import curvature as hessian``.
+"""
+
+from weakness_lib.bennett.curvature.hvp import HVP, GraphHVP, dense_hessian, quiet_jit_deprecation
+from weakness_lib.bennett.curvature.params import (
+    LossFn,
+    Params,
+    flatten,
+    loss_function,
+    model_params,
+    unflatten,
+)
+from weakness_lib.bennett.curvature.spectrum import EigResult, lanczos_lambda_max, top_eigenvalues
+from weakness_lib.bennett.curvature.trace import (
+    TraceResult,
+    hutchinson_to_stderr,
+    hutchinson_trace,
+    xtrace,
+)
+
+__all__ = [
+    "Params",
+    "LossFn",
+    "EigResult",
+    "TraceResult",
+    "HVP",
+    "GraphHVP",
+    "model_params",
+    "flatten",
+    "unflatten",
+    "loss_function",
+    "top_eigenvalues",
+    "lanczos_lambda_max",
+    "hutchinson_trace",
+    "hutchinson_to_stderr",
+    "xtrace",
+    "dense_hessian",
+    "quiet_jit_deprecation",
+]
