@@ -87,6 +87,7 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
     assert tampered("lambda_max", 1 + 0.5 * tol) == 0
     assert tampered("lambda_max", 1 + 2 * tol) == 1
     assert "lambda_max" in capsys.readouterr().out
+    assert tampered("lanczos_hvps", 2) == 0  # a solver diagnostic, not a result
 
 
 def _rows(results: Path) -> dict:

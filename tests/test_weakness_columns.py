@@ -39,8 +39,11 @@ def test_column_defaults_to_w1_and_rejects_ambiguous_requests():
         W.column("w1")
     with pytest.raises(ValueError, match="exactly one"):
         W.column("w1", tau=0.1, delta=1.0)
-    with pytest.raises(ValueError, match="unknown estimator kind"):
+    with pytest.raises(ValueError, match="has no threshold"):
         W.column("w2", tau=0.1)
+    with pytest.raises(ValueError, match="unknown estimator kind"):
+        W.column("w3", tau=0.1)
+    assert [W.column(k) for k in W.PLAIN_KINDS] == ["entropy_bits", "w2", "w2_frac", "w2_wrong_vflip"]
 
 
 def test_weakness_table_keys_are_the_stored_columns():

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from weakness_lib.bennett.data import make_split
+from weakness_lib.bennett.weakness import column
 from weakness_lib.core.claims import Claim
 from weakness_lib.studies import base
 from weakness_lib.studies.bennett_common import (
@@ -49,7 +50,9 @@ NOTEBOOK = "03_large_batch_vs_n.ipynb"
 CLAIMS: tuple[str, ...] = ("B5",)
 DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
 REGIMES: tuple[str, ...] = ("small", "large")
-TRACKED: tuple[str, ...] = ("lambda_max", "trace", "sam", "w1_tau0.01", "w2", "entropy_bits")
+#: measures whose small-vs-large-batch ratio the chapter tracks (the W1 one at the primary τ)
+TRACKED: tuple[str, ...] = ("lambda_max", "trace", "sam", column("w1", tau=0.01), column("w2"),
+                            column("entropy_bits"))
 Z95 = 1.96  # the registered metric's CI: ±1.96 paired standard errors
 
 

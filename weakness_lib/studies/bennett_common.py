@@ -2,8 +2,8 @@
 
 * :func:`train_network` trains one seeded MLP with :mod:`weakness_lib.bennett.train` (initialised on
   the CPU, trained on ``device``; the CPU is the bitwise reference);
-* :func:`column` names a weakness-estimator column (``column("w1", tau=0.01)``) so that no study
-  types such names; a stand-in for ``weakness_lib.bennett.weakness.column`` until that lands;
+* :func:`weakness_lib.bennett.weakness.column` (re-exported here) names a weakness-estimator column (``column("w1", tau=0.01)``) so that no study
+  types such names;
 * :func:`performance` gives train/test loss and accuracy and the two generalisation gaps;
 * :func:`weakness_measures` and :func:`family_measures` compute every weakness estimator
   (:mod:`weakness_lib.bennett.weakness`) and every sharpness/simplicity measure
@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from weakness_lib.bennett.models import MLP, build_mlp
 from weakness_lib.bennett.train import TrainConfig, evaluate, train
 from weakness_lib.bennett.weakness import (
+    column,  # noqa: F401  (re-exported for the studies)
     transformation_compatibility,
     weakness_table,
     wrong_group_transforms,
@@ -46,23 +47,6 @@ __all__ = [
     "orientation_of",
     "DISCRETE_WEAKNESS_PREFIXES",
 ]
-
-
-def column(estimator: str, *, tau: float | None = None, delta: float | None = None) -> str:
-    """The results column of a weakness estimator: ``column("w1", tau=0.01)`` → the W1 column at
-    probability threshold τ = 0.01; ``delta=`` for the logit-margin form; neither for estimators
-    without a threshold (``column("w2")``). Same format as
-    :func:`weakness_lib.bennett.weakness.weakness_columns`.
-
-    Stand-in: ``weakness_lib.bennett.weakness.column`` is being added; switch to it when it lands.
-    """
-    if tau is not None and delta is not None:
-        raise ValueError("give at most one of tau= and delta=")
-    if tau is not None:
-        return f"{estimator}_tau{tau:g}"
-    if delta is not None:
-        return f"{estimator}_delta{delta:g}"
-    return estimator
 
 
 def train_network(

@@ -27,6 +27,7 @@ Sign convention: higher = weaker (more completions left open).
 from weakness_lib.bennett.weakness.columns import (
     DEFAULT_DELTAS,
     DEFAULT_TAUS,
+    PLAIN_KINDS,
     SWEEP_DELTAS,
     SWEEP_TAUS,
     THRESHOLDED_KINDS,
@@ -68,6 +69,7 @@ __all__ = [
     "DEFAULT_DELTAS",
     "SWEEP_TAUS",
     "SWEEP_DELTAS",
+    "PLAIN_KINDS",
     "THRESHOLDED_KINDS",
     "MNIST_SHAPE",
     "column",

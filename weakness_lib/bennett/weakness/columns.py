@@ -18,6 +18,7 @@ __all__ = [
     "SWEEP_TAUS",
     "SWEEP_DELTAS",
     "THRESHOLDED_KINDS",
+    "PLAIN_KINDS",
     "column",
     "weakness_columns",
 ]
@@ -29,17 +30,25 @@ SWEEP_DELTAS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 6.0, 8.0)
 
 #: W1 (bits), mean |A(x)|, and the fraction of probe inputs with |A(x)| = 1
 THRESHOLDED_KINDS: tuple[str, ...] = ("w1", "mean_A", "frac_single")
+#: estimators without a threshold: mean predictive entropy, W2 (count, fraction) and its control
+PLAIN_KINDS: tuple[str, ...] = ("entropy_bits", "w2", "w2_frac", "w2_wrong_vflip")
 
 
 def column(kind: str = "w1", *, tau: float | None = None, delta: float | None = None) -> str:
     """The column name ``f"{kind}_tau{tau:g}"`` or ``f"{kind}_delta{delta:g}"`` (exactly one of
-    ``tau``/``delta``); ``kind`` is one of :data:`THRESHOLDED_KINDS`.
+    ``tau``/``delta``) for a kind of :data:`THRESHOLDED_KINDS`; the kind itself for one of
+    :data:`PLAIN_KINDS` (no threshold).
 
-    >>> column(tau=0.01), column("mean_A", delta=2.0), column("frac_single", tau=0.1)
-    ('w1_tau0.01', 'mean_A_delta2', 'frac_single_tau0.1')
+    >>> column(tau=0.01), column("mean_A", delta=2.0), column("frac_single", tau=0.1), column("w2")
+    ('w1_tau0.01', 'mean_A_delta2', 'frac_single_tau0.1', 'w2')
     """
+    if kind in PLAIN_KINDS:
+        if tau is not None or delta is not None:
+            raise ValueError(f"{kind} has no threshold; give neither tau= nor delta=")
+        return kind
     if kind not in THRESHOLDED_KINDS:
-        raise ValueError(f"unknown estimator kind {kind!r}; expected one of {THRESHOLDED_KINDS}")
+        raise ValueError(f"unknown estimator kind {kind!r}; expected one of "
+                         f"{THRESHOLDED_KINDS + PLAIN_KINDS}")
     if (tau is None) == (delta is None):
         raise ValueError("give exactly one of tau= (probability threshold) or delta= (logit margin)")
     return f"{kind}_tau{tau:g}" if tau is not None else f"{kind}_delta{delta:g}"
@@ -55,4 +64,4 @@ def weakness_columns(
         cols += [column(kind, tau=t) for kind in THRESHOLDED_KINDS]
     for d in deltas:
         cols += [column("w1", delta=d), column("mean_A", delta=d)]
-    return cols + ["entropy_bits", "w2", "w2_frac", "w2_wrong_vflip"]
+    return cols + [column(kind) for kind in PLAIN_KINDS]
