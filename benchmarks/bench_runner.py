@@ -65,9 +65,12 @@ def workload(label: str, names: list[str], scale: str, configs: Path, tmp: Path)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", nargs="*", default=["smoke", "head_to_head_20"],
-                    choices=["smoke", "head_to_head_20"])
+    ap.add_argument("what", nargs="*", help="workloads: smoke, head_to_head_20 (default: both)")
     args = ap.parse_args(argv)
+    args.what = args.what or ["smoke", "head_to_head_20"]
+    unknown = set(args.what) - {"smoke", "head_to_head_20"}
+    if unknown:
+        ap.error(f"unknown workload {', '.join(sorted(unknown))}; choose smoke or head_to_head_20")
     machine = Machine()
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench_runner_") as tmpdir:

@@ -7,6 +7,7 @@ order (:func:`weakness_lib.studies.registry.in_dependency_order`). For each stud
    changed, unless the study was named explicitly (:class:`SettingsChanged`);
 2. submits the units not yet stored, stage by stage, as Dask tasks
    (:func:`execute_unit` → ``module.compute_unit``); workers only *return* rows;
+   — all studies at once (units never read other studies; ``needs`` concerns analysis);
 3. writes each finished row from the driver (locked merge, canonical unit order), so an
    interrupted run loses only the units in flight and two runners on one store lose nothing;
 4. computes the study's optional ``summarise`` once and stores it beside the table;
@@ -25,6 +26,7 @@ import importlib
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,7 +120,9 @@ def check_settings(study: Study, table: Table) -> None:
 
 
 class Executor:
-    """Runs units inline (one worker) or on a Dask cluster started on first use."""
+    """Runs units inline (one worker, in submission order) or on a Dask cluster started on first
+    use; :meth:`completed` yields ``(tag, outcome)`` as units finish, where ``outcome`` is the
+    result of :func:`execute_unit` or the exception it raised."""
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None):
         self.scheduler = scheduler or os.environ.get("WEAKNESS_SCHEDULER") or None
@@ -127,6 +131,9 @@ class Executor:
             raise ValueError(f"--workers must be at least 1, got {self.workers}")
         self._client = None
         self._cluster = None
+        self._queue: deque[tuple[Any, tuple]] = deque()  # inline: (tag, arguments)
+        self._futures: dict[str, Any] = {}  # dask: future key -> tag
+        self._ac = None
 
     @property
     def inline(self) -> bool:
@@ -139,34 +146,65 @@ class Executor:
             if self.scheduler:
                 self._client = Client(self.scheduler, timeout="30s")
             else:
-                self._cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=40,
-                    env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-                )
+                import dask
+
+                # Workers run long numerical units: no statistical profiler sampling the GIL every
+                # 10 ms, no aggressive malloc trimming, one BLAS thread each (units set torch's).
+                with dask.config.set({"distributed.worker.profile.enabled": False,
+                                      "distributed.nanny.pre-spawn-environ": {}}):
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=40,
+                        env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                             "OPENBLAS_NUM_THREADS": "1"},
+                    )
                 self._client = Client(self._cluster)
         return self._client
 
-    def map(self, module: str, cfg: dict[str, Any], keys: list[str], device: str
-            ) -> Iterator[tuple[str, dict, float]]:
-        """Yield ``(key, row, wall_s)`` as units finish (any order)."""
+    def submit(self, tag: Any, module: str, cfg: dict[str, Any], key: str, device: str) -> None:
+        """Queue one unit; ``tag`` comes back with its outcome."""
         if self.inline:
-            for k in keys:
-                yield execute_unit(module, cfg, k, device)
+            self._queue.append((tag, (module, cfg, key, device)))
             return
         from dask.distributed import as_completed
 
-        client = self.client()
-        futures = [client.submit(execute_unit, module, cfg, k, device, pure=False,
-                                 key=f"{cfg['experiment']}-{k}-{time.time_ns()}") for k in keys]
-        try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        finally:
-            for f in futures:
-                f.cancel()
+        fut = self.client().submit(execute_unit, module, cfg, key, device, pure=False,
+                                   key=f"{cfg['experiment']}-{key}-{time.time_ns()}")
+        self._futures[fut.key] = tag
+        if self._ac is None:
+            self._ac = as_completed([fut])
+        else:
+            self._ac.add(fut)
+
+    def completed(self) -> Iterator[tuple[Any, Any]]:
+        """Finished units (any order), until none is queued; submitting while iterating is fine."""
+        if self.inline:
+            while self._queue:
+                tag, args = self._queue.popleft()
+                try:
+                    yield tag, execute_unit(*args)
+                except Exception as exc:  # reported by the caller with the unit's name
+                    yield tag, exc
+            return
+        while self._ac is not None and not self._ac.is_empty():
+            fut = next(self._ac)
+            tag = self._futures.pop(fut.key)
+            try:
+                yield tag, fut.result()
+            except Exception as exc:
+                yield tag, exc
+
+    def cancel(self) -> None:
+        """Drop every queued or running unit."""
+        self._queue.clear()
+        if self._client is not None and self._futures:
+            with contextlib.suppress(Exception):
+                self._client.cancel(list(self._futures))
+        self._futures.clear()
+        self._ac = None
 
     def close(self) -> None:
+        self.cancel()
         with contextlib.suppress(Exception):
             if self._client is not None:
                 self._client.close()
@@ -174,34 +212,82 @@ class Executor:
                 self._cluster.close()
 
 
-def compute_study(study: Study, table: Table, executor: Executor, device: str,
-                  progress: bool = True) -> int:
-    """Compute and store the missing units of ``study``; return how many were computed."""
-    module = study.load()
-    stages = module.units(table.config)
-    order = [k for stage in stages for k in stage]
-    computed = 0
-    with tqdm(total=len(order), initial=sum(k in table for k in order), desc=study.name,
-              unit="unit", disable=not progress, leave=True) as bar:
-        for stage in stages:
-            table.refresh()  # another runner may have stored some meanwhile
-            missing = [k for k in stage if k not in table]
-            if not missing:
-                continue
-            ensure_writable(table.folder)
-            try:
-                for key, row, wall in executor.map(study.module, table.config, missing, device):
-                    for name, payload in (row.pop("_artifacts", None) or {}).items():
-                        table.write_artifact(name, payload)
-                    table.put_many({key: Table.record(row, wall)}, order=order)
-                    computed += 1
-                    bar.update(1)
-            except (KeyboardInterrupt, SettingsChanged):
-                raise
-            except Exception as exc:
-                raise UnitFailed(f"{study.name}: a unit failed ({type(exc).__name__}: {exc}); "
-                                 f"{computed} finished unit(s) are stored, rerun to resume") from exc
-    return computed
+@dataclass
+class _Progress:
+    """The computing state of one study: its stages, the stage in flight, its bar and times."""
+
+    study: Study
+    table: Table
+    stages: list[list[str]]
+    bar: Any
+    stage: int = -1
+    pending: set[str] = field(default_factory=set)
+    computed: int = 0
+    start: float = field(default_factory=time.perf_counter)
+    end: float | None = None
+
+    @property
+    def order(self) -> list[str]:
+        return [k for st in self.stages for k in st]
+
+
+def _launch_next_stage(p: _Progress, executor: Executor, device: str) -> None:
+    """Submit the next stage of ``p`` that has missing units (none left: the study is done)."""
+    while not p.pending:
+        p.stage += 1
+        if p.stage >= len(p.stages):
+            p.end = p.end or time.perf_counter()
+            return
+        p.table.refresh()  # another runner may have stored some meanwhile
+        missing = [k for k in p.stages[p.stage] if k not in p.table]
+        if missing:
+            ensure_writable(p.table.folder)
+        for key in missing:
+            executor.submit((p.study.name, key), p.study.module, p.table.config, key, device)
+            p.pending.add(key)
+
+
+def compute_studies(studies: list[Study], tables: dict[str, Table], executor: Executor,
+                    device: str, progress: bool = True) -> dict[str, _Progress]:
+    """Compute and store the missing units of every study, all studies at once.
+
+    Units never read another study's results (``needs`` is about analysis), so every study's
+    first stage is submitted together and a study's next stage follows as soon as its current one
+    is stored: the workers stay busy across study boundaries. Rows are written by this (driver)
+    process as they arrive; a failed unit stops everything with :class:`UnitFailed`.
+    """
+    states: dict[str, _Progress] = {}
+    for i, s in enumerate(studies):
+        t = tables[s.name]
+        stages = s.load().units(t.config)
+        order = [k for st in stages for k in st]
+        bar = tqdm(total=len(order), initial=sum(k in t for k in order), desc=f"{s.name:<20}",
+                   unit="unit", disable=not progress, position=i, leave=True)
+        states[s.name] = _Progress(s, t, stages, bar)
+    try:
+        for p in states.values():
+            _launch_next_stage(p, executor, device)
+        for (name, key), outcome in executor.completed():
+            p = states[name]
+            if isinstance(outcome, BaseException):
+                done = sum(q.computed for q in states.values())
+                raise UnitFailed(f"{name}: unit {key} failed ({type(outcome).__name__}: {outcome}); "
+                                 f"{done} finished unit(s) are stored, rerun to resume") from outcome
+            _, row, wall = outcome
+            for fname, payload in (row.pop("_artifacts", None) or {}).items():
+                p.table.write_artifact(fname, payload)
+            p.table.put_many({key: Table.record(row, wall)}, order=p.order)
+            p.pending.discard(key)
+            p.computed += 1
+            p.bar.update(1)
+            _launch_next_stage(p, executor, device)
+    except BaseException:
+        executor.cancel()
+        raise
+    finally:
+        for p in states.values():
+            p.bar.close()
+    return states
 
 
 def finalise_study(study: Study, scale: str, table: Table,
@@ -244,14 +330,16 @@ def run_studies(names: list[str], scale: str, *, workers: int | None = None,
             check_settings(s, tables[s.name])
     executor = Executor(workers, scheduler)
     derived = {"git_commit": git_commit(), "date": now_iso()}  # once, before anything is written
-    reports = []
     try:
-        for s in studies:
-            start = time.perf_counter()
-            computed = compute_study(s, tables[s.name], executor, device, progress)
-            report = finalise_study(s, scale, tables[s.name], derived)
-            report.computed, report.wall_s = computed, time.perf_counter() - start
-            reports.append(report)
+        states = compute_studies(studies, tables, executor, device, progress)
     finally:
         executor.close()
+    reports = []
+    for s in studies:  # dependency order: a study's analysis reads what it needs
+        p = states[s.name]
+        start = time.perf_counter()
+        report = finalise_study(s, scale, tables[s.name], derived)
+        report.computed = p.computed
+        report.wall_s = (p.end or start) - p.start + (time.perf_counter() - start)
+        reports.append(report)
     return reports
