@@ -214,3 +214,16 @@ def book_tables(book: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
             "extrapolated s": r.get("extrapolated_sum_wall_s"),
         })
     return smoke, pd.DataFrame(full_rows)
+
+
+def runner_table(runner: dict[str, Any]) -> pd.DataFrame:
+    """One line per (workload, worker count): wall time end to end, units, speed-up over 1 worker,
+    and whether both stores were bit-identical (``benchmarks/bench_runner.py``)."""
+    rows = []
+    for name, w in runner["results"].items():
+        base = next(r["wall_s"] for r in w["runs"] if r["workers"] == 1)
+        for r in w["runs"]:
+            rows.append({"workload": name, "workers": r["workers"], "units": r["units_computed"],
+                         "wall s": round(r["wall_s"], 1), "speed-up": round(base / r["wall_s"], 2),
+                         "stores bit-identical": "yes" if w["bitwise_identical"] else "no"})
+    return pd.DataFrame(rows)
