@@ -28,7 +28,7 @@ bench: venv
 	nice -n 10 $(PY) benchmarks/bench_curvature.py
 	nice -n 10 $(PY) benchmarks/bench_training.py
 	nice -n 10 $(PY) benchmarks/bench_runner.py
-	$(PY) benchmarks/bench_book.py smoke full-estimate
+	$(PY) benchmarks/bench_book.py smoke
 
 lint: venv
 	$(PY) -m ruff check weakness_lib tests benchmarks
