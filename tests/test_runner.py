@@ -3,11 +3,13 @@ identity whatever the worker count, refusal to silently recompute changed full-s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -131,18 +133,15 @@ def test_two_runner_processes_on_one_store_lose_nothing(toy):
     assert list(_rows(toy / "results")) == ["fit", "probe:0", "probe:1", "probe:2", "probe:3"]
 
 
-@pytest.mark.slow
-def test_an_external_dask_scheduler_with_two_workers(toy, tmp_path):
-    """`dask scheduler` + two `dask worker` processes on localhost run the same units."""
+@contextlib.contextmanager
+def external_cluster(tmp_path: Path):
+    """`dask scheduler` and two `dask worker` processes on localhost; yields the address."""
     dask = Path(sys.executable).with_name("dask")
     sched_file = tmp_path / "scheduler.json"
-    env = {**os.environ}
     procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
                                "--no-dashboard", "--scheduler-file", str(sched_file)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        import time
-
         deadline = time.time() + 60
         while not sched_file.exists() and time.time() < deadline:
             time.sleep(0.2)
@@ -150,21 +149,61 @@ def test_an_external_dask_scheduler_with_two_workers(toy, tmp_path):
         for _ in range(2):
             procs.append(subprocess.Popen(
                 [str(dask), "worker", address, "--nthreads", "1", "--no-dashboard"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         from dask.distributed import Client
 
         with Client(address, timeout="60s") as c:
             c.wait_for_workers(2, timeout=60)
             assert len(c.scheduler_info()["workers"]) == 2
-        reports = run_studies(["toy"], "smoke", scheduler=address, progress=False)
-        assert reports[0].computed == 5
-        local = tmp_path / "local"
-        os.environ["WEAKNESS_RESULTS"] = str(local)
-        run_studies(["toy"], "smoke", workers=1, progress=False)
-        (result,) = compare_stores(local, "smoke", mine=toy / "results" / "smoke")
-        assert result["status"] == "identical"
+        yield address
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_an_external_dask_scheduler_with_two_workers(toy, tmp_path):
+    """Toy units (two stages, an artifact) through a real scheduler: same bits as inline."""
+    with external_cluster(tmp_path) as address:
+        reports = run_studies(["toy"], "smoke", scheduler=address, progress=False)
+    assert reports[0].computed == 5
+    local = tmp_path / "local"
+    os.environ["WEAKNESS_RESULTS"] = str(local)
+    run_studies(["toy"], "smoke", workers=1, progress=False)
+    (result,) = compare_stores(local, "smoke", mine=toy / "results" / "smoke")
+    assert result["status"] == "identical"
+
+
+@pytest.mark.slow
+def test_a_book_smoke_study_through_an_external_scheduler(tmp_path, monkeypatch, capsys):
+    """`weakness-repro run wen_scenario_1 --scheduler tcp://…` (WEAKNESS_SCHEDULER) vs inline."""
+    from weakness_lib.cli import main
+
+    with external_cluster(tmp_path) as address:
+        monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "remote"))
+        monkeypatch.setenv("WEAKNESS_SCHEDULER", address)
+        assert main(["run", "wen_scenario_1", "--scale", "smoke", "--quiet"]) == 0
+    monkeypatch.delenv("WEAKNESS_SCHEDULER")
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "inline"))
+    assert main(["run", "wen_scenario_1", "--scale", "smoke", "--quiet", "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "remote"), "--scale", "smoke"]) == 0
+    assert "every common unit is bit-identical" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_book_smoke_study_with_1_and_2_workers_compares_bit_identical(tmp_path, monkeypatch, capsys):
+    """`weakness-repro run` of a real smoke study inline and on 2 Dask workers, then `compare`."""
+    from weakness_lib.cli import main
+
+    for workers in ("1", "2"):
+        monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / f"w{workers}"))
+        assert main(["run", "wen_scenario_1", "--scale", "smoke", "--quiet", "--workers", workers]) == 0
+    assert "1 unit(s) computed" not in capsys.readouterr().out
+    assert main(["compare", str(tmp_path / "w1"), "--scale", "smoke"]) == 0  # mine = w2
+    out = capsys.readouterr().out
+    assert "wen_scenario_1" in out and "identical" in out and "every common unit is bit-identical" in out
+    assert main(["run", "wen_scenario_1", "--scale", "smoke", "--quiet", "--workers", "2"]) == 0
+    assert "run: 0 unit(s) computed" in capsys.readouterr().out  # a second run computes nothing
