@@ -154,7 +154,7 @@ class Executor:
                                       "distributed.nanny.pre-spawn-environ": {}}):
                     self._cluster = LocalCluster(
                         n_workers=self.workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=40,
+                        dashboard_address=":0", silence_logs=40,
                         env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                              "OPENBLAS_NUM_THREADS": "1"},
                     )
