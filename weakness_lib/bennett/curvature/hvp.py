@@ -72,6 +72,15 @@ class _Operator:
     def device(self) -> torch.device:
         return next(iter(self.params.values())).device
 
+    def __init__(self, loss_fn: LossFn, params: Params):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @classmethod
+    def for_model(cls, model: nn.Module, X: Tensor, y: Tensor, loss: str = "cross_entropy",
+                  dtype: torch.dtype = torch.float64):
+        """The operator of the Hessian of the mean ``loss`` of ``model`` on (X, y), in ``dtype``."""
+        return cls(loss_function(model, X, y, loss, dtype), model_params(model, dtype))
+
     def __call__(self, v: Tensor) -> Tensor:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -110,17 +119,6 @@ class HVP(_Operator):
         self.calls = 0
         self._grad = grad(loss_fn)
 
-    @classmethod
-    def for_model(
-        cls,
-        model: nn.Module,
-        X: Tensor,
-        y: Tensor,
-        loss: str = "cross_entropy",
-        dtype: torch.dtype = torch.float64,
-    ) -> HVP:
-        """HVP of the mean ``loss`` of ``model`` on (X, y), evaluated in ``dtype``."""
-        return cls(loss_function(model, X, y, loss, dtype), model_params(model, dtype))
 
     def __call__(self, v: Tensor) -> Tensor:
         self.calls += 1
@@ -149,17 +147,6 @@ class GraphHVP(_Operator):
             loss = loss_fn(self.params)
             self._grads = torch.autograd.grad(loss, self._leaves, create_graph=True)
 
-    @classmethod
-    def for_model(
-        cls,
-        model: nn.Module,
-        X: Tensor,
-        y: Tensor,
-        loss: str = "cross_entropy",
-        dtype: torch.dtype = torch.float64,
-    ) -> GraphHVP:
-        """Products of the Hessian of the mean ``loss`` of ``model`` on (X, y), in ``dtype``."""
-        return cls(loss_function(model, X, y, loss, dtype), model_params(model, dtype))
 
     def _split(self, flat: Tensor) -> list[Tensor]:
         """Flat [.., P] → per-parameter tensors [.., *shape] (views)."""
