@@ -79,7 +79,7 @@ from weakness_lib.studies.head_to_head_verdicts import (  # noqa: F401  (re-expo
     verdict_for,
 )
 
-#: where the runner may run units (see ``runner.execute_unit``). ``compute_unit`` trains and measures
+#: where the runner may run units (see ``executor.execute_unit``). ``compute_unit`` trains and measures
 #: on any ``device`` it is given, but the curvature measures of ``weakness_lib.bennett`` cross into
 #: numpy/ARPACK without moving tensors back to the CPU, so "cuda" is listed only once they do.
 DEVICES: tuple[str, ...] = ("cpu",)
