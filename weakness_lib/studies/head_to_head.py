@@ -80,8 +80,9 @@ from weakness_lib.studies.head_to_head_verdicts import (  # noqa: F401  (re-expo
 )
 
 #: where the runner may run units (see ``executor.execute_unit``). ``compute_unit`` trains and measures
-#: on any ``device`` it is given, but the curvature measures of ``weakness_lib.bennett`` cross into
-#: numpy/ARPACK without moving tensors back to the CPU, so "cuda" is listed only once they do.
+#: on any ``device`` it is given, and the curvature measures follow the model's device, but no GPU
+#: was available to check GPU rows against the CPU reference (tests/test_curvature_portability.py
+#: does it where CUDA exists), so "cuda" is listed only after that check has been run.
 DEVICES: tuple[str, ...] = ("cpu",)
 #: readable dataset names (figure titles, prose)
 DATASET_LABELS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
