@@ -10,7 +10,9 @@ summary, analysis and claims included):
   n = 5,000, 15 epochs, every measure) restricted to its first 20 networks — a copy of
   ``configs/head_to_head_mnist.yaml`` with ``full.n_networks = 20`` in a temporary configs folder.
 
-Both runs of a workload must store bit-identical rows (checked with
+``units_phase_s`` is the time until the last unit is stored (cluster start included), ``finalise_s``
+the serial part done by the driver afterwards (summary statistics, analysis, claims). Both runs of
+a workload must store bit-identical rows (checked with
 :func:`weakness_lib.publish.compare.compare_stores`); the JSON records wall times, the speed-up
 (target ≥ 1.8× for the 20-network study) and the comparison.
 
@@ -47,7 +49,9 @@ def _timed_run(names: list[str], scale: str, workers: int, results: Path, config
     wall = time.perf_counter() - start
     return {"workers": workers, "wall_s": round(wall, 2),
             "units_computed": sum(r.computed for r in reports),
-            "per_study_s": {r.name: round(r.wall_s, 2) for r in reports}}
+            "per_study_s": {r.name: round(r.wall_s, 2) for r in reports},
+            "units_phase_s": round(max(r.compute_s for r in reports), 2),
+            "finalise_s": round(sum(r.finalise_s for r in reports), 2)}
 
 
 def workload(label: str, names: list[str], scale: str, configs: Path, tmp: Path) -> dict:
@@ -59,6 +63,7 @@ def workload(label: str, names: list[str], scale: str, configs: Path, tmp: Path)
     comparison = compare_stores(tmp / f"{label}_w2", scale, mine=tmp / f"{label}_w1" / scale)
     return {"names": names, "scale": scale, "runs": list(runs.values()),
             "speedup": round(runs[1]["wall_s"] / runs[2]["wall_s"], 3),
+            "units_phase_speedup": round(runs[1]["units_phase_s"] / runs[2]["units_phase_s"], 3),
             "bitwise_identical": all(r["status"] == "identical" for r in comparison),
             "comparison": comparison}
 

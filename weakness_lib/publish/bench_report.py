@@ -223,7 +223,10 @@ def runner_table(runner: dict[str, Any]) -> pd.DataFrame:
     for name, w in runner["results"].items():
         base = next(r["wall_s"] for r in w["runs"] if r["workers"] == 1)
         for r in w["runs"]:
+            phase = r.get("units_phase_s")
             rows.append({"workload": name, "workers": r["workers"], "units": r["units_computed"],
                          "wall s": round(r["wall_s"], 1), "speed-up": round(base / r["wall_s"], 2),
+                         "units phase s": "—" if phase is None else round(phase, 1),
+                         "driver (summary, claims) s": "—" if phase is None else round(r["finalise_s"], 1),
                          "stores bit-identical": "yes" if w["bitwise_identical"] else "no"})
     return pd.DataFrame(rows)
