@@ -207,3 +207,16 @@ def test_a_book_smoke_study_with_1_and_2_workers_compares_bit_identical(tmp_path
     assert "wen_scenario_1" in out and "identical" in out and "every common unit is bit-identical" in out
     assert main(["run", "wen_scenario_1", "--scale", "smoke", "--quiet", "--workers", "2"]) == 0
     assert "run: 0 unit(s) computed" in capsys.readouterr().out  # a second run computes nothing
+
+
+@pytest.mark.slow
+def test_a_chapter_that_opts_in_computes_through_the_runner(tmp_path, monkeypatch):
+    """``chapter.load(..., compute=True)``: missing units run through the runner, then analyse."""
+    from weakness_lib.publish import chapter
+
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "results"))
+    with pytest.raises(base.MissingResults):
+        chapter.load("wen_scenario_1", "smoke")  # default: read only
+    result = chapter.load("wen_scenario_1", "smoke", compute=True)
+    assert result["checks"]["verdict"] in ("reproduced", "partially_reproduced", "not_reproduced")
+    assert (tmp_path / "results" / "smoke" / "claims" / "W1.json").exists()  # written by the runner
