@@ -148,14 +148,32 @@ def clean_clone_log(log: Path, fresh_results: Path | None) -> dict:
     timings = {m.group(2): float(m.group(1))
                for m in re.finditer(r"^\s+([0-9.]+) s\s+(\S.*?)\s*$", text, re.M)}
     total = re.search(r"EXIT (\d+) after (\d+) s", text)
+    from weakness_lib.core.provenance import cpu_model
+
     out = {"label": "MEASURED: make book (full) in a fresh clone, WEAKNESS_RESULTS pointed at an "
-                    "empty folder, venv created by make; 2 notebooks at a time",
+                    "empty folder, venv created by make; every study's units on the embedded Dask "
+                    "cluster (one worker per core), then 2 notebooks at a time",
+           "cpu": cpu_model(),
            "timings_s": timings, "exit_code": int(total.group(1)) if total else None,
            "total_wall_s": float(total.group(2)) if total else None,
            "notebooks_sum_s": sum(v for k, v in timings.items() if k.endswith(".ipynb"))}
     if fresh_results is not None:
         out["bitwise_comparison_with_committed_store"] = compare_stores(fresh_results, "full")
+        out["claims_rebuilt_vs_committed"] = claims_comparison(fresh_results / "full" / "claims")
     return out
+
+
+def claims_comparison(rebuilt: Path) -> list[dict]:
+    """Per claim: the committed and the rebuilt value, CI and verdict."""
+    rows = []
+    for path in sorted((project_root() / "results" / "full" / "claims").glob("*.json")):
+        a = json.loads(path.read_text(encoding="utf-8"))
+        other = rebuilt / path.name
+        b = json.loads(other.read_text(encoding="utf-8")) if other.exists() else {}
+        rows.append({"claim": a["claim_id"], "committed": a["our_value"], "rebuilt": b.get("our_value"),
+                     "committed_ci95": a["ci95"], "rebuilt_ci95": b.get("ci95"),
+                     "committed_verdict": a["verdict"], "rebuilt_verdict": b.get("verdict")})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
