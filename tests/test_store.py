@@ -193,3 +193,14 @@ def test_settings_hash_ignores_declared_free_text():
     declared = {**base, "free_text": ["comment"]}
     assert settings_hash({**declared, "comment": "x"}) == settings_hash({**declared, "comment": "y"})
     assert settings_hash({**base, "lr": 0.2}) != settings_hash(base)
+
+
+def test_a_claim_re_derived_on_another_cpu_keeps_the_file(isolated_results):
+    """Last-bit differences of an analysis (another CPU family) do not rewrite a claim; a real
+    change does."""
+    path, _ = write_claim(_claim(details={"partial_rho": -0.25791834110352514}), "smoke")
+    before = path.read_text()
+    _, changed = write_claim(_claim(details={"partial_rho": -0.25791834110352520}), "smoke")
+    assert not changed and path.read_text() == before
+    _, changed = write_claim(_claim(details={"partial_rho": -0.2579}), "smoke")
+    assert changed

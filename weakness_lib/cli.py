@@ -238,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.fn(args)
+    except KeyboardInterrupt:
+        print("\nweakness-repro: interrupted; finished units are stored, rerun to resume",
+              file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `weakness-repro status | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -92,18 +92,37 @@ def _stable(obj: Any) -> Any:
     return obj
 
 
+#: analyses re-run on another CPU family may differ in the last bits (numpy/scipy pick different
+#: kernels); a claim whose numbers agree to this relative tolerance says the same thing
+SAME_REL_TOL = 1e-9
+
+
+def same_content(a: Any, b: Any) -> bool:
+    """``a`` and ``b`` say the same thing: equal structure and text, numbers within
+    :data:`SAME_REL_TOL` (relative; 1e-300 absolute for zeros)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_content(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_content(x, y) for x, y in zip(a, b))
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
+        return a == b or math.isclose(a, b, rel_tol=SAME_REL_TOL, abs_tol=1e-300)
+    return a == b
+
+
 def write_claim(claim: Claim, scale: str) -> tuple[Path, bool]:
     """Validate and atomically write ``claim`` to ``results/<scale>/claims/<id>.json``; return the
     path and whether the file changed.
 
     Re-deriving a claim from stored results must not churn the committed file: when the existing
-    file says the same thing (ignoring when and at which commit it was written), it is kept.
+    file says the same thing (ignoring when and at which commit it was written, and last-bit
+    differences of an analysis re-run on another CPU, :func:`same_content`), it is kept.
     """
     path = claims_dir(scale) / f"{claim.claim_id}.json"
     record = json.loads(json.dumps(_jsonable(asdict(claim))))
     if path.exists():
         try:
-            if _stable(json.loads(path.read_text(encoding="utf-8"))) == _stable(record):
+            if same_content(_stable(json.loads(path.read_text(encoding="utf-8"))), _stable(record)):
                 return path, False
         except json.JSONDecodeError:
             pass  # a torn or edited file is simply rewritten

@@ -7,9 +7,10 @@ Each file is committed *before* the full-scale run and holds:
   ``thresholds`` that the verdict functions read — one source for each rule;
 * ``common``: settings shared by both scales; ``smoke`` and ``full``: per-scale settings,
   **deep-merged** over ``common`` (a nested block overrides only the keys it names);
-* free text (registration notes, revisions, disclosures, descriptions of measures): top-level keys,
-  or keys listed in :data:`FREE_TEXT_KEYS` / the file's own ``free_text:`` list. Free text is part
-  of the stored config for readers but **not of its hash**: fixing a typo never orphans results.
+* free text (registration notes, revisions, disclosures, descriptions of measures): top-level keys
+  of the file (never merged into a config), and settings named in :data:`FREE_TEXT_KEYS` or in the
+  file's own ``free_text:`` list, at the top level of ``common``/``smoke``/``full``. Those are stored
+  with the config for readers but are **not part of its hash**: fixing a typo never orphans results.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ def migrate_table(path: Path) -> dict[str, Any]:
     if target != path:
         path.unlink()
     folder = path.with_name(old)
+    if folder.is_dir() and old != new and path.with_name(new).exists():
+        return {"table": str(path), "status": f"moved; artifact folder {old}/ NOT moved: {new}/ exists"}
     if folder.is_dir() and old != new:
         for cache in folder.glob("stats_*.json"):  # derived caches: rebuilt as summaries
             cache.unlink()

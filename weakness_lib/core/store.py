@@ -286,7 +286,7 @@ class Table:
         path = self.summary_path(digest)
         for old in path.parent.glob("summary_*.json"):
             if old != path:
-                old.unlink()
+                old.unlink(missing_ok=True)  # another runner may have removed it already
         write_json(path, summary)
         return path
 

@@ -4,7 +4,8 @@ Every chapter's parameters cell declares ``scale = "full"`` and ``compute = Fals
 defaults a chapter renders the published results in seconds; a unit missing from the store stops
 the chapter with one line naming the command that computes it. ``compute=True`` (opt-in, for
 readers who explore) first runs the missing units through the same runner as
-``weakness-repro run`` — same file lock, same single writer — and then loads.
+``weakness-repro run`` — same file lock, same single writer, same refusal to recompute a committed
+full-scale study whose settings changed — and then loads.
 """
 
 from __future__ import annotations
@@ -20,5 +21,5 @@ def load(study: str, scale: str = "full", compute: bool = False) -> dict[str, An
     if compute:
         from weakness_lib.studies.runner import run_studies
 
-        run_studies([study], scale, explicit=True)
+        run_studies([study], scale, explicit=False)  # a changed full-scale setting still stops
     return spec.load().analyse(scale, **spec.params)

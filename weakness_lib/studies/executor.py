@@ -7,6 +7,7 @@ imports the study module on the worker and never touches the results store.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import os
@@ -60,7 +61,7 @@ class Executor:
         self._client = None
         self._cluster = None
         self._queue: deque[tuple[Any, tuple]] = deque()  # inline: (tag, arguments)
-        self._futures: dict[str, Any] = {}  # dask: future key -> tag
+        self._futures: dict[str, tuple[Any, Any]] = {}  # dask: future key -> (future, tag)
         self._ac = None
 
     @property
@@ -98,7 +99,7 @@ class Executor:
 
         fut = self.client().submit(execute_unit, module, cfg, key, device, pure=False,
                                    key=f"{cfg['experiment']}-{key}-{time.time_ns()}")
-        self._futures[fut.key] = tag
+        self._futures[fut.key] = (fut, tag)
         if self._ac is None:
             self._ac = as_completed([fut])
         else:
@@ -116,10 +117,10 @@ class Executor:
             return
         while self._ac is not None and not self._ac.is_empty():
             fut = next(self._ac)
-            tag = self._futures.pop(fut.key)
+            _, tag = self._futures.pop(fut.key)
             try:
                 yield tag, fut.result()
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:  # a cancelled future is a failure too
                 yield tag, exc
 
     def cancel(self) -> None:
@@ -127,14 +128,21 @@ class Executor:
         self._queue.clear()
         if self._client is not None and self._futures:
             with contextlib.suppress(Exception):
-                self._client.cancel(list(self._futures))
+                self._client.cancel([f for f, _ in self._futures.values()], force=True)
         self._futures.clear()
         self._ac = None
 
     def close(self) -> None:
-        self.cancel()
-        with contextlib.suppress(Exception):
-            if self._client is not None:
-                self._client.close()
-            if self._cluster is not None:
-                self._cluster.close()
+        """Cancel what is left and shut the client and the embedded cluster down (each on its own:
+        a failing client close must not leave the cluster's worker processes running)."""
+        try:
+            self.cancel()
+        finally:
+            try:
+                if self._client is not None:
+                    with contextlib.suppress(Exception):
+                        self._client.close()
+            finally:
+                if self._cluster is not None:
+                    with contextlib.suppress(Exception):
+                        self._cluster.close()
