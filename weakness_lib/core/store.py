@@ -219,7 +219,8 @@ class Table:
                 rows.update({str(k): dict(v) for k, v in records.items()})
                 if order is not None:
                     rank = {k: i for i, k in enumerate(order)}
-                    keys = sorted(rows, key=lambda k: (rank.get(k, len(rank)), list(rows).index(k)))
+                    stored = {k: i for i, k in enumerate(rows)}
+                    keys = sorted(rows, key=lambda k: (rank.get(k, len(rank)), stored[k]))
                     rows = {k: rows[k] for k in keys}
                 data["rows"] = rows
                 data["updated"] = now_iso()

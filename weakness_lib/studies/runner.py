@@ -54,7 +54,7 @@ class StudyReport:
     units: int = 0
     computed: int = 0
     wall_s: float = 0.0  # compute_s + finalise_s
-    compute_s: float = 0.0  # from submission of its first unit to storing its last
+    compute_s: float = 0.0  # from the start of the compute phase to storing its last unit
     finalise_s: float = 0.0  # summary, analysis and claims
     verdicts: dict[str, str] = field(default_factory=dict)
     claims_written: list[str] = field(default_factory=list)
