@@ -93,7 +93,7 @@ def test_a_missing_unit_stops_analysis_with_the_command(toy):
 
 def test_failed_unit_keeps_finished_units_and_resumes(toy, monkeypatch):
     monkeypatch.setenv("TOY_FAIL_ON", "probe:2")
-    with pytest.raises(UnitFailed, match="toy: unit probe:2 failed.*toy failure.*3 finished unit.*rerun to resume"):
+    with pytest.raises(UnitFailed, match=r"toy: unit probe:2 failed.*toy failure.* at toy_study.py:\d+\); 3 finished unit.*rerun to resume"):
         run_studies(["toy"], "smoke", workers=1, progress=False)
     assert set(_rows(toy / "results")) == {"fit", "probe:0", "probe:1"}
     monkeypatch.delenv("TOY_FAIL_ON")

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -146,8 +148,11 @@ def compute_studies(studies: list[Study], tables: dict[str, Table], executor: Ex
             p = states[name]
             if isinstance(outcome, BaseException):
                 done = sum(q.computed for q in states.values())
-                raise UnitFailed(f"{name}: unit {key} failed ({type(outcome).__name__}: {outcome}); "
-                                 f"{done} finished unit(s) are stored, rerun to resume") from outcome
+                frames = traceback.extract_tb(outcome.__traceback__)
+                where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+                raise UnitFailed(f"{name}: unit {key} failed ({type(outcome).__name__}: {outcome}"
+                                 f"{where}); {done} finished unit(s) are stored, rerun to resume"
+                                 ) from outcome
             _, row, wall = outcome
             for fname, payload in (row.pop("_artifacts", None) or {}).items():
                 p.table.write_artifact(fname, payload)
