@@ -116,8 +116,10 @@ def summary(t: Table) -> dict[str, Any] | None:
 
 def provenance(*tables: Table) -> dict[str, Any]:
     """One provenance format for claims and chapters: per table its config hash, path relative to
-    the repository, number of units, summed unit wall time, and the code/machine that created it;
-    ``wall_s`` is the total over tables (the single wall-time key)."""
+    the repository, number of units, summed unit wall time, torch version, threads, creation date
+    and CPU; ``wall_s`` is the total over tables (the single wall-time key). The table's own file
+    keeps its full creation record (commit included); a claim records the commit it was derived
+    at (``derived``, added by the runner) rather than repeating the tables' creation commits."""
     out: dict[str, Any] = {"tables": [], "wall_s": 0.0}
     for t in tables:
         try:
@@ -128,7 +130,7 @@ def provenance(*tables: Table) -> dict[str, Any]:
         wall = round(t.total_wall_s(), 1)
         out["tables"].append({
             "table": path, "config_hash": t.hash, "units": len(t), "wall_s": wall,
-            "git_commit": prov.get("git_commit"), "torch": prov.get("torch"),
+            "torch": prov.get("torch"),
             "torch_threads": t.config.get("torch_threads", prov.get("torch_threads")),
             "created": prov.get("date"),
             **({"cpu": prov["cpu"]} if "cpu" in prov else {}),  # recorded since 2026-12-02

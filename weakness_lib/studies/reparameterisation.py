@@ -290,7 +290,8 @@ def analyse(scale: str) -> dict[str, Any]:
     frame = ratio_table(rows, build_mlp(cfg["widths"]).double())
     rule = base.rule(EXPERIMENT, "B1")
     return {"config": cfg, "train": t.get(TRAIN), "table": frame, "B1": b1_facts(frame, rule),
-            "rule": rule, "provenance": base.provenance(t), "wall_s": t.total_wall_s()}
+            "rule": rule, "provenance": base.provenance(t), "stored": dict(t.provenance),
+            "wall_s": t.total_wall_s()}
 
 
 def claims(result: dict[str, Any]) -> list[Claim]:

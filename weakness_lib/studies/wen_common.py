@@ -146,7 +146,7 @@ class Scenario:
             "labels": self.labels,
             "bound": self.bound(config),
             "provenance": prov,
-            "stored": prov["tables"][0],
+            "stored": dict(table.provenance),  # the table's creation record (commit, torch, date)
             "wall_s": prov["wall_s"],
             **self.frames(config, rows, cons),
         }
