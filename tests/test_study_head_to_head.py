@@ -15,13 +15,14 @@ import pandas as pd
 import pytest
 from fixtures.helpers import numbers, tiny_configs
 
+from weakness_lib.bennett.weakness import column
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
 from weakness_lib.core.store import Table, _jsonable
 from weakness_lib.studies import base
 from weakness_lib.studies import head_to_head as h2h
 from weakness_lib.studies import head_to_head_report as report
-from weakness_lib.studies.bennett_common import column, family_of, measure_families, orientation_of
+from weakness_lib.studies.bennett_common import family_of, measure_families, orientation_of
 
 SCALE = "smoke"
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

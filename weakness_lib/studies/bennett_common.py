@@ -2,8 +2,6 @@
 
 * :func:`train_network` trains one seeded MLP with :mod:`weakness_lib.bennett.train` (initialised on
   the CPU, trained on ``device``; the CPU is the bitwise reference);
-* :func:`weakness_lib.bennett.weakness.column` (re-exported here) names a weakness-estimator column (``column("w1", tau=0.01)``) so that no study
-  types such names;
 * :func:`performance` gives train/test loss and accuracy and the two generalisation gaps;
 * :func:`weakness_measures` and :func:`family_measures` compute every weakness estimator
   (:mod:`weakness_lib.bennett.weakness`) and every sharpness/simplicity measure
@@ -27,7 +25,6 @@ from torch import Tensor, nn
 from weakness_lib.bennett.models import MLP, build_mlp
 from weakness_lib.bennett.train import TrainConfig, evaluate, train
 from weakness_lib.bennett.weakness import (
-    column,  # noqa: F401  (re-exported for the studies)
     transformation_compatibility,
     weakness_table,
     wrong_group_transforms,
@@ -36,7 +33,6 @@ from weakness_lib.core.store import Table
 from weakness_lib.studies.common import weights_digest
 
 __all__ = [
-    "column",
     "train_network",
     "performance",
     "weakness_measures",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from weakness_lib.studies.bennett_common import column
+from weakness_lib.bennett.weakness import column
 
 #: measures shown beside the four registered ones in the "other targets" table
 EXTRA_MEASURES: tuple[str, ...] = ("trace", "sam", "pacbayes_bound", "l2_norm", "entropy_bits")

@@ -37,11 +37,10 @@ from weakness_lib.bennett.models import build_mlp
 from weakness_lib.bennett.reparam import check_function_preserved, rescale_layer
 from weakness_lib.bennett.stats import derived_p_table, spearman
 from weakness_lib.bennett.train import TrainConfig, train
-from weakness_lib.bennett.weakness import probe_logits, w1_log_freedom
+from weakness_lib.bennett.weakness import column, probe_logits, w1_log_freedom
 from weakness_lib.core.claims import Claim
 from weakness_lib.core.store import _jsonable
 from weakness_lib.studies import base
-from weakness_lib.studies.bennett_common import column
 from weakness_lib.studies.theory_verdicts import (  # noqa: F401  (re-exported)
     MIN_FOR_CI,
     MIN_NETWORKS,
