@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,8 @@ import yaml
 from weakness_lib.core.paths import check_scale, project_root
 
 SCORECARD = "scorecard.ipynb"
+#: overrides ``repository.url`` of ``_config.yml`` in the staged book (set by the publishing workflow)
+REPOSITORY_ENV = "BOOK_REPOSITORY_URL"
 
 
 class BookError(RuntimeError):
@@ -110,7 +113,20 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any], timeout: i
             f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
             f"(executed copy kept at {failed}, never published)"
         ) from exc
+    hide_injected_parameters(output)
     return time.perf_counter() - start
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Hide the parameters cells of an executed notebook from the rendered page: the page shows
+    the chapter's "Rerun this chapter" box instead (:mod:`weakness_lib.publish.rerun`)."""
+    import json
+
+    from weakness_lib.publish.rerun import hide_parameter_cells
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    if hide_parameter_cells(nb["cells"]):
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def execute_all(scale: str, dest: Path, jobs: int = 1, names: list[str] | None = None) -> dict[str, float]:
@@ -127,13 +143,20 @@ def execute_all(scale: str, dest: Path, jobs: int = 1, names: list[str] | None =
 
 
 def stage(staging: Path) -> None:
-    """Copy the book sources into a clean ``staging`` folder."""
+    """Copy the book sources into a clean ``staging`` folder (with ``$BOOK_REPOSITORY_URL``, if
+    set, as the repository the launch buttons open)."""
     root = project_root()
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / name, staging / name)
+    url = os.environ.get(REPOSITORY_ENV)
+    if url:  # the publishing workflow launches notebooks from the repository it runs in
+        config = yaml.safe_load((staging / "_config.yml").read_text(encoding="utf-8"))
+        config.setdefault("repository", {})["url"] = url
+        (staging / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False,
+                                                            allow_unicode=True), encoding="utf-8")
     shutil.copytree(root / "book", staging / "book", ignore=shutil.ignore_patterns("generated"))
 
 

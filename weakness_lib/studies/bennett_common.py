@@ -162,6 +162,9 @@ _FAMILY_RULES: tuple[tuple[str, str, int], ...] = (
     ("mean_A_", "weakness", 1),
     ("w2", "weakness", 1),
     ("entropy", "weakness", 1),
+    ("pacbayes_mag", "sharpness", 1),   # magnitude-aware PAC-Bayes σ′*: higher = flatter
+    ("val_acc", "reference", 1),        # validation oracle (held-out labelled accuracy)
+    ("mean_conf", "reference", 1),      # mean max-softmax confidence on the probe set
 )
 
 

@@ -23,11 +23,15 @@ from torch.func import functional_call
 from weakness_lib.bennett.curvature import HVP, Params, flatten, unflatten
 from weakness_lib.bennett.measures.sharpness import as_hvp, context, loss_at
 
-__all__ = ["PacBayesResult", "gaussian_kl", "pacbayes_bound_value", "pacbayes_flatness"]
+__all__ = [
+    "PacBayesResult", "gaussian_kl", "pacbayes_bound_value", "pacbayes_flatness",
+    "pacbayes_mag_flatness",
+]
 
 
-def _perturbed_stats(hvp: HVP, theta: Tensor, draws: Tensor, sigma: float) -> tuple[float, float, float]:
-    """(mean loss, its s.e., mean 0-1 error) over the networks θ + σ ε_k, one forward pass each."""
+def _perturbed_stats(hvp: HVP, theta: Tensor, draws: Tensor, sigma: float | Tensor) -> tuple[float, float, float]:
+    """(mean loss, its s.e., mean 0-1 error) over the networks θ + σ ⊙ ε_k, one forward pass each
+    (σ a scalar, or one standard deviation per coordinate)."""
     ctx = context(hvp)
     losses, errors = [], []
     with torch.no_grad():
@@ -144,3 +148,57 @@ def pacbayes_flatness(
     bound = pacbayes_bound_value(best_stats[2], kl, n_train, delta)
     return PacBayesResult(sigma, best_stats[0], best_stats[1], best_stats[2], kl, bound, n_evals,
                           time.perf_counter() - t0, hit)
+
+
+def _largest_sigma(increase, lo: float, hi: float, max_increase: float, n_bisect: int) -> float:
+    """The largest log σ in [lo, hi] with ``increase(log σ) ≤ max_increase`` by bisection (the ends
+    when the whole interval satisfies, or violates, the constraint)."""
+    if increase(hi) <= max_increase:
+        return hi
+    if increase(lo) > max_increase:
+        return lo
+    best = lo
+    for _ in range(n_bisect):
+        mid = 0.5 * (lo + hi)
+        if increase(mid) <= max_increase:
+            lo = best = mid
+        else:
+            hi = mid
+    return best
+
+
+def pacbayes_mag_flatness(
+    model_or_hvp: nn.Module | HVP,
+    X: Tensor | None = None,
+    y: Tensor | None = None,
+    *,
+    max_increase: float = 0.1,
+    n_draws: int = 8,
+    seed: int = 0,
+    eps0: float = 1e-3,
+    sigma_range: tuple[float, float] = (1e-5, 10.0),
+    n_bisect: int = 12,
+) -> float:
+    """Magnitude-aware PAC-Bayes flatness σ′* (Jiang et al. 2020, "pacbayes.mag.flatness").
+
+    The perturbation of coordinate i has standard deviation s_i(σ′) = √(σ′² θ_i² + ε₀²), i.e.
+    u = s(σ′) ⊙ ε with ε ~ N(0, I) (the same seeded draws for every σ′), so the noise scales with
+    each weight's magnitude and the measure is invariant to a layer-wise rescaling up to ε₀.
+    σ′* = the largest σ′ in ``sigma_range`` with (1/K) Σ_k L(θ + u_k) − L(θ) ≤ ``max_increase``
+    (bisection on log σ′). Higher = flatter (orientation +1); Jiang et al. report 1/σ′*².
+    """
+    hvp = as_hvp(model_or_hvp, X, y)
+    if n_draws < 2:
+        raise ValueError("n_draws must be ≥ 2")
+    theta = flatten(hvp.params)
+    gen = torch.Generator().manual_seed(seed)
+    draws = torch.randn((n_draws, theta.numel()), generator=gen, dtype=torch.float64).to(theta)
+    base = loss_at(hvp, theta)
+    theta2 = theta**2
+
+    def increase(log_sigma: float) -> float:
+        std = torch.sqrt(math.exp(2 * log_sigma) * theta2 + eps0**2)
+        return _perturbed_stats(hvp, theta, draws, std)[0] - base
+
+    lo, hi = math.log(sigma_range[0]), math.log(sigma_range[1])
+    return math.exp(_largest_sigma(increase, lo, hi, max_increase, n_bisect))
