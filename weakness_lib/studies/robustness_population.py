@@ -50,7 +50,7 @@ DEVICES: tuple[str, ...] = ("cpu",)
 HPARAMS: tuple[str, ...] = ("n_train", "width", "depth", "lr")
 TARGETS: tuple[str, ...] = ("gap_acc", "test_err")   # g = test err − train err (primary), test err
 SUMMARY_FORMAT = 1
-_KEY = re.compile(r"^(?P<ds>[a-z_]+)-n(?P<n>\d+)-w(?P<w>\d+)-d(?P<d>\d+)-lr(?P<lr>[0-9.e-]+)-s(?P<s>\d+)$")
+_KEY = re.compile(r"^(?P<ds>[a-z_]+)-n(?P<n>\d+)-w(?P<w>\d+)-d(?P<d>\d+)-lr(?P<lr>[0-9.e+-]+)-s(?P<s>\d+)$")
 
 
 def unit_key(ds: str, n: int, w: int, d: int, lr: float, seed: int) -> str:
