@@ -1,0 +1,60 @@
+"""The "Rerun this chapter" box every chapter shows instead of its raw parameters cell.
+
+A chapter's ``parameters`` cell (tagged for papermill, and ``remove-cell`` so the page does not
+show it) and papermill's injected cell (hidden by :func:`hide_parameter_cells` after execution)
+are replaced on the page by one small box: the scale the page was built with and the commands that
+rerun the chapter — papermill for the notebook, ``weakness-repro`` for the stored results it reads.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: the tags that hide a cell from the rendered page (myst-nb) and mark papermill's cells
+REMOVE = "remove-cell"
+PARAMETERS = "parameters"
+INJECTED = "injected-parameters"
+
+
+def box_html(notebook: str, scale: str, studies: Sequence[str] = ()) -> str:
+    """HTML of the box for ``notebooks/<notebook>.ipynb`` rendered at ``scale``."""
+    nb = f"notebooks/{notebook}.ipynb"
+    studies = list(studies)
+    lines = [f"papermill {nb} /tmp/{notebook}.ipynb -p scale smoke"]
+    if studies:
+        lines.insert(0, f"weakness-repro run {' '.join(studies)} --scale smoke   "
+                        "# compute the smoke-scale results this chapter reads")
+    cmds = "\n".join(html.escape(line) for line in lines)
+    what = ("the published full-scale results committed in <code>results/full</code>"
+            if scale == "full" else f"the <code>{html.escape(scale)}</code>-scale results store")
+    return (
+        '<div class="admonition tip rerun-box">'
+        '<p class="admonition-title">Rerun this chapter</p>'
+        f"<p>This page was built with <code>scale = \"{html.escape(scale)}\"</code>: it shows "
+        f"{what} and computes nothing. To rerun it (e.g. at smoke scale, in seconds):</p>"
+        f"<pre><code>{cmds}</code></pre>"
+        "<p>or open the notebook with the launch button above, edit its first cell "
+        "(<code>scale</code>, and <code>compute = True</code> to compute missing results "
+        "through the same runner) and run all cells.</p></div>"
+    )
+
+
+def box(notebook: str, scale: str, studies: Sequence[str] = ()) -> Any:
+    """The box as an ``IPython.display.HTML`` object (the last expression of a chapter cell)."""
+    from IPython.display import HTML
+
+    return HTML(box_html(notebook, scale, studies))
+
+
+def hide_parameter_cells(cells: Iterable[dict[str, Any]]) -> int:
+    """Tag the ``parameters`` and papermill's ``injected-parameters`` cells ``remove-cell`` (in
+    place); return how many were tagged."""
+    n = 0
+    for cell in cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if (PARAMETERS in tags or INJECTED in tags) and REMOVE not in tags:
+            tags.append(REMOVE)
+            n += 1
+    return n

@@ -1,0 +1,69 @@
+"""Sphinx extension: the book's reader-facing layout.
+
+1. Adds ``weakness.css`` (written into ``_static`` at the end of the build): tables scroll
+   sideways inside the content column instead of being cut off or forcing the page to scroll,
+   every output (image, table, code) is at most the column wide, and the "Rerun this chapter"
+   box is styled.
+2. Points the launch buttons (Binder, JupyterHub, Colab) at the committed notebook
+   ``notebooks/<name>.ipynb``: the book renders executed copies staged under ``book/generated/``,
+   which are not in the repository.
+
+Enable with ``sphinx: extra_extensions: [weakness_lib.publish.site]`` in ``_config.yml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+#: where the book stages executed chapters, and where their sources live in the repository
+STAGED = "book/generated/"
+SOURCE = "notebooks/"
+CSS_NAME = "weakness.css"
+
+CSS = """
+/* weakness_lib.publish.site: outputs fit the content column */
+.bd-article .cell_output, .bd-article .output { max-width: 100%; overflow-x: auto; }
+.bd-article .cell_output img { max-width: 100%; height: auto; }
+.bd-article .cell_output table, .book-table table { margin: 0; }
+.book-table { overflow-x: auto; max-width: 100%; margin-bottom: 0.5rem; }
+.book-table table { border-collapse: collapse; font-size: 0.88rem; width: auto; }
+.book-table th, .book-table td { white-space: nowrap; padding: 0.25rem 0.6rem;
+  border-bottom: 1px solid var(--pst-color-border, #ddd); vertical-align: top; text-align: left; }
+.book-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.book-table td.wrap { white-space: normal; min-width: 12rem; max-width: 28rem; }
+.book-table caption { caption-side: top; text-align: left; font-style: italic; }
+p.table-note { font-size: 0.82rem; color: var(--pst-color-text-muted, #555); }
+/* plain pandas tables (not built with style.table) also scroll inside the column */
+.bd-article .cell_output table.dataframe { display: block; overflow-x: auto; max-width: 100%; }
+.rerun-box code { white-space: pre-wrap; word-break: break-word; }
+details.claim-details summary { cursor: pointer; font-weight: 600; }
+"""
+
+
+def fix_launch_urls(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                    doctree: Any) -> None:
+    """``html-page-context`` (after sphinx-book-theme): launch the committed notebook."""
+    for button in context.get("header_buttons", []) or []:
+        for item in button.get("buttons", []) if isinstance(button, dict) else []:
+            url = item.get("url") if isinstance(item, dict) else None
+            if url and STAGED in url and item.get("text") in ("Binder", "JupyterHub", "Colab"):
+                item["url"] = url.replace(STAGED, SOURCE)
+
+
+def write_css(app: Sphinx, exc: Exception | None) -> None:
+    """``build-finished``: write the stylesheet the pages link to."""
+    if exc is not None or app.builder.format != "html":
+        return
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    (static / CSS_NAME).write_text(CSS, encoding="utf-8")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_css_file(CSS_NAME)
+    app.connect("html-page-context", fix_launch_urls, priority=950)
+    app.connect("build-finished", write_css)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
