@@ -2,12 +2,14 @@
 
 ``build(scale)``:
 
-1. runs every study (:func:`weakness_lib.studies.runner.run_studies`): computes only missing units,
+1. runs every study whose chapter is in ``_toc.yml`` (:func:`published_studies`; a chapter joins
+   the toc only when its full results are complete) with
+   :func:`weakness_lib.studies.runner.run_studies`: computes only missing units,
    in dependency order, and writes claim files only when their content changes — with complete
    committed results it computes nothing and leaves the clone clean; a changed setting on a
    committed full-scale study stops the build with a message instead of silently retraining;
 2. copies ``_config.yml``, ``_toc.yml`` and ``book/`` into a staging folder ``_build/src``;
-3. executes every notebook of ``notebooks/`` (chapters only *read* the store, so in any order and
+3. executes every notebook of ``notebooks/`` that the toc publishes (chapters only *read* the store, so in any order and
    in parallel) with papermill and the profile ``notebooks/profiles/<scale>.yaml`` into
    ``_build/src/book/generated/``; unknown parameters are an error;
 4. runs ``jupyter-book build -W -n --keep-going`` with execution off, so a failing notebook,
@@ -44,9 +46,42 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
+def toc_chapters() -> set[str]:
+    """Names of the notebooks the table of contents publishes (``book/generated/<name>`` entries).
+
+    A chapter joins the toc only when its study's full results are complete; a notebook that is
+    not in the toc is neither executed nor are its studies run by :func:`build`.
+    """
+    toc = yaml.safe_load((project_root() / "_toc.yml").read_text(encoding="utf-8"))
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("file", "root") and isinstance(value, str):
+                    names.add(Path(value).name)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return names
+
+
 def chapter_notebooks() -> list[Path]:
-    """Chapter notebooks in book order (the scorecard excluded)."""
-    return sorted(p for p in notebooks_dir().glob("*.ipynb") if p.name != SCORECARD)
+    """Published chapter notebooks in book order (the scorecard excluded)."""
+    published = toc_chapters()
+    return sorted(p for p in notebooks_dir().glob("*.ipynb")
+                  if p.name != SCORECARD and p.stem in published)
+
+
+def published_studies() -> list[str]:
+    """The registered studies whose chapter is in the table of contents."""
+    from weakness_lib.studies import registry
+
+    published = toc_chapters()
+    return [name for name, s in registry.STUDIES.items() if s.notebook in published]
 
 
 def profile(scale: str) -> dict[str, Any]:
@@ -172,14 +207,13 @@ def jupyter_book(staging: Path, out: Path) -> None:
 def build(scale: str = "full", out: Path | None = None, jobs: int = 2, *, workers: int | None = None,
           scheduler: str | None = None, device: str = "auto", progress: bool = True,
           ) -> tuple[Path, dict[str, float]]:
-    """Run every study, execute all notebooks at ``scale`` and build the HTML book; return the
-    index page and timings."""
-    from weakness_lib.studies import registry
+    """Run every published study (:func:`published_studies`), execute the published notebooks at
+    ``scale`` and build the HTML book; return the index page and timings."""
     from weakness_lib.studies.runner import run_studies
 
     out = Path(out) if out is not None else project_root()
     start = time.perf_counter()
-    run_studies(list(registry.STUDIES), scale, workers=workers, scheduler=scheduler,
+    run_studies(published_studies(), scale, workers=workers, scheduler=scheduler,
                 device=device, explicit=False, progress=progress)
     run_s = time.perf_counter() - start
     staging = out / "_build" / "src"

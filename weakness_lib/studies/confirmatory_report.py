@@ -1,0 +1,179 @@
+"""Tables, figures and glue values of chapter 05b ("Does weakness predict generalisation?").
+
+Every function takes the ``analyse`` results of the studies in :data:`STUDIES` (loaded by the
+chapter with ``chapter.load``) and only reads them: nothing here computes a unit or writes a file.
+Orientation: every correlation is *hypothesis-oriented* — positive means "predicts
+generalisation the way its family's hypothesis says" (weakness and flatness higher ⇒ better,
+sharpness and complexity higher ⇒ worse); Ψ is Jiang's granulated Kendall of the measure,
+oriented as a complexity, against the generalisation gap, so positive is predictive too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.bennett.weakness import column
+from weakness_lib.studies.replication import PRIMARY_TARGET, pooled_rho
+
+#: the chapter's studies: the originals (chapters 04/05) and the three new ones
+STUDIES: tuple[str, ...] = ("head_to_head_mnist", "head_to_head_fmnist", "replication_mnist",
+                            "replication_fmnist", "scale_60k_mnist", "robustness_population")
+DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+#: populations of the forest plot, in order: (label, study, dataset)
+POPULATIONS: tuple[tuple[str, str, str], ...] = (
+    ("original (ch. 04/05)", "head_to_head_mnist", "mnist"),
+    ("original (ch. 04/05)", "head_to_head_fmnist", "fashion_mnist"),
+    ("replication", "replication_mnist", "mnist"),
+    ("replication", "replication_fmnist", "fashion_mnist"),
+    ("n = 60,000", "scale_60k_mnist", "mnist"),
+)
+ROBUST_LABEL = "robustness Ψ (vs gap)"
+#: estimators of the forest plot and the ablation (column → label)
+FOREST: dict[str, str] = {
+    column("w1", tau=0.01): "W1 τ=0.01", column("w2"): "W2", "lambda_max": "λ_max (sharpness)",
+    "pacbayes_mag_sigma": "PAC-Bayes σ′ (mag.)", "lzma_bytes": "lzma bytes (simplicity)",
+    "val_acc": "validation oracle", "mean_conf": "mean confidence",
+}
+PAPER_RHO: dict[str, float] = {"mnist": 0.374, "fashion_mnist": 0.384}
+
+
+def _acc_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    return result["stats"]["tables"][PRIMARY_TARGET]
+
+
+def _row(t: pd.DataFrame, measure: str) -> pd.Series | None:
+    hit = t[t["measure"] == measure]
+    return None if hit.empty else hit.iloc[0]
+
+
+def forest_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (dataset, estimator, population): oriented value with its 95 % CI."""
+    rows = []
+    for label, study, ds in POPULATIONS:
+        if study not in results:
+            continue
+        t = _acc_table(results[study])
+        for m, name in FOREST.items():
+            r = _row(t, m)
+            if r is not None:
+                rows.append({"dataset": DATASETS[ds], "estimator": name, "population": label,
+                             "value": r["rho_oriented"], "lo": r["ci_lo_oriented"],
+                             "hi": r["ci_hi_oriented"]})
+    rob = results.get("robustness_population")
+    for ds, name_ds in DATASETS.items():
+        sc = None if rob is None else rob["scores"].get(f"{ds}/gap_acc")
+        if sc is None:
+            continue
+        for m, name in FOREST.items():
+            r = _row(sc, m)
+            if r is not None:
+                rows.append({"dataset": name_ds, "estimator": name, "population": ROBUST_LABEL,
+                             "value": r["psi"], "lo": r["psi_lo"], "hi": r["psi_hi"]})
+    return pd.DataFrame(rows)
+
+
+def forest_plot(frame: pd.DataFrame) -> Any:
+    """Per dataset, each estimator's oriented ρ (or Ψ) with its CI, by population; the paper's
+    weakness target as a dashed line."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from weakness_lib.publish import style
+
+    order = [v for v in FOREST.values() if v in set(frame["estimator"])]
+    pops = list(dict.fromkeys([p for p, _, _ in POPULATIONS] + [ROBUST_LABEL]))
+    pops = [p for p in pops if p in set(frame["population"])]
+    colours = dict(zip(pops, sns.color_palette(style.PALETTE, len(pops)), strict=True))
+    fig, axes = plt.subplots(1, 2, figsize=style.figsize(1, 2, panel_aspect=1.35), sharey=True)
+    step = 0.8 / max(len(pops), 1)
+    for ax, (ds, name_ds) in zip(axes, DATASETS.items(), strict=True):
+        part = frame[frame["dataset"] == name_ds]
+        for j, pop in enumerate(pops):
+            sub = part[part["population"] == pop].set_index("estimator").reindex(order)
+            y = [i - 0.4 + step * (j + 0.5) for i in range(len(order))]
+            ok = sub["value"].notna().to_numpy()
+            err = [(sub["value"] - sub["lo"]).to_numpy()[ok], (sub["hi"] - sub["value"]).to_numpy()[ok]]
+            ax.errorbar(sub["value"].to_numpy()[ok], [v for v, k in zip(y, ok, strict=True) if k],
+                        xerr=err, fmt="o", ms=3.5, lw=1.1, color=colours[pop], label=pop)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.axvline(PAPER_RHO[ds], color="0.3", lw=0.9, ls="--")
+        ax.text(PAPER_RHO[ds], -0.75, " paper", fontsize=8, color="0.3", va="bottom")
+        ax.set_title(name_ds)
+        ax.set_xlabel("oriented ρ with test acc. / Ψ")
+        ax.set_yticks(range(len(order)), order)
+        ax.set_ylim(len(order) - 0.5, -0.8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+def confirmatory_table(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The registered confirmatory tests (W2) and W1 under B6/B7's rule, one row per study."""
+    rows = []
+    for study in ("replication_mnist", "replication_fmnist", "scale_60k_mnist"):
+        if study not in results:
+            continue
+        r = results[study]
+        out, d = r["outcome"], r["outcome"]["details"]
+        ci = out["ci95"] or [float("nan")] * 2
+        w1ci = d["w1"]["ci95"] or [float("nan")] * 2
+        rows.append({"claim": r["claim_id"], "networks": d["n_networks"],
+                     "test acc. (mean)": d["test_acc_mean"], "W2 ρ": out["rho"], "W2 p": out["p"],
+                     "W2 CI lo": ci[0], "W2 CI hi": ci[1], "verdict": out["verdict"].replace("_", " "),
+                     "W1 ρ": d["w1"]["rho"], "W1 p": d["w1"]["p"], "W1 CI lo": w1ci[0],
+                     "W1 CI hi": w1ci[1], "W1 (B6/B7 rule)": d["w1_rule_outcome"].replace("_", " ")})
+    return pd.DataFrame(rows)
+
+
+def pooled(results: Mapping[str, Mapping[str, Any]], n_resamples: int = 10_000) -> pd.DataFrame:
+    """ρ over both replication populations (200 networks), stratified by dataset."""
+    frames = [results[s]["frame"] for s in ("replication_mnist", "replication_fmnist") if s in results]
+    rows = []
+    for m in (column("w2"), column("w1", tau=0.01)):
+        r = pooled_rho(frames, m, n_resamples=n_resamples)
+        rows.append({"estimator": FOREST[m], "networks": r["n"], "ρ": r["rho"], "p": r["p"],
+                     "CI lo": r["ci_lo"], "CI hi": r["ci_hi"]})
+    return pd.DataFrame(rows)
+
+
+def robustness_table(result: Mapping[str, Any], dataset: str, target: str = "gap_acc") -> pd.DataFrame:
+    """Every measure's Kendall τ, Ψ and robust sign error on one dataset, best Ψ first."""
+    sc = result["scores"][f"{dataset}/{target}"]
+    cols = ["measure", "family", "tau", "psi", "psi_lo", "psi_hi", "sign_error_max",
+            "sign_error_p90", "sign_error_mean", "n_environments"]
+    return sc[cols].sort_values("psi", ascending=False).reset_index(drop=True)
+
+
+def heatmap_frame(result: Mapping[str, Any], dataset: str, stat: str = "mean") -> pd.DataFrame:
+    """measure × varied hyper-parameter: the ``stat`` (mean or max) of the sign error over the
+    environments that vary that hyper-parameter."""
+    from weakness_lib.studies.robustness_population import HPARAMS
+
+    sc = result["scores"][f"{dataset}/gap_acc"].set_index("measure")
+    return pd.DataFrame({hp: sc[f"sign_error_{stat}_{hp}"] for hp in HPARAMS}).sort_values(HPARAMS[0])
+
+
+def ablation_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """W1 under each admissibility choice (τ, δ, calibrated, other probe split): oriented ρ with
+    test accuracy on each seed-only population, Ψ on the robustness population."""
+    measures = [m for m in _acc_table(results["replication_mnist"])["measure"]
+                if m.startswith("w1_")] if "replication_mnist" in results else []
+    rows = {m: {"estimator": m} for m in sorted(measures)}
+    for label, study, ds in POPULATIONS[2:]:
+        if study in results:
+            t = _acc_table(results[study])
+            for m in rows:
+                r = _row(t, m)
+                rows[m][f"ρ {label} {DATASETS[ds]}"] = None if r is None else r["rho_oriented"]
+    rob = results.get("robustness_population")
+    for ds, name in DATASETS.items():
+        sc = None if rob is None else rob["scores"].get(f"{ds}/gap_acc")
+        for m in rows:
+            r = None if sc is None else _row(sc, m)
+            rows[m][f"Ψ {name}"] = None if r is None else r["psi"]
+    return pd.DataFrame(list(rows.values()))
