@@ -10,6 +10,7 @@ oriented as a complexity, against the generalisation gap, so positive is predict
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,3 +178,78 @@ def ablation_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
             r = None if sc is None else _row(sc, m)
             rows[m][f"Ψ {name}"] = None if r is None else r["psi"]
     return pd.DataFrame(list(rows.values()))
+
+
+def population_overview(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Per dataset and training-set size: networks, how many reached the loss criterion / hit the
+    cap, and the spread of test accuracy and of the gap."""
+    df = result["frame"]
+    g = df.groupby(["dataset", "n_train"])
+    out = pd.DataFrame({
+        "networks": g.size(), "reached CE < 0.01": g["stopped_by"].apply(lambda s: int((s == "criterion").sum())),
+        "hit the cap": g["stopped_by"].apply(lambda s: int((s == "cap").sum())),
+        "test acc. min": g["test_acc"].min(), "test acc. max": g["test_acc"].max(),
+        "gap min": g["gap_acc"].min(), "gap max": g["gap_acc"].max(),
+    }).reset_index()
+    out["dataset"] = out["dataset"].map(DATASETS)
+    return out
+
+
+def b4_frame(result: Mapping[str, Any]) -> pd.DataFrame:
+    """B4 on the population: the PAC-Bayes bound against each weakness estimator."""
+    t = result["b4"].copy()
+    if len(t):
+        t["dataset"] = t["dataset"].map(DATASETS)
+    return t
+
+
+def wall_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Per new study: networks and compute time (sum over units, and elapsed first→last unit)."""
+    rows = []
+    for study in STUDIES[2:]:
+        if study in results:
+            w = results[study]["wall"]
+            rows.append({"study": study, "networks": len(results[study]["table"].rows()),
+                         "compute [CPU-min]": w["compute_s"] / 60,
+                         "elapsed [min]": w["elapsed_s"] / 60})
+    return pd.DataFrame(rows)
+
+
+def _num(x: float, fmt: str) -> str:
+    """A number for prose: typographic minus; undefined → "undefined" (never ``nan``)."""
+    if x is None or not math.isfinite(x):
+        return "undefined"
+    return format(x, fmt).replace("-", "−")
+
+
+def _rob_line(rob: Mapping[str, Any], ds: str) -> str:
+    v = rob["per_dataset"].get(ds)
+    if v is None or "psi" not in v:
+        return f"{DATASETS[ds]}: not scored"
+    lo, hi = v["psi_ci"]
+    return (f"{DATASETS[ds]}: Ψ = {_num(v['psi'], '+.3f')} [{_num(lo, '+.3f')}, {_num(hi, '+.3f')}], "
+            f"worst-case sign error {_num(v['sign_error_max'], '.2f')} vs "
+            f"{_num(v['best_sharpness_sign_error_max'], '.2f')} for the best sharpness measure "
+            f"(undefined = no environment survived the noise filter) — "
+            f"{'robustly predictive' if v['holds'] else 'not robustly predictive'}")
+
+
+def plain_verdict(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """What the evidence supports, in plain language, from the registered outcomes only."""
+    lines = []
+    for study in ("replication_mnist", "replication_fmnist", "scale_60k_mnist"):
+        if study not in results:
+            continue
+        o = results[study]["outcome"]
+        ci = o["ci95"]
+        ci_text = f" [{_num(ci[0], '+.3f')}, {_num(ci[1], '+.3f')}]" if ci else ""
+        confirmed = "confirmed" if o["verdict"] == "reproduced" else "not confirmed"
+        lines.append(f"- **{results[study]['claim_id']}**: W2 ρ = {_num(o['rho'], '+.3f')}{ci_text}, "
+                     f"p = {_num(o['p'], '.2g')} — the registered hypothesis is **{confirmed}**; "
+                     f"W1 (τ = 0.01) ρ = {_num(o['details']['w1']['rho'], '+.3f')} "
+                     f"({o['details']['w1_rule_outcome'].replace('_', ' ')} under B6/B7's rule).")
+    rob = results.get("robustness_population")
+    if rob is not None:
+        lines.append(f"- **X5** ({rob['verdict'].replace('_', ' ')}): "
+                     + "; ".join(_rob_line(rob, ds) for ds in DATASETS) + ".")
+    return "\n".join(lines)

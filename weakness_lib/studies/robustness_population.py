@@ -159,10 +159,18 @@ def summarise(cfg: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> dict[str
             "scores": {k: t.to_dict(orient="list") for k, t in scores(cfg, df).items()}}
 
 
+def _numeric(t: pd.DataFrame) -> pd.DataFrame:
+    """A score table read back from JSON: ``None`` → NaN in every numeric column."""
+    for c in t.columns:
+        if c not in ("measure", "family"):
+            t[c] = pd.to_numeric(t[c], errors="coerce")
+    return t
+
+
 def stored_scores(table: Any) -> tuple[dict[str, pd.DataFrame], str]:
     s = base.summary(table)
     if s is not None and s.get("format") == SUMMARY_FORMAT:
-        return {k: pd.DataFrame(v) for k, v in s["scores"].items()}, "stored"
+        return {k: _numeric(pd.DataFrame(v)) for k, v in s["scores"].items()}, "stored"
     return scores(table.config, table.to_frame()), "computed"
 
 
