@@ -175,8 +175,9 @@ def metric_unit(claim: Mapping[str, Any]) -> tuple[str, str]:
     """(short metric name, unit) of a claim's value, from its ``metric`` text."""
     metric = str(claim.get("metric", ""))
     if is_correlation(claim):
-        subject = metric.split(" between ", 1)[-1].split("(")[0].split(",")[0]
-        return f"Spearman ρ: {subject.strip()[:60]}", "ρ"
+        subject = metric.split(" between ", 1)[-1].split("(")[0].split(",")[0].strip()
+        subject = re.sub(r"^the\s+|\s+estimator$", "", subject)
+        return f"Spearman ρ, {subject[:40]}", "ρ"
     for pattern, name, unit in _METRICS:
         if re.search(pattern, metric, re.IGNORECASE):
             return name, unit
@@ -216,9 +217,18 @@ def pretty_text(text: str) -> str:
 
 
 def headline(text: str, limit: int = 80) -> str:
-    """The first sentence of a statement, cut at ``limit`` characters."""
-    first = re.split(r"(?<=[.;])\s", pretty_text(text).strip(), maxsplit=1)[0].rstrip(".;")
-    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + " …"
+    """The first sentence (or ';'-clause outside parentheses) of a statement, cut at ``limit``
+    characters at a word boundary."""
+    text = pretty_text(text).strip()
+    first = text
+    for m in re.finditer(r"[.;](\s|$)", text):
+        prefix = text[: m.start()]
+        if prefix.count("(") == prefix.count(")"):
+            first = prefix
+            break
+    if len(first) <= limit:
+        return first
+    return first[: limit - 1].rsplit(" ", 1)[0].rstrip(",:;") + " …"
 
 
 def chapter_of(claim_id: str, notebooks: Path, toc_pages: Iterable[str]) -> str | None:
@@ -277,11 +287,11 @@ def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | 
         link = f'<a href="{stem}.html">{cid}</a>' if stem else cid
         rows.append({
             "claim": link,
-            "what the paper claims": html.escape(headline(c["statement"])),
-            "paper target": html.escape(headline(c["paper_value"], 70)),
+            "what the paper claims": html.escape(headline(c["statement"], 64)),
+            "paper target": html.escape(headline(c["paper_value"], 56)),
             "our value": f"<b>{html.escape(format_value(c['our_value'], unit))}</b><br>"
                          f"<small>{html.escape(name)}</small>",
-            "95 % CI": html.escape(format_ci(c.get("ci95"), unit)),
+            "95 % CI": html.escape(format_ci(c.get("ci95"), unit)).replace(", ", ",<br>"),
             "verdict": BADGE.get(c["verdict"], html.escape(str(c["verdict"]))),
         })
     return pd.DataFrame(rows)
@@ -302,6 +312,6 @@ def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
             ("Metric", esc(claim["metric"])), ("Verdict rule", esc(claim["verdict_rule"])),
             ("Provenance", esc(provenance_text(claim.get("provenance", {}))))]
     body = "".join(f"<p><b>{k}.</b> {v}</p>" for k, v in rows)
-    return (f'<details class="claim-details"><summary>{html.escape(claim["claim_id"])}: '
+    return (f'<details class="claim-details"><summary><b>{html.escape(claim["claim_id"])}</b> '
             f'{BADGE.get(claim["verdict"], esc(claim["verdict"]))} — {esc(headline(claim["statement"], 70))}'
             f"</summary>{body}{link}</details>")

@@ -18,34 +18,38 @@ PARAMETERS = "parameters"
 INJECTED = "injected-parameters"
 
 
-def box_html(notebook: str, scale: str, studies: Sequence[str] = ()) -> str:
+def box_html(notebook: str, scale: str, studies: Sequence[str] = (),
+             title: str = "Rerun this chapter") -> str:
     """HTML of the box for ``notebooks/<notebook>.ipynb`` rendered at ``scale``."""
     nb = f"notebooks/{notebook}.ipynb"
-    studies = list(studies)
-    lines = [f"papermill {nb} /tmp/{notebook}.ipynb -p scale smoke"]
-    if studies:
-        lines.insert(0, f"weakness-repro run {' '.join(studies)} --scale smoke   "
-                        "# compute the smoke-scale results this chapter reads")
-    cmds = "\n".join(html.escape(line) for line in lines)
     what = ("the published full-scale results committed in <code>results/full</code>"
             if scale == "full" else f"the <code>{html.escape(scale)}</code>-scale results store")
+    steps = []
+    if studies:
+        cmd = f"weakness-repro run {' '.join(studies)} --scale smoke"
+        steps.append(f"<li>compute the smoke-scale results it reads (seconds to minutes):"
+                     f"<pre><code>{html.escape(cmd)}</code></pre></li>")
+    cmd = f"papermill {nb} /tmp/{notebook}.ipynb -p scale smoke"
+    steps.append(f"<li>run the notebook with those results:<pre><code>{html.escape(cmd)}</code></pre></li>")
     return (
         '<div class="admonition tip rerun-box">'
-        '<p class="admonition-title">Rerun this chapter</p>'
-        f"<p>This page was built with <code>scale = \"{html.escape(scale)}\"</code>: it shows "
-        f"{what} and computes nothing. To rerun it (e.g. at smoke scale, in seconds):</p>"
-        f"<pre><code>{cmds}</code></pre>"
-        "<p>or open the notebook with the launch button above, edit its first cell "
-        "(<code>scale</code>, and <code>compute = True</code> to compute missing results "
-        "through the same runner) and run all cells.</p></div>"
+        f'<p class="admonition-title">{html.escape(title)}</p>'
+        f"<p>Built with <code>scale = \"{html.escape(scale)}\"</code>: this page shows {what} "
+        "and computes nothing.</p>"
+        "<details><summary>How to rerun it</summary>"
+        f"<ol>{''.join(steps)}</ol>"
+        "<p>Or open the notebook with the launch button at the top of the page, edit its first "
+        "cell (<code>scale</code>; <code>compute = True</code> computes missing results through "
+        "the same runner) and run all cells.</p></details></div>"
     )
 
 
-def box(notebook: str, scale: str, studies: Sequence[str] = ()) -> Any:
+def box(notebook: str, scale: str, studies: Sequence[str] = (),
+        title: str = "Rerun this chapter") -> Any:
     """The box as an ``IPython.display.HTML`` object (the last expression of a chapter cell)."""
     from IPython.display import HTML
 
-    return HTML(box_html(notebook, scale, studies))
+    return HTML(box_html(notebook, scale, studies, title))
 
 
 def hide_parameter_cells(cells: Iterable[dict[str, Any]]) -> int:

@@ -33,13 +33,32 @@ CSS = """
 .book-table th, .book-table td { white-space: nowrap; padding: 0.25rem 0.6rem;
   border-bottom: 1px solid var(--pst-color-border, #ddd); vertical-align: top; text-align: left; }
 .book-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.book-table td.wrap { white-space: normal; min-width: 12rem; max-width: 28rem; }
+.book-table td.wrap { white-space: normal; min-width: 7rem; max-width: 22rem; }
 .book-table caption { caption-side: top; text-align: left; font-style: italic; }
+.book-table.compact table { font-size: 0.8rem; }
+.book-table.compact th, .book-table.compact td { padding: 0.25rem 0.4rem; }
+.book-table.compact td.wrap { min-width: 4.5rem; max-width: 10rem; }
+.bd-article .cell_output .admonition { margin-left: 0; margin-right: 0; max-width: 100%;
+  box-sizing: border-box; }
 p.table-note { font-size: 0.82rem; color: var(--pst-color-text-muted, #555); }
 /* plain pandas tables (not built with style.table) also scroll inside the column */
 .bd-article .cell_output table.dataframe { display: block; overflow-x: auto; max-width: 100%; }
+/* display math wider than a phone scrolls inside its own box */
+.bd-article mjx-container[display="true"] { display: block; overflow-x: auto; overflow-y: hidden;
+  max-width: 100%; }
+/* on a phone, a long inline formula scrolls inside its own box instead of widening the page */
+@media (max-width: 700px) {
+  .bd-article mjx-container:not([display="true"]) { display: inline-block; max-width: 100%;
+    overflow-x: auto; overflow-y: hidden; vertical-align: middle; }
+}
+/* long words and module paths in headings and inline code wrap instead of widening the page */
+.bd-article h1, .bd-article h2, .bd-article h3 { overflow-wrap: break-word; hyphens: auto; }
+.bd-article code.literal, .bd-article code.literal span.pre { white-space: normal;
+  overflow-wrap: anywhere; }
 .rerun-box code { white-space: pre-wrap; word-break: break-word; }
-details.claim-details summary { cursor: pointer; font-weight: 600; }
+details.claim-details summary { cursor: pointer; }
+details.claim-details { margin-bottom: 0.4rem; }
+.rerun-box details summary { cursor: pointer; }
 """
 
 

@@ -43,14 +43,14 @@ EM_DASH = "—"
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 _FONTS = {
-    "font.size": 9.5,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9.5,
-    "xtick.labelsize": 8.5,
-    "ytick.labelsize": 8.5,
-    "legend.fontsize": 8.5,
-    "legend.title_fontsize": 9,
-    "figure.titlesize": 10.5,
+    "font.size": 10.5,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10.5,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9.5,
+    "legend.title_fontsize": 10,
+    "figure.titlesize": 11.5,
 }
 
 
@@ -131,6 +131,31 @@ def legend_below(grid: Any, ncol: int = 4, title: str | None = None) -> Any:
     fig.set_size_inches(COLUMN_IN, height + 0.2 * rows)
     fig.tight_layout(rect=(0, (0.12 + 0.2 * rows) / (height + 0.2 * rows), 1, 1))
     return fig
+
+
+def log_ticks(ax: Any, axis: str = "y") -> None:
+    """Readable ticks on a log axis: decades only when it spans several, else 1-2-5 steps, labelled
+    as plain numbers (``20``, ``0.01``) where short, and no minor labels (they overlap)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    span = math.log10(hi / lo) if lo > 0 else 10
+    subs = (1.0,) if span > 2.5 else (1.0, 2.0, 5.0)
+    target.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    target.set_minor_formatter(NullFormatter())
+
+    def label(v: float, _pos: Any) -> str:
+        if v <= 0:
+            return ""
+        if 1e-3 <= v < 1e5:
+            return f"{v:g}"
+        exponent = math.floor(math.log10(v) + 1e-9)
+        mantissa = v / 10 ** exponent
+        power = str(exponent).translate(_SUPERSCRIPT)
+        return f"10{power}" if abs(mantissa - 1) < 1e-9 else f"{mantissa:g}×10{power}"
+
+    target.set_major_formatter(FuncFormatter(label))
 
 
 def _text_sizes(fig: Any) -> list[float]:
@@ -246,7 +271,8 @@ def with_ci(frame: pd.DataFrame, lo: str = "ci_lo", hi: str = "ci_hi", name: str
 def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
           formats: Mapping[str, Callable[[Any], str] | str] | None = None,
           missing: str | None = None, caption: str | None = None,
-          wrap: Iterable[str] = (), escape: bool = True, index: bool = False) -> Any:
+          wrap: Iterable[str] = (), escape: bool = True, index: bool = False,
+          compact: bool = False) -> Any:
     """An HTML table for the book (an ``IPython.display.HTML`` object).
 
     Every value is formatted by ``formats[column]`` (a format string or a function) or rounded to
@@ -255,6 +281,8 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
     (required when there is one). A Series becomes a two-column name/value table; ``index=True``
     keeps a DataFrame's index as its first column. Columns named in ``wrap`` may wrap (long text);
     the others stay on one line, and a table wider than the column scrolls inside its own box.
+    ``compact`` uses a smaller type and narrower wrapped columns (a summary table that should fit
+    the column without scrolling at desktop width).
     """
     from IPython.display import HTML
 
@@ -286,6 +314,6 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     note = (f'<p class="table-note">{EM_DASH} {html.escape(missing)}</p>'
             if has_missing and missing else "")
-    body = (f'<div class="book-table" style="overflow-x:auto;max-width:100%"><table>{cap}<thead><tr>{head}</tr></thead>'
+    body = (f'<div class="book-table{" compact" if compact else ""}" style="overflow-x:auto;max-width:100%"><table>{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
     return HTML(body)

@@ -47,6 +47,7 @@ def training_curves(history: pd.DataFrame, runs: Mapping[str, str], metrics: Map
             ax.axhline(bound[1], color="black", ls="--", lw=1, label=bound[2])
         if col in LOG_METRICS and (data[col] > 0).all():
             ax.set_yscale("log")
+            style.log_ticks(ax, "y")
         ax.set(xlabel="epoch", ylabel=label)
         ax.xaxis.set_major_locator(plt.MaxNLocator(4))
     for ax in axes.flat[len(metrics):]:
