@@ -1,13 +1,20 @@
-"""The rendered smoke book, checked page by page in Debian's headless Chromium (offline).
+"""The rendered book, checked page by page in Debian's headless Chromium (offline), as a reader
+sees it at a desktop width (1280 px) and on a phone (390 px).
 
-The ``smoke_book`` fixture (conftest.py) builds the book once; its ``_build/html`` is served by
-``http.server`` on 127.0.0.1 and every page listed in the built ``_toc.yml`` is opened with
-Playwright driving ``/usr/bin/chromium`` (never a downloaded browser). Per page: HTTP 200, no
-console error, no uncaught exception, no failed or ≥ 400 request, every ``<img>`` decoded
-(naturalWidth > 0), every internal link (and its ``#anchor``) resolves, and math typeset by the
-local MathJax (one ``mjx-container`` per math node, no ``mjx-merror``). The scorecard must list
-every claim file of the smoke run. Screenshots of the scorecard and chapter 01 are saved to
-``_build/artifacts/``.
+By default the ``smoke_book`` fixture (conftest.py) builds the smoke book once; with
+``WEAKNESS_BOOK_HTML=_build/html`` the tests check an already built book instead (e.g. the
+published full-scale one after ``make book``; ``WEAKNESS_BOOK_SCALE`` names the claim files it
+shows, default ``full``). The site is served by ``http.server`` on 127.0.0.1 and every page of
+``_toc.yml`` is opened with Playwright driving ``/usr/bin/chromium`` (never a downloaded browser).
+
+Per page and width: HTTP 200, no console error, no uncaught exception, no failed or ≥ 400 request;
+no horizontal page scroll and no element wider than the content column unless it scrolls inside
+its own container (wide tables may); no visible ``nan``, ``NaN`` or ``None`` in a rendered table,
+nor ``nan``/``NaN`` or a Python boolean in the prose; every image of the article decoded with a
+natural width ≥ 600 px; every internal link (and its ``#anchor``) resolves; math typeset by the
+local MathJax. The landing page shows the headline figure; the scorecard lists every claim file and
+links each claim to a chapter of the toc. Full-page screenshots of every page at both widths are
+written to ``_build/artifacts/screenshots/<width>/`` for a person to look at.
 
 Without ``/usr/bin/chromium`` the tests skip, except under CI (``$CI`` set), where they fail:
 ``.ci/run`` installs the Debian package ``chromium``.
@@ -19,6 +26,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +54,14 @@ CHROMIUM_ARGS = [
 ]
 SCORECARD_PAGE = "book/generated/scorecard"
 CHAPTER_PAGE = "book/generated/01_reparameterisation"
+LANDING_PAGE = "book/intro"
+#: viewport widths: a desktop browser and a phone
+WIDTHS = (1280, 390)
+#: the smallest natural width of an image in the article (a high-dpi figure)
+MIN_IMAGE_WIDTH = 600
+#: words that must never appear as rendered values
+NAN_RE = re.compile(r"\b(nan|NaN|None)\b")
+PROSE_RE = re.compile(r"\b(nan|NaN|True|False)\b")
 #: MathJax typesets asynchronously; wait at most this long (ms) for it on one page
 MATHJAX_TIMEOUT_MS = 30_000
 
@@ -111,6 +127,7 @@ class Site:
     root: Path
     base: str
     claims: list[str]
+    claims_dir: Path
 
 
 @dataclass
@@ -128,7 +145,12 @@ class PageReport:
     mjx_errors: int = 0
     math_untypeset: int = 0
     text: str = ""
+    prose: str = ""
+    table_cells: list[str] = field(default_factory=list)
     first_cells: list[str] = field(default_factory=list)
+    table_links: list[list[str]] = field(default_factory=list)
+    page_scroll: list[int] = field(default_factory=list)
+    overflowing: list[str] = field(default_factory=list)
 
 
 def require_chromium() -> None:
@@ -144,64 +166,101 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def site(smoke_book) -> Iterator[Site]:
-    """Serve the smoke book's ``_build/html`` on 127.0.0.1 (a free port) in a thread."""
-    require_chromium()
-    out, errors, build_error = smoke_book
+def _built_book(request) -> tuple[Path, Path]:
+    """(html folder, claims folder): ``$WEAKNESS_BOOK_HTML`` if set, else the smoke book."""
+    given = os.environ.get("WEAKNESS_BOOK_HTML")
+    if given:
+        html = Path(given).resolve()
+        if not (html / "index.html").exists():
+            pytest.fail(f"WEAKNESS_BOOK_HTML={given} has no index.html")
+        scale = os.environ.get("WEAKNESS_BOOK_SCALE", "full")
+        results = Path(os.environ.get("WEAKNESS_RESULTS", project_root() / "results"))
+        return html, results / scale / "claims"
+    out, errors, build_error = request.getfixturevalue("smoke_book")
     if errors or build_error:
         pytest.fail(f"the smoke book did not build: notebooks {sorted(errors)}; {build_error}")
-    html = out / "_build" / "html"
+    return out / "_build" / "html", out / "results" / "smoke" / "claims"
+
+
+@pytest.fixture(scope="module")
+def site(request) -> Iterator[Site]:
+    """Serve the built book's ``_build/html`` on 127.0.0.1 (a free port) in a thread."""
+    require_chromium()
+    html, claims_dir = _built_book(request)
     handler = functools.partial(_QuietHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    claims = sorted(p.stem for p in (out / "results" / "smoke" / "claims").glob("*.json"))
+    claims = sorted(p.stem for p in claims_dir.glob("*.json"))
     try:
-        yield Site(root=html, base=f"http://127.0.0.1:{server.server_address[1]}/", claims=claims)
+        yield Site(root=html, base=f"http://127.0.0.1:{server.server_address[1]}/", claims=claims,
+                   claims_dir=claims_dir)
     finally:
         server.shutdown()
         server.server_close()
 
 
 @pytest.fixture(scope="module")
-def browser_context(site, tmp_path_factory):
-    """A Playwright context on Debian's Chromium with a fresh profile, offline except localhost."""
+def browser(site, tmp_path_factory):
+    """Playwright driving Debian's Chromium with a fresh profile, offline except localhost."""
     from playwright.sync_api import sync_playwright
 
-    profile_dir = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile_dir),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=CHROMIUM_ARGS)
         try:
-            yield context
+            yield browser
         finally:
-            context.close()
+            browser.close()
 
 
 @pytest.fixture(scope="module")
-def visited(site, browser_context) -> dict[str, PageReport]:
-    """Load every toc page once (reports cached for the per-page tests); save screenshots."""
-    artifacts = project_root() / "_build" / "artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    shots = {SCORECARD_PAGE: "scorecard.png", CHAPTER_PAGE: "chapter_01_reparameterisation.png"}
-    return {
-        page: visit(browser_context, site.base + page + ".html", artifacts / shots[page]
-                    if page in shots else None)
-        for page in PAGES
-    }
+def visited(site, browser) -> dict[tuple[str, int], PageReport]:
+    """Load every toc page once per width (reports cached for the per-page tests) and save a
+    full-page screenshot of each under ``_build/artifacts/screenshots/<width>/``."""
+    reports = {}
+    for width in WIDTHS:
+        shots = project_root() / "_build" / "artifacts" / "screenshots" / str(width)
+        shots.mkdir(parents=True, exist_ok=True)
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        try:
+            for page in PAGES:
+                name = page.replace("/", "__") + ".png"
+                reports[page, width] = visit(context, site.base + page + ".html", shots / name)
+        finally:
+            context.close()
+    return reports
 
 
 _INSPECT_JS = """
 async () => {
-  const imgs = Array.from(document.images);
+  const imgs = Array.from(document.querySelectorAll('article img, .bd-article img'));
   for (const img of imgs) { img.loading = 'eager'; }
   await Promise.all(imgs.map(img => img.decode().catch(() => null)));
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const rect = article.getBoundingClientRect();
+  const box = {left: Math.max(rect.left, 0), right: Math.min(rect.right, window.innerWidth)};
+  // an element may stick out of the column only inside a container that scrolls sideways and
+  // itself fits the column (a wide table in its scroll box); anything else is cut off or forces
+  // the page to scroll
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const overflowing = [];
+  for (const el of article.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || el.closest('mjx-assistive-mml')) continue;  // clipped, for screen readers
+    if (r.right <= box.right + 1 && r.left >= box.left - 1) continue;
+    let contained = false;
+    for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+      const ar = a.getBoundingClientRect();
+      if (scrolls(a) && ar.right <= box.right + 1 && ar.left >= box.left - 1) { contained = true; break; }
+    }
+    if (!contained) {
+      overflowing.push(`<${el.tagName.toLowerCase()} class="${el.className}"> ${Math.round(r.left)}–` +
+                       `${Math.round(r.right)} px, column ${Math.round(box.left)}–${Math.round(box.right)} px`);
+    }
+  }
+  const clone = article.cloneNode(true);
+  clone.querySelectorAll('pre, code, .cell_input, script, style').forEach(e => e.remove());
   return {
     images: imgs.map(img => ({src: img.currentSrc || img.src, complete: img.complete,
                               naturalWidth: img.naturalWidth})),
@@ -212,8 +271,14 @@ async () => {
     math_untypeset: Array.from(document.querySelectorAll('.math'))
       .filter(e => !e.querySelector('mjx-container')).length,
     text: document.body.innerText,
+    prose: clone.textContent,
+    table_cells: Array.from(article.querySelectorAll('table td, table th')).map(c => c.innerText.trim()),
     first_cells: Array.from(document.querySelectorAll('table tr'))
       .map(tr => tr.querySelector('td, th')).filter(c => c).map(c => c.innerText.trim()),
+    table_links: Array.from(article.querySelectorAll('table tr'))
+      .map(tr => tr.querySelector('td a[href]')).filter(a => a).map(a => [a.innerText.trim(), a.href]),
+    page_scroll: [document.documentElement.scrollWidth, window.innerWidth],
+    overflowing: overflowing.slice(0, 10),
   };
 }
 """
@@ -266,9 +331,15 @@ def test_external_asset_detector():
 
 
 def test_toc_lists_pages():
-    assert PAGES[0] == "book/intro"
+    assert PAGES[0] == LANDING_PAGE
     assert SCORECARD_PAGE in PAGES and CHAPTER_PAGE in PAGES
     assert len(set(PAGES)) == len(PAGES)
+
+
+def test_value_patterns_catch_literals_and_spare_words():
+    assert NAN_RE.search("0.3 nan 4") and NAN_RE.search("None") and NAN_RE.search("NaN")
+    assert not NAN_RE.search("nonetheless, banana, nano")
+    assert PROSE_RE.search("consistent: True") and not PROSE_RE.search("a true claim")
 
 
 @pytest.mark.slow
@@ -282,10 +353,14 @@ def test_built_html_references_no_external_asset(site):
     assert (site.root / "_static" / "mathjax" / "tex-chtml.js").exists()
 
 
+PAGE_WIDTHS = [(p, w) for w in WIDTHS for p in PAGES]
+PAGE_WIDTH_IDS = [f"{p.rsplit('/', 1)[-1]}@{w}" for p, w in PAGE_WIDTHS]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("page", PAGES)
-def test_page_loads_cleanly(visited, page: str):
-    report = visited[page]
+@pytest.mark.parametrize(("page", "width"), PAGE_WIDTHS, ids=PAGE_WIDTH_IDS)
+def test_page_loads_cleanly(visited, page: str, width: int):
+    report = visited[page, width]
     assert report.status == 200, f"{page}.html: HTTP {report.status}"
     assert not report.console_errors, report.console_errors
     assert not report.page_errors, report.page_errors
@@ -294,16 +369,36 @@ def test_page_loads_cleanly(visited, page: str):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", PAGES)
-def test_images_decoded(visited, page: str):
-    bad = [img for img in visited[page].images if not img["complete"] or img["naturalWidth"] <= 0]
-    assert not bad, f"{page}: images not decoded: {bad}"
+@pytest.mark.parametrize(("page", "width"), PAGE_WIDTHS, ids=PAGE_WIDTH_IDS)
+def test_nothing_wider_than_the_column(visited, page: str, width: int):
+    report = visited[page, width]
+    scroll_width, viewport = report.page_scroll
+    assert scroll_width <= viewport + 1, f"{page} scrolls sideways at {width} px: {scroll_width} px"
+    assert not report.overflowing, f"{page} at {width} px: cut off or forcing scroll: {report.overflowing}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("page", "width"), PAGE_WIDTHS, ids=PAGE_WIDTH_IDS)
+def test_no_missing_values_or_python_literals_shown(visited, page: str, width: int):
+    report = visited[page, width]
+    bad_cells = [c for c in report.table_cells if NAN_RE.search(c)]
+    assert not bad_cells, f"{page}: table cells show {bad_cells[:10]}"
+    bad_prose = sorted({m.group(0) for m in PROSE_RE.finditer(report.prose)})
+    assert not bad_prose, f"{page}: the prose shows {bad_prose}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("page", "width"), PAGE_WIDTHS, ids=PAGE_WIDTH_IDS)
+def test_images_decoded_at_high_resolution(visited, page: str, width: int):
+    images = visited[page, width].images
+    bad = [img for img in images if not img["complete"] or img["naturalWidth"] < MIN_IMAGE_WIDTH]
+    assert not bad, f"{page}: images not decoded or narrower than {MIN_IMAGE_WIDTH} px: {bad}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_math_rendered(visited, page: str):
-    report = visited[page]
+    report = visited[page, WIDTHS[0]]
     assert report.mjx_errors == 0, f"{page}: {report.mjx_errors} MathJax errors"
     assert report.mjx_containers >= report.math_nodes, (
         f"{page}: {report.math_nodes} math nodes but {report.mjx_containers} typeset"
@@ -315,7 +410,7 @@ def test_math_rendered(visited, page: str):
 @pytest.mark.parametrize("page", PAGES)
 def test_internal_links_resolve(site, visited, page: str):
     broken = []
-    for href in sorted(set(visited[page].links)):
+    for href in sorted(set(visited[page, WIDTHS[0]].links)):
         if not href.startswith(site.base):
             continue  # external hyperlinks are not followed (the test runs offline)
         target, anchor = urldefrag(href)
@@ -334,21 +429,41 @@ def test_every_toc_page_was_built(site):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_landing_page_shows_the_headline_figure(visited, width: int):
+    report = visited[LANDING_PAGE, width]
+    figures = [img for img in report.images if img["naturalWidth"] >= MIN_IMAGE_WIDTH]
+    assert figures, "the landing page shows no figure"
+    assert "The correlation claims" in report.text
+    assert re.search(r"Of the \d+ claims tested so far, \d+ are reproduced", report.text)
+
+
+@pytest.mark.slow
 def test_scorecard_lists_every_claim(site, visited):
-    assert site.claims, "the smoke run wrote no claim files"
-    report = visited[SCORECARD_PAGE]
+    assert site.claims, "no claim files"
+    report = visited[SCORECARD_PAGE, WIDTHS[0]]
     missing = [c for c in site.claims if c not in report.first_cells]
     assert not missing, f"claims missing from the rendered scorecard table: {missing}"
-    claims_dir = site.root.parent.parent / "results" / "smoke" / "claims"
     for claim in site.claims:
-        verdict = json.loads((claims_dir / f"{claim}.json").read_text(encoding="utf-8"))["verdict"]
-        assert verdict.replace("_", " ") in report.text, f"{claim}: verdict {verdict!r} not shown"
+        verdict = json.loads((site.claims_dir / f"{claim}.json").read_text(encoding="utf-8"))["verdict"]
+        shown = {"partially_reproduced": "partially"}.get(verdict, verdict.replace("_", " "))
+        assert shown in report.text, f"{claim}: verdict {verdict!r} not shown"
+
+
+@pytest.mark.slow
+def test_scorecard_links_each_claim_to_a_chapter(site, visited):
+    links = dict(visited[SCORECARD_PAGE, WIDTHS[0]].table_links)
+    chapters = {site.base + p + ".html" for p in PAGES}
+    assert set(links) == set(site.claims), f"claims without a chapter link: {set(site.claims) - set(links)}"
+    for claim, href in links.items():
+        assert href in chapters, f"{claim} links to {href}, not a chapter of the toc"
+        assert fetch(href)[0] == 200, f"{claim}: {href} does not resolve"
 
 
 @pytest.mark.slow
 def test_screenshots_saved(visited):
-    artifacts = project_root() / "_build" / "artifacts"
-    for name in ("scorecard.png", "chapter_01_reparameterisation.png"):
-        shot = artifacts / name
-        assert shot.exists() and shot.stat().st_size > 10_000, shot
-
+    for width in WIDTHS:
+        shots = project_root() / "_build" / "artifacts" / "screenshots" / str(width)
+        for page in PAGES:
+            shot = shots / (page.replace("/", "__") + ".png")
+            assert shot.exists() and shot.stat().st_size > 10_000, shot
