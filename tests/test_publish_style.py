@@ -1,0 +1,207 @@
+"""The book's figure/table style and the claim views read generically from claim files."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from weakness_lib.core.paths import project_root  # noqa: E402
+from weakness_lib.publish import claims_view as cv  # noqa: E402
+from weakness_lib.publish import rerun, style  # noqa: E402
+
+CLAIMS_DIR = project_root() / "results" / "full" / "claims"
+
+
+def committed_claims() -> list[dict]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(CLAIMS_DIR.glob("*.json"))]
+
+
+def claim(**kw) -> dict:
+    base = {"claim_id": "X", "paper": "bennett2026", "statement": "s.", "paper_value": "",
+            "metric": "", "our_value": 0.5, "ci95": None, "verdict": "reproduced",
+            "verdict_rule": "r", "provenance": {}, "details": {}}
+    return {**base, **kw}
+
+
+# --- the correlation rule ---------------------------------------------------------------------
+def test_correlation_rule_on_the_committed_claims():
+    by_id = {c["claim_id"]: cv.is_correlation(c) for c in committed_claims()}
+    assert {k for k, v in by_id.items() if v} >= {"B4", "B6", "B7"}
+    for cid in ("B1", "B2", "B3", "B5", "W1", "W2", "W3"):
+        assert by_id.get(cid) is False, cid
+
+
+@pytest.mark.parametrize(("metric", "value", "expected"), [
+    ("Spearman ρ between the primary weakness estimator and test accuracy", -0.26, True),
+    ("Spearman rank correlation ρ between W1 and test accuracy over 60 networks", 0.1, True),
+    ("Spearman ρ between a and b", 1.7, False),            # not a correlation value
+    ("Spearman ρ between a and b", float("nan"), False),
+    ("final test accuracy of GD+WD minus that of 1-SAM", 0.33, False),
+    ("advantage in percentage points (a Spearman check is reported in details)", 0.2, False),
+])
+def test_correlation_rule(metric: str, value: float, expected: bool):
+    assert cv.is_correlation(claim(metric=metric, our_value=value)) is expected
+
+
+def test_a_new_correlation_claim_appears_in_the_forest_plot():
+    new = claim(claim_id="B6-R", metric="Spearman ρ between the primary weakness estimator and "
+                "test accuracy", our_value=0.21, ci95=[0.02, 0.38],
+                paper_value="weakness ρ = +0.374, p = 0.00012; sharpness ρ = −0.226",
+                details={"primary_sharpness": {"measure": "lambda_max", "rho_raw": -0.3,
+                                               "ci95_raw": [-0.5, -0.1]}})
+    frame = cv.forest_frame([*committed_claims(), new])
+    rows = frame[frame["claim"] == "B6-R"]
+    assert list(rows["family"]) == ["weakness", "sharpness"]
+    assert rows["target"].tolist() == [0.374, -0.226]
+    assert rows["ci_lo"].tolist() == [0.02, -0.5]
+    fig = cv.forest_plot(frame)
+    try:
+        assert style.check(fig) >= style.MIN_DISPLAY_PT
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert any(label.startswith("B6-R") for label in labels)
+    finally:
+        plt.close(fig)
+
+
+def test_paper_targets_parse_unicode_minus():
+    assert cv.paper_targets("weakness ρ = +0.384, p = 8.15e-5; sharpness ρ = −0.226") == {
+        "weakness": 0.384, "sharpness": -0.226}
+    assert cv.paper_targets("theorem (statement only)") == {}
+
+
+# --- the compact scorecard ----------------------------------------------------------------------
+def test_every_committed_claim_has_a_metric_unit_and_finite_wall_time():
+    for c in committed_claims():
+        name, unit = cv.metric_unit(c)
+        assert name and "nan" not in cv.format_value(c["our_value"], unit), c["claim_id"]
+        wall = cv.wall_time(c["provenance"])
+        assert wall is not None and math.isfinite(wall), c["claim_id"]
+        assert "nan" not in cv.provenance_text(c["provenance"])
+
+
+def test_wall_time_from_tables_or_missing():
+    assert cv.wall_time({"wall_s": 12.0}) == 12.0
+    assert cv.wall_time({"tables": [{"wall_s": 1.5}, {"wall_s": 2.5}]}) == 4.0
+    assert cv.wall_time({}) is None
+    assert "not recorded" in cv.provenance_text({})
+
+
+def test_compact_table_links_claims_to_chapters_and_shows_no_nan():
+    claims = committed_claims()
+    chapters = {c["claim_id"]: cv.chapter_of(c["claim_id"], project_root() / "notebooks",
+                                             [f"book/generated/{p.stem}" for p in
+                                              (project_root() / "notebooks").glob("*.ipynb")])
+                for c in claims}
+    assert chapters["B1"] == "01_reparameterisation" and chapters["W3"] == "09_wen_scenario_III"
+    table = cv.compact_table(claims, chapters)
+    assert len(table) == len(claims)
+    text = table.to_string()
+    assert "nan" not in text and "None" not in text
+    assert table["claim"].str.contains('href="01_reparameterisation.html"').any()
+
+
+def test_headline_keeps_parentheses_and_formulas_readable():
+    assert cv.headline("theorem (statement only; proof not available)") == \
+        "theorem (statement only; proof not available)"
+    assert cv.headline("A. B.") == "A"
+    assert cv.pretty_text("trace 4 sqrt(d+1) and x <= 1") == "trace 4√(d+1) and x ≤ 1"
+
+
+# --- figures ------------------------------------------------------------------------------------
+def test_figsize_and_grid_fit_the_column():
+    assert style.grid(4) == (2, 2) and style.grid(3) == (2, 2) and style.grid(1) == (1, 1)
+    w, h = style.figsize(2, 2)
+    assert w == pytest.approx(style.COLUMN_IN) and h > w * 0.5
+    f = style.facet(3)
+    assert 3 * f["height"] * f["aspect"] == pytest.approx(style.COLUMN_IN, rel=1e-3)
+
+
+def test_check_refuses_a_figure_shrunk_below_8pt():
+    style.apply()
+    wide, ax = plt.subplots(1, 4, figsize=(17, 3.4))  # the old one-row Wen curves
+    try:
+        for a in ax:
+            a.plot([0, 1], [0, 1], label="seed 0")
+            a.legend(fontsize=7)
+        with pytest.raises(ValueError, match="would render at"):
+            style.check(wide)
+    finally:
+        plt.close(wide)
+    ok, ax = plt.subplots(2, 2, figsize=style.figsize(2, 2))
+    try:
+        for a in ax.flat:
+            a.plot([0, 1], [0, 1], label="seed 0")
+            a.legend()
+        assert style.check(ok) >= style.MIN_DISPLAY_PT
+    finally:
+        plt.close(ok)
+
+
+def test_regrid_turns_a_row_into_a_2x2_grid():
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3))
+    try:
+        style.regrid(fig, 2, 2)
+        ys = sorted({round(a.get_position().y0, 3) for a in axes})
+        assert len(ys) == 2 and fig.get_size_inches()[0] == pytest.approx(style.COLUMN_IN)
+    finally:
+        plt.close(fig)
+
+
+# --- tables and prose -----------------------------------------------------------------------------
+def test_table_rounds_hides_index_and_marks_missing_values():
+    frame = pd.DataFrame({"rho": [0.123456, float("nan")], "n": [100, 2000], "ok": [True, False]},
+                         index=[7, 9])
+    with pytest.raises(ValueError, match="missing"):
+        style.table(frame)
+    html = style.table(frame, missing="not measured at n = 2,000").data
+    assert "0.123" in html and "0.123456" not in html
+    assert ">7<" not in html and ">9<" not in html          # no pandas index
+    assert "nan" not in html.lower().replace("not measured", "")
+    assert "—" in html and "not measured at n = 2,000" in html
+    assert "yes" in html and "True" not in html
+    assert "2,000" in html
+    assert 'class="book-table' in html and "overflow-x:auto" in html
+
+
+def test_fmt_number_and_prose():
+    assert style.fmt_number(15316134.4) == "1.53 × 10⁷"
+    assert style.fmt_number(-0.5) == "−0.5"
+    assert style.fmt_number(None) == "—" and style.fmt_number(float("nan")) == "—"
+    assert style.prose("consistent with the paper: True; exact: False; not exact: ['a', 'b']") == \
+        "consistent with the paper: yes; exact: no; not exact: a, b"
+
+
+# --- the rerun box --------------------------------------------------------------------------------
+def test_rerun_box_names_scale_and_commands():
+    html = rerun.box_html("07_wen_scenario_I", "full", ["wen_scenario_1"])
+    assert 'scale = "full"' in html
+    assert "weakness-repro run wen_scenario_1 --scale smoke" in html
+    assert "papermill notebooks/07_wen_scenario_I.ipynb" in html
+
+
+def test_parameter_cells_are_hidden_but_kept():
+    cells = [{"metadata": {"tags": ["parameters"]}}, {"metadata": {"tags": ["injected-parameters"]}},
+             {"metadata": {}}]
+    assert rerun.hide_parameter_cells(cells) == 2
+    assert cells[0]["metadata"]["tags"] == ["parameters", "remove-cell"]
+    assert "remove-cell" in cells[1]["metadata"]["tags"] and cells[2]["metadata"]["tags"] == []
+    assert rerun.hide_parameter_cells(cells) == 0
+
+
+@pytest.mark.parametrize("notebook", sorted((project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+                         + [project_root() / "notebooks" / "scorecard.ipynb"], ids=lambda p: Path(p).stem)
+def test_chapter_hides_its_parameters_cell_and_shows_the_box(notebook: Path):
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert {"parameters", "remove-cell"} <= set(code[0]["metadata"]["tags"])
+    assert "rerun" in "".join(code[1]["source"]).lower()
+    assert "remove-input" in code[1]["metadata"].get("tags", [])
