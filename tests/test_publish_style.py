@@ -205,3 +205,29 @@ def test_chapter_hides_its_parameters_cell_and_shows_the_box(notebook: Path):
     assert {"parameters", "remove-cell"} <= set(code[0]["metadata"]["tags"])
     assert "rerun" in "".join(code[1]["source"]).lower()
     assert "remove-input" in code[1]["metadata"].get("tags", [])
+
+
+# --- launch buttons and the repository setting ------------------------------------------------------
+def test_stage_takes_the_repository_url_from_the_environment(tmp_path, monkeypatch):
+    import yaml
+
+    from weakness_lib.publish.book import REPOSITORY_ENV, stage
+
+    monkeypatch.setenv(REPOSITORY_ENV, "https://github.com/someone/fork")
+    stage(tmp_path / "src")
+    config = yaml.safe_load((tmp_path / "src" / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == "https://github.com/someone/fork"
+    assert config["launch_buttons"]["binderhub_url"] and config["launch_buttons"]["colab_url"]
+    assert "weakness_lib.publish.site" in config["sphinx"]["extra_extensions"]
+
+
+def test_launch_buttons_open_the_committed_notebook():
+    from weakness_lib.publish.site import fix_launch_urls
+
+    url = "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/book/generated/07_wen_scenario_I.ipynb"
+    context = {"header_buttons": [{"type": "group", "buttons": [
+        {"text": "Binder", "url": url}, {"text": "repository", "url": "https://x/book/generated/"}]}]}
+    fix_launch_urls(None, "book/generated/07_wen_scenario_I", "page.html", context, None)
+    buttons = context["header_buttons"][0]["buttons"]
+    assert buttons[0]["url"].endswith("lab/tree/notebooks/07_wen_scenario_I.ipynb")
+    assert buttons[1]["url"] == "https://x/book/generated/"
