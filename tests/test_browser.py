@@ -422,6 +422,21 @@ def test_internal_links_resolve(site, visited, page: str):
     assert not broken, f"{page}: {broken}"
 
 
+CHAPTER_PAGES = [p for p in PAGES if p.startswith("book/generated/")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_launch_and_download_buttons(visited, page: str):
+    links = visited[page, WIDTHS[0]].links
+    stem = page.rsplit("/", 1)[-1]
+    for host in ("mybinder.org", "colab.research.google.com"):
+        launch = [u for u in links if host in u]
+        assert launch, f"{page}: no {host} launch button"
+        assert all(f"notebooks/{stem}.ipynb" in u for u in launch), launch  # the committed notebook
+    assert any(u.endswith(f"_sources/{page}.ipynb") for u in links), f"{page}: no .ipynb download"
+
+
 @pytest.mark.slow
 def test_every_toc_page_was_built(site):
     missing = [p for p in PAGES if not (site.root / f"{p}.html").exists()]

@@ -206,6 +206,7 @@ def prose(text: str) -> str:
     import re
 
     text = re.sub(r"\[((?:'[^']*'(?:, )?)+)\]", lambda m: m.group(1).replace("'", ""), text)
+    text = re.sub(r"`?\b((?:not_|partially_)?reproduced)\b`?", lambda m: m.group(1).replace("_", " "), text)
     text = re.sub(r"\bTrue\b", "yes", text)
     text = re.sub(r"\bFalse\b", "no", text)
     return re.sub(r"\bNone\b", EM_DASH, text)
