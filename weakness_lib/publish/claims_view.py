@@ -94,7 +94,7 @@ def forest_frame(claims: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         subject = metric.split(" between ", 1)[-1]
         fam = family_of(subject)
         if fam == "pac-bayes":  # ρ(bound, weakness): the paper gives no number
-            label = "PAC-Bayes bound vs weakness"
+            label = "PAC-Bayes bound (vs weakness)"
         else:
             primary = (c.get("details") or {}).get(f"primary_{fam}")
             label = f"{fam} ({pretty_measure(primary)}, primary)" if isinstance(primary, str) \
@@ -118,33 +118,45 @@ def forest_frame(claims: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                                        "target", "verdict"])
 
 
-def forest_plot(frame: pd.DataFrame):  # -> matplotlib Figure
-    """Paper target (◆) against our estimate with its 95 % CI, one line per estimate."""
+def forest_plot(frame: pd.DataFrame, width: float = 5.0):  # -> matplotlib Figure
+    """Paper target (◆) against our estimate with its 95 % CI, one line per estimate.
+
+    Narrower than the column (``width`` inches, two-line labels) so that the same PNG stays legible
+    on a phone, where the browser shrinks it to the screen width.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     colours = dict(zip(FAMILIES + ("other",), sns.color_palette(style.PALETTE, 5), strict=True))
     n = max(1, len(frame))
-    fig, ax = plt.subplots(figsize=(style.COLUMN_IN, 1.3 + 0.3 * n))
+    fig, ax = plt.subplots(figsize=(width, 1.5 + 0.46 * n))
     ys = list(range(n))[::-1]
     for y, (_, r) in zip(ys, frame.iterrows(), strict=False):
         col = colours[r["family"]]
         if math.isfinite(r["ci_lo"]):
-            ax.plot([r["ci_lo"], r["ci_hi"]], [y, y], color=col, lw=2, solid_capstyle="butt")
-        ax.plot(r["estimate"], y, "o", color=col, ms=6, label=FAMILY_NAMES.get(r["family"], r["family"]))
+            ax.plot([r["ci_lo"], r["ci_hi"]], [y, y], color=col, lw=2.2, solid_capstyle="butt")
+        ax.plot(r["estimate"], y, "o", color=col, ms=7, label=FAMILY_NAMES.get(r["family"], r["family"]))
         if math.isfinite(r["target"]):
-            ax.plot(r["target"], y, "D", mfc="white", mec="black", mew=1.3, ms=7,
+            ax.plot(r["target"], y, "D", mfc="white", mec="black", mew=1.4, ms=8,
                     label="paper target")
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set_yticks(ys, [f"{r.claim} · {r.label}" for r in frame.itertuples()])
+    labels = []
+    for r in frame.itertuples():
+        fam, _, rest = r.label.partition(" (")
+        labels.append(f"{r.claim} {fam}" + (f"\n{rest.rstrip(')')}" if rest else ""))
+    ax.set_yticks(ys, labels, fontsize=10.5)
+    ax.set_ylim(-0.6, n - 0.4)
     ax.set_xlim(-1, 1)
-    ax.set_xlabel("Spearman ρ: ● our estimate with its 95 % bootstrap CI, ◆ the paper's target")
-    handles, labels = ax.get_legend_handles_labels()
-    uniq = dict(zip(labels, handles, strict=True))
+    ax.set_xticks([-1, -0.5, 0, 0.5, 1], ["−1", "−0.5", "0", "0.5", "1"])
+    ax.tick_params(axis="x", labelsize=10.5)
+    ax.set_xlabel("Spearman ρ", fontsize=11)
+    handles, names = ax.get_legend_handles_labels()
+    uniq = dict(zip(names, handles, strict=True))
     ax.grid(axis="y", visible=False)
-    fig.tight_layout(rect=(0, 0.55 / fig.get_size_inches()[1], 1, 1))
+    fig.tight_layout(rect=(0, 0.75 / fig.get_size_inches()[1], 1, 1))
     fig.legend(uniq.values(), uniq.keys(), loc="lower center", ncol=min(3, len(uniq)),
-               frameon=False, bbox_to_anchor=(0.5, 0))
+               frameon=False, bbox_to_anchor=(0.5, 0), fontsize=10, handletextpad=0.3,
+               columnspacing=1.0)
     return fig
 
 
