@@ -66,7 +66,8 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
     assert "claim B1: " in capsys.readouterr().out
     assert main(["verify", "reparameterisation", "--scale", "smoke", "--sample", "3"]) == 0
     out = capsys.readouterr().out
-    assert out.count("PASS") == 4 and "every stored number reproduced" in out
+    assert out.count("PASS") == 4 and "reproduced bit for bit, diagnostics included" in out
+    assert out.count("bit for bit") == 4  # three units and the summary line
     # an unknown unit: one line with near matches
     assert main(["verify", "reparameterisation", "--scale", "smoke", "--unit", "layer1:0.25"]) == 2
     assert "no stored unit layer1:0.25; did you mean" in capsys.readouterr().err
@@ -85,6 +86,8 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
     # λ_max is compared within its registered relative tolerance (lanczos_tol), not bitwise
     tol = table.config["lanczos_tol"]
     assert tampered("lambda_max", 1 + 0.5 * tol) == 0
+    out = capsys.readouterr().out
+    assert "excused: lambda_max" in out and "within the tolerance" in out  # never called bitwise
     assert tampered("lambda_max", 1 + 2 * tol) == 1
     assert "lambda_max" in capsys.readouterr().out
     assert tampered("lanczos_hvps", 2) == 0  # a solver diagnostic, not a result
