@@ -150,13 +150,51 @@ def robustness_table(result: Mapping[str, Any], dataset: str, target: str = "gap
     return sc[cols].sort_values("psi", ascending=False).reset_index(drop=True)
 
 
+#: the measures of the heat-map, one or two per family (column → label)
+HEATMAP: dict[str, str] = {
+    column("w1", tau=0.01): "W1 τ=0.01", column("w1", delta=1.0): "W1 δ=1", "entropy_bits": "entropy",
+    column("w2"): "W2", column("w1", tau=0.01) + "_cal": "W1 τ=0.01 calibrated",
+    "lambda_max": "λ_max", "trace": "Hessian trace", "sam": "SAM", "asam": "adaptive SAM",
+    "pacbayes_sigma": "PAC-Bayes σ*", "pacbayes_bound": "PAC-Bayes bound",
+    "pacbayes_mag_sigma": "PAC-Bayes σ′ (mag.)", "lzma_bytes": "lzma bytes", "l2_norm": "ℓ₂ norm",
+    "path_norm": "path norm", "log_spectral_sum": "Σ log spectral norm",
+    "val_acc": "validation oracle", "mean_conf": "mean confidence",
+}
+HPARAM_LABELS: dict[str, str] = {"n_train": "n", "width": "width", "depth": "depth", "lr": "learning rate"}
+
+
 def heatmap_frame(result: Mapping[str, Any], dataset: str, stat: str = "mean") -> pd.DataFrame:
     """measure × varied hyper-parameter: the ``stat`` (mean or max) of the sign error over the
-    environments that vary that hyper-parameter."""
+    environments that vary that hyper-parameter (the measures of :data:`HEATMAP`, labelled)."""
     from weakness_lib.studies.robustness_population import HPARAMS
 
     sc = result["scores"][f"{dataset}/gap_acc"].set_index("measure")
-    return pd.DataFrame({hp: sc[f"sign_error_{stat}_{hp}"] for hp in HPARAMS}).sort_values(HPARAMS[0])
+    keep = [m for m in HEATMAP if m in sc.index]
+    h = pd.DataFrame({HPARAM_LABELS[hp]: sc.loc[keep, f"sign_error_{stat}_{hp}"] for hp in HPARAMS})
+    return h.rename(index=HEATMAP)
+
+
+def heatmap_plot(result: Mapping[str, Any]) -> Any:
+    """The two datasets side by side: mean sign error per measure and varied hyper-parameter."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from weakness_lib.publish import style
+
+    dsets = [d for d in DATASETS if f"{d}/gap_acc" in result["scores"]]
+    fig, axes = plt.subplots(1, len(dsets), figsize=style.figsize(1, 1, panel_aspect=1.05),
+                             sharey=True, squeeze=False)
+    for k, (ax, ds) in enumerate(zip(axes[0], dsets, strict=True)):
+        sns.heatmap(heatmap_frame(result, ds), ax=ax, vmin=0, vmax=1, center=0.5, cmap="vlag",
+                    annot=True, fmt=".2f", annot_kws={"fontsize": 8}, cbar=k == len(dsets) - 1,
+                    cbar_kws={"label": "mean sign error (0.5 = chance)"})
+        ax.grid(False)
+        ax.set_title(DATASETS[ds])
+        ax.set_xlabel("varied hyper-parameter")
+        ax.set_ylabel("")
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
 
 
 def ablation_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
