@@ -37,7 +37,8 @@ def training_curves(history: pd.DataFrame, runs: Mapping[str, str], metrics: Map
     data = history[history["run"].isin(list(runs))].copy()
     data["run"] = data["run"].map(runs)
     nrows, ncols = style.grid(len(metrics))
-    fig, axes = plt.subplots(nrows, ncols, figsize=style.figsize(nrows, ncols, panel_aspect=0.68),
+    aspect = 0.68 if len(metrics) > 1 else 0.42  # one panel spans the column: keep it low
+    fig, axes = plt.subplots(nrows, ncols, figsize=style.figsize(nrows, ncols, panel_aspect=aspect),
                              squeeze=False)
     order = [runs[r] for r in runs if runs[r] in set(data["run"])]
     for ax, (col, label) in zip(axes.flat, metrics.items(), strict=False):
