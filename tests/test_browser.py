@@ -438,6 +438,15 @@ def test_launch_and_download_buttons(visited, page: str):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_one_rerun_box_instead_of_the_parameter_cells(visited, page: str):
+    text = visited[page, WIDTHS[0]].text
+    assert text.count("Rerun this") == 1, f"{page}: expected one Rerun box"
+    assert "# Parameters" not in text and "compute = False" not in text, (
+        f"{page}: a raw parameters cell is shown")
+
+
+@pytest.mark.slow
 def test_every_toc_page_was_built(site):
     missing = [p for p in PAGES if not (site.root / f"{p}.html").exists()]
     assert not missing
@@ -467,11 +476,17 @@ def test_scorecard_lists_every_claim(site, visited):
 
 @pytest.mark.slow
 def test_scorecard_links_each_claim_to_a_chapter(site, visited):
+    """Every claim whose chapter is in the toc links to it, and every link resolves (a claim whose
+    chapter is not in the toc yet is listed without a link)."""
+    from weakness_lib.publish.claims_view import chapter_of
+
     links = dict(visited[SCORECARD_PAGE, WIDTHS[0]].table_links)
-    chapters = {site.base + p + ".html" for p in PAGES}
-    assert set(links) == set(site.claims), f"claims without a chapter link: {set(site.claims) - set(links)}"
+    expected = {c: chapter_of(c, project_root() / "notebooks", PAGES) for c in site.claims}
+    for claim, stem in expected.items():
+        if stem is not None:
+            assert links.get(claim) == f"{site.base}book/generated/{stem}.html", (claim, links.get(claim))
+    assert sum(v is not None for v in expected.values()) >= min(len(site.claims), 10)
     for claim, href in links.items():
-        assert href in chapters, f"{claim} links to {href}, not a chapter of the toc"
         assert fetch(href)[0] == 200, f"{claim}: {href} does not resolve"
 
 

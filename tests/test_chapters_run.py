@@ -60,3 +60,15 @@ def test_chapter_runs_top_to_bottom_with_default_parameters(notebook: Path):
     shown = "".join(str(o.get("data", {}).get("text/html", "")) for c in code[:3]
                     for o in c.get("outputs", []))
     assert "rerun-box" in shown, "no Rerun-this-chapter box near the top of the page"
+
+
+def test_chapter_04_caveat_speaks_of_its_own_dataset():
+    """The head-to-head caveat is written for the dataset the chapter shows (it once said
+    Fashion-MNIST in the MNIST chapter)."""
+    from weakness_lib.publish import chapter
+    from weakness_lib.studies import head_to_head_report as report
+
+    for study, own, other in (("head_to_head_mnist", "on MNIST", "Fashion"),
+                              ("head_to_head_fmnist", "on Fashion-MNIST", None)):
+        caveat = report.fit_caveat(chapter.load(study, "full"))
+        assert own in caveat and (other is None or other not in caveat), caveat

@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 
 from weakness_lib.core.paths import project_root  # noqa: E402
 from weakness_lib.publish import claims_view as cv  # noqa: E402
+from weakness_lib.publish import correlation as corr  # noqa: E402
 from weakness_lib.publish import rerun, style  # noqa: E402
 
 CLAIMS_DIR = project_root() / "results" / "full" / "claims"
@@ -34,7 +35,7 @@ def claim(**kw) -> dict:
 
 # --- the correlation rule ---------------------------------------------------------------------
 def test_correlation_rule_on_the_committed_claims():
-    by_id = {c["claim_id"]: cv.is_correlation(c) for c in committed_claims()}
+    by_id = {c["claim_id"]: corr.is_correlation(c) for c in committed_claims()}
     assert {k for k, v in by_id.items() if v} >= {"B4", "B6", "B7"}
     for cid in ("B1", "B2", "B3", "B5", "W1", "W2", "W3"):
         assert by_id.get(cid) is False, cid
@@ -49,7 +50,7 @@ def test_correlation_rule_on_the_committed_claims():
     ("advantage in percentage points (a Spearman check is reported in details)", 0.2, False),
 ])
 def test_correlation_rule(metric: str, value: float, expected: bool):
-    assert cv.is_correlation(claim(metric=metric, our_value=value)) is expected
+    assert corr.is_correlation(claim(metric=metric, our_value=value)) is expected
 
 
 def test_a_new_correlation_claim_appears_in_the_forest_plot():
@@ -58,12 +59,12 @@ def test_a_new_correlation_claim_appears_in_the_forest_plot():
                 paper_value="weakness ρ = +0.374, p = 0.00012; sharpness ρ = −0.226",
                 details={"primary_sharpness": {"measure": "lambda_max", "rho_raw": -0.3,
                                                "ci95_raw": [-0.5, -0.1]}})
-    frame = cv.forest_frame([*committed_claims(), new])
+    frame = corr.forest_frame([*committed_claims(), new])
     rows = frame[frame["claim"] == "B6-R"]
     assert list(rows["family"]) == ["weakness", "sharpness"]
     assert rows["target"].tolist() == [0.374, -0.226]
     assert rows["ci_lo"].tolist() == [0.02, -0.5]
-    fig = cv.forest_plot(frame)
+    fig = corr.forest_plot(frame)
     try:
         assert style.check(fig) >= style.MIN_DISPLAY_PT
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
@@ -72,10 +73,23 @@ def test_a_new_correlation_claim_appears_in_the_forest_plot():
         plt.close(fig)
 
 
+def test_a_claim_whose_own_value_is_w2_is_labelled_by_its_metric():
+    new = claim(claim_id="B7-R", metric="Spearman ρ between W2 (mean number of the 12 "
+                "transformations ...) and test accuracy", our_value=0.3, ci95=[0.1, 0.5],
+                paper_value="weakness ρ = +0.384, p = 8.15e-5",
+                details={"primary_weakness": "w1_tau0.01",
+                         "secondary_weakness": {"measure": "w2", "rho_raw": 0.3, "ci95_raw": [0.1, 0.5]},
+                         "w1": {"measure": "w1_tau0.01", "rho": -0.2, "ci95": None}})
+    rows = corr.forest_frame([new])
+    assert rows["label"].tolist() == ["weakness (W2, primary)", "weakness (W1 τ=0.01)"]  # no duplicate
+    assert rows["target"].tolist() == [0.384, 0.384]
+    assert math.isnan(rows["ci_lo"].iloc[1])
+
+
 def test_paper_targets_parse_unicode_minus():
-    assert cv.paper_targets("weakness ρ = +0.384, p = 8.15e-5; sharpness ρ = −0.226") == {
+    assert corr.paper_targets("weakness ρ = +0.384, p = 8.15e-5; sharpness ρ = −0.226") == {
         "weakness": 0.384, "sharpness": -0.226}
-    assert cv.paper_targets("theorem (statement only)") == {}
+    assert corr.paper_targets("theorem (statement only)") == {}
 
 
 # --- the compact scorecard ----------------------------------------------------------------------

@@ -3,11 +3,8 @@
 Nothing here knows a claim by its id: a claim file added later (a new chapter's claims) appears in
 the compact table, the verdict counts and — when it is a correlation — the headline forest plot.
 
-* :func:`is_correlation` — the rule for a *correlation-type* claim: its ``metric`` says the value is
-  a Spearman ρ and ``our_value`` lies in [−1, 1].
-* :func:`paper_targets` — the numeric ρ targets the paper states in ``paper_value``, by family.
-* :func:`forest_frame` / :func:`forest_plot` — every correlation estimate (the claim's own and the
-  registered secondary estimators stored in its ``details``) with its CI and the paper's target.
+* :func:`verdict_counts` — claims per verdict (the landing page's counts);
+* correlation-type claims and the headline forest plot: :mod:`weakness_lib.publish.correlation`;
 * :func:`metric_unit`, :func:`compact_table`, :func:`wall_time`, :func:`provenance_text` — the
   scorecard's one-line-per-claim table and its provenance, from one provenance format.
 """
@@ -23,143 +20,11 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.publish import style
+from weakness_lib.publish.correlation import interval, is_correlation
 
 BADGE = {"reproduced": "✅ reproduced", "partially_reproduced": "🟡 partially",
          "not_reproduced": "❌ not reproduced"}
 PAPERS = {"bennett2026": "Bennett 2026", "wen2023": "Wen, Li & Ma 2023"}
-FAMILIES = ("weakness", "sharpness", "simplicity", "pac-bayes")
-FAMILY_NAMES = {"weakness": "weakness", "sharpness": "sharpness", "simplicity": "simplicity",
-                "pac-bayes": "PAC-Bayes bound", "other": "other"}
-_RHO_RE = re.compile(r"\bspearman\b|\bρ\b|\brho\b", re.IGNORECASE)
-_TARGET_RE = re.compile(r"([A-Za-z-]+)\s+ρ\s*=\s*([+\-−]?\d*\.?\d+(?:e[+\-−]?\d+)?)")
-
-
-def _number(text: str) -> float:
-    return float(text.replace("−", "-"))
-
-
-def is_correlation(claim: Mapping[str, Any]) -> bool:
-    """True if the claim's value is a Spearman ρ: its ``metric`` starts with / names Spearman ρ
-    and its value is a finite number in [−1, 1]."""
-    metric = str(claim.get("metric", ""))
-    value = claim.get("our_value")
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        return False
-    head = metric.split(" between ")[0] if " between " in metric else metric[:40]
-    return bool(_RHO_RE.search(head)) and "spearman" in metric.lower() and -1 <= value <= 1
-
-
-def family_of(text: str) -> str:
-    """The estimator family a metric or details key speaks of (first match of :data:`FAMILIES`)."""
-    low = text.lower().replace("_", " ")
-    hits = [(low.find(f), f) for f in FAMILIES if f in low]
-    return min(hits)[1] if hits else "other"
-
-
-def pretty_measure(name: str) -> str:
-    """A stored measure column as a reader writes it: ``lambda_max`` → λ_max, ``w1_tau0.01`` →
-    W1 τ=0.01, ``lzma_bytes`` → lzma bytes."""
-    name = re.sub(r"^w(\d)\b", lambda m: f"W{m.group(1)}", name)
-    name = re.sub(r"^w(\d)_tau", lambda m: f"W{m.group(1)} τ=", name)
-    name = re.sub(r"^w(\d)_delta", lambda m: f"W{m.group(1)} δ=", name)
-    return name.replace("_", " ").replace("lambda max", "λmax")
-
-
-def paper_targets(paper_value: str) -> dict[str, float]:
-    """``{family: ρ}`` for every "<family> ρ = <number>" in a claim's ``paper_value``."""
-    out: dict[str, float] = {}
-    for word, num in _TARGET_RE.findall(paper_value or ""):
-        out.setdefault(family_of(word), _number(num))
-    return out
-
-
-def _ci(ci: Any) -> tuple[float, float]:
-    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci):
-        return float(ci[0]), float(ci[1])
-    return math.nan, math.nan
-
-
-def forest_frame(claims: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per correlation estimate: claim, family, label, estimate, CI and paper target.
-
-    The claim's own value is its primary estimate; every ``details`` entry that carries
-    ``rho_raw`` (the registered secondary estimators) adds a row of its family.
-    """
-    rows = []
-    for c in claims:
-        if not is_correlation(c):
-            continue
-        targets = paper_targets(str(c.get("paper_value", "")))
-        metric = str(c.get("metric", ""))
-        subject = metric.split(" between ", 1)[-1]
-        fam = family_of(subject)
-        if fam == "pac-bayes":  # ρ(bound, weakness): the paper gives no number
-            label = "PAC-Bayes bound (vs weakness)"
-        else:
-            primary = (c.get("details") or {}).get(f"primary_{fam}")
-            label = f"{fam} ({pretty_measure(primary)}, primary)" if isinstance(primary, str) \
-                else f"{fam} (primary)"
-        lo, hi = _ci(c.get("ci95"))
-        rows.append({"claim": c["claim_id"], "family": fam, "label": label,
-                     "estimate": float(c["our_value"]), "ci_lo": lo, "ci_hi": hi,
-                     "target": targets.get(fam, math.nan), "verdict": c.get("verdict")})
-        for key, d in (c.get("details") or {}).items():
-            if not (isinstance(d, Mapping) and isinstance(d.get("rho_raw"), (int, float))):
-                continue
-            fam_k = family_of(key)
-            lo, hi = _ci(d.get("ci95_raw"))
-            measure = pretty_measure(str(d.get("measure", key)))
-            role = f"{measure}, secondary" if "secondary" in key else measure
-            rows.append({"claim": c["claim_id"], "family": fam_k,
-                         "label": f"{fam_k} ({role})", "estimate": float(d["rho_raw"]),
-                         "ci_lo": lo, "ci_hi": hi, "target": targets.get(fam_k, math.nan),
-                         "verdict": c.get("verdict")})
-    return pd.DataFrame(rows, columns=["claim", "family", "label", "estimate", "ci_lo", "ci_hi",
-                                       "target", "verdict"])
-
-
-def forest_plot(frame: pd.DataFrame, width: float = 5.0):  # -> matplotlib Figure
-    """Paper target (◆) against our estimate with its 95 % CI, one line per estimate.
-
-    Narrower than the column (``width`` inches, two-line labels) so that the same PNG stays legible
-    on a phone, where the browser shrinks it to the screen width.
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    colours = dict(zip(FAMILIES + ("other",), sns.color_palette(style.PALETTE, 5), strict=True))
-    n = max(1, len(frame))
-    fig, ax = plt.subplots(figsize=(width, 1.5 + 0.46 * n))
-    ys = list(range(n))[::-1]
-    for y, (_, r) in zip(ys, frame.iterrows(), strict=False):
-        col = colours[r["family"]]
-        if math.isfinite(r["ci_lo"]):
-            ax.plot([r["ci_lo"], r["ci_hi"]], [y, y], color=col, lw=2.2, solid_capstyle="butt")
-        ax.plot(r["estimate"], y, "o", color=col, ms=7, label=FAMILY_NAMES.get(r["family"], r["family"]))
-        if math.isfinite(r["target"]):
-            ax.plot(r["target"], y, "D", mfc="white", mec="black", mew=1.4, ms=8,
-                    label="paper target")
-    ax.axvline(0, color="grey", lw=0.8)
-    labels = []
-    for r in frame.itertuples():
-        fam, _, rest = r.label.partition(" (")
-        labels.append(f"{r.claim} {fam}" + (f"\n{rest.rstrip(')')}" if rest else ""))
-    ax.set_yticks(ys, labels, fontsize=10.5)
-    ax.set_ylim(-0.6, n - 0.4)
-    ax.set_xlim(-1, 1)
-    ax.set_xticks([-1, -0.5, 0, 0.5, 1], ["−1", "−0.5", "0", "0.5", "1"])
-    ax.tick_params(axis="x", labelsize=10.5)
-    ax.set_xlabel("Spearman ρ", fontsize=11)
-    handles, names = ax.get_legend_handles_labels()
-    uniq = dict(zip(names, handles, strict=True))
-    ax.grid(axis="y", visible=False)
-    fig.tight_layout(rect=(0, 0.75 / fig.get_size_inches()[1], 1, 1))
-    fig.legend(uniq.values(), uniq.keys(), loc="lower center", ncol=min(3, len(uniq)),
-               frameon=False, bbox_to_anchor=(0.5, 0), fontsize=10, handletextpad=0.3,
-               columnspacing=1.0)
-    return fig
-
-
 def verdict_counts(claims: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Number of claims per verdict (all three verdicts present, possibly 0)."""
     counts = dict.fromkeys(BADGE, 0)
@@ -212,8 +77,8 @@ def format_value(value: Any, unit: str) -> str:
     return style.fmt_number(value, 4)
 
 
-def format_ci(ci: Any, unit: str = "") -> str:
-    lo, hi = _ci(ci)
+def formatinterval(ci: Any, unit: str = "") -> str:
+    lo, hi = interval(ci)
     if not math.isfinite(lo):
         return style.EM_DASH
     f = (lambda v: f"{v:+.3f}".replace("-", "−")) if unit == "ρ" else (lambda v: style.fmt_number(v, 3))
@@ -244,19 +109,27 @@ def headline(text: str, limit: int = 80) -> str:
 
 
 def chapter_of(claim_id: str, notebooks: Path, toc_pages: Iterable[str]) -> str | None:
-    """The stem of the chapter notebook whose title names ``claim_id`` (and that is in the toc)."""
+    """The stem of the chapter notebook (in the toc) that states ``claim_id``: the first whose
+    title names it, else the first whose opening cell names it beside the word "claim"."""
     import json
 
     in_toc = {Path(p).name for p in toc_pages}
     pat = re.compile(rf"(?<![\w-]){re.escape(claim_id)}(?![\w-])")
+    openings: list[tuple[str, str]] = []
     for nb in sorted(notebooks.glob("*.ipynb")):
         if nb.stem not in in_toc:
             continue
         cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
-        title = next(("".join(c["source"]).splitlines()[0] for c in cells
+        first = next(("".join(c["source"]) for c in cells
                       if c["cell_type"] == "markdown" and "".join(c["source"]).strip()), "")
+        openings.append((nb.stem, first))
+    for stem, first in openings:
+        title = first.strip().splitlines()[0] if first.strip() else ""
         if "claim" in title.lower() and pat.search(title):
-            return nb.stem
+            return stem
+    for stem, first in openings:
+        if "claim" in first.lower() and pat.search(first):
+            return stem
     return None
 
 
@@ -303,7 +176,7 @@ def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | 
             "paper target": html.escape(headline(c["paper_value"], 56)),
             "our value": f"<b>{html.escape(format_value(c['our_value'], unit))}</b><br>"
                          f"<small>{html.escape(name)}</small>",
-            "95 % CI": html.escape(format_ci(c.get("ci95"), unit)).replace(", ", ",<br>"),
+            "95 % CI": html.escape(formatinterval(c.get("ci95"), unit)).replace(", ", ",<br>"),
             "verdict": BADGE.get(c["verdict"], html.escape(str(c["verdict"]))),
         })
     return pd.DataFrame(rows)
@@ -320,7 +193,7 @@ def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
     link = f'<p><a href="{chapter}.html">Read the chapter.</a></p>' if chapter else ""
     rows = [("Statement", esc(claim["statement"])), ("Paper target", esc(claim["paper_value"])),
             ("Our value", esc(f"{format_value(claim['our_value'], unit)} ({name}); 95 % CI "
-                              f"{format_ci(claim.get('ci95'), unit)}")),
+                              f"{formatinterval(claim.get('ci95'), unit)}")),
             ("Metric", esc(claim["metric"])), ("Verdict rule", esc(claim["verdict_rule"])),
             ("Provenance", esc(provenance_text(claim.get("provenance", {}))))]
     body = "".join(f"<p><b>{k}.</b> {v}</p>" for k, v in rows)
