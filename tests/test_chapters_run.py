@@ -36,6 +36,14 @@ def toc_chapters() -> list[Path]:
 CHAPTERS = toc_chapters()
 
 
+@pytest.fixture(autouse=True)
+def committed_store(monkeypatch):
+    """Default parameters read the committed store: undo a results folder another fixture set
+    for the session (the smoke book points WEAKNESS_RESULTS at its own store); the kernel
+    inherits this environment."""
+    monkeypatch.delenv("WEAKNESS_RESULTS", raising=False)
+
+
 def test_every_toc_chapter_has_a_notebook():
     assert CHAPTERS and all(p.exists() for p in CHAPTERS), [p for p in CHAPTERS if not p.exists()]
 

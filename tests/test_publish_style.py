@@ -102,6 +102,13 @@ def test_every_committed_claim_has_a_metric_unit_and_finite_wall_time():
         assert "nan" not in cv.provenance_text(c["provenance"])
 
 
+def test_metric_unit_of_a_metric_that_names_its_value():
+    x5 = claim(metric="Per dataset, Kendall tau and granulated Psi ... The claim's value is Ψ of W2 "
+                      "on MNIST.", our_value=0.078125)
+    assert cv.metric_unit(x5) == ("Ψ of W2 on MNIST", "")
+    assert cv.format_value(0.078125, "") == "0.07812"
+
+
 def test_wall_time_from_tables_or_missing():
     assert cv.wall_time({"wall_s": 12.0}) == 12.0
     assert cv.wall_time({"tables": [{"wall_s": 1.5}, {"wall_s": 2.5}]}) == 4.0

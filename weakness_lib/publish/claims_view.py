@@ -55,6 +55,9 @@ def metric_unit(claim: Mapping[str, Any]) -> tuple[str, str]:
         subject = metric.split(" between ", 1)[-1].split("(")[0].split(",")[0].strip()
         subject = re.sub(r"^the\s+|\s+estimator$", "", subject)
         return f"Spearman ρ, {subject[:40]}", "ρ"
+    stated = re.search(r"[Tt]he claim's value is ([^.]{3,60})\.", metric)
+    if stated:  # a metric that names its value in one sentence
+        return stated.group(1).strip(), ""
     for pattern, name, unit in _METRICS:
         if re.search(pattern, metric, re.IGNORECASE):
             return name, unit
