@@ -76,7 +76,7 @@ def format_value(value: Any, unit: str) -> str:
     if unit == "ρ":
         return f"ρ = {value:+.3f}".replace("-", "−")
     if unit in ("accuracy", "share"):
-        return f"{value:.3f}"
+        return f"{value:.3f}".replace("-", "−")
     return style.fmt_number(value, 4)
 
 
