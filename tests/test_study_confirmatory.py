@@ -112,7 +112,8 @@ def test_units_are_the_full_grid_cheapest_first():
 
 def test_a_diverging_network_is_recorded_and_never_scored(tmp_path, monkeypatch):
     tiny_configs(tmp_path, monkeypatch, {"robustness_population": {
-        "grid": {"n_train": [300], "width": [16], "depth": [1], "lr": [1.0e6]}, "seeds": [5000]}})
+        "datasets": ["mnist"], "seeds": [5000],
+        "grid": {"n_train": [300], "width": [16], "depth": [1], "lr": [1.0e6]}}})
     cfg = experiment_config("robustness_population", "smoke")
     (key,) = rp.units(cfg)[0]
     row = rp.compute_unit(cfg, key)
