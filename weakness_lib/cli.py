@@ -138,7 +138,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"verify {spec.name} ({args.scale}, {table.path.name}): {len(chosen)} of {len(keys)} units, "
           f"{n_threads} torch threads; bitwise" + (f" except {tol} (relative)" if tol else "")
           + f"; solver diagnostics {sorted(DIAGNOSTICS)} not compared")
-    print(f"  {'unit':<22} {'fields':>6}  result  first difference")
+    w = max(22, *(len(k) for k in chosen))
+    print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
     failures = inexact = 0
     for key in chosen:
         start = time.perf_counter()
@@ -151,7 +152,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         inexact += bool(excused) and not diffs
         first = ("bit for bit" if not excused else f"excused: {', '.join(excused)}") if not diffs \
             else f"{diffs[0][0]}: stored {diffs[0][1]!r} != new {diffs[0][2]!r}"
-        print(f"  {key:<22} {len(differences(stored, {})):6d}  {'FAIL' if diffs else 'PASS'}    "
+        print(f"  {key:<{w}} {len(differences(stored, {})):6d}  {'FAIL' if diffs else 'PASS'}    "
               f"{first}  ({time.perf_counter() - start:.1f} s)", flush=True)
     if failures:
         print(f"verify: FAIL ({failures} unit(s) differ)")
