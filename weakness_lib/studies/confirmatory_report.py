@@ -163,6 +163,37 @@ HEATMAP: dict[str, str] = {
 HPARAM_LABELS: dict[str, str] = {"n_train": "n", "width": "width", "depth": "depth", "lr": "learning rate"}
 
 
+#: measures of the registered sensitivity analysis without capped networks
+SENSITIVITY: tuple[str, ...] = (column("w2"), column("w1", tau=0.01), "val_acc", "lambda_max",
+                                "pacbayes_bound")
+
+
+def sensitivity_without_capped(result: Mapping[str, Any], n_boot: int = 200) -> pd.DataFrame:
+    """The registered sensitivity analysis: Ψ and robust sign error recomputed on the networks that
+    reached the loss criterion only (hyper-parameters left with one level are dropped)."""
+    from weakness_lib.bennett import robustness
+    from weakness_lib.studies.robustness_population import HPARAMS, complexity_signs
+
+    df, cfg = result["frame"], result["config"]
+    rows = []
+    for ds, name in DATASETS.items():
+        part = df[(df["dataset"] == ds) & (df["stopped_by"] == "criterion")].reset_index(drop=True)
+        hps = [h for h in HPARAMS if part[h].nunique() > 1]
+        signs = complexity_signs(part) if len(part) > 1 else {}
+        measures = {m: signs[m] for m in SENSITIVITY if m in signs}
+        if not hps or not measures:
+            continue
+        t = robustness.score_measures(part, measures, "gap_acc", hps, int(cfg["n_eval"]),
+                                      n_boot=n_boot, seed=int(cfg["bootstrap_seed"]))
+        for _, r in t.iterrows():
+            rows.append({"dataset": name, "networks": len(part), "varied": ", ".join(
+                HPARAM_LABELS[h] for h in hps), "measure": {**HEATMAP, **FOREST}.get(r["measure"], r["measure"]),
+                "Ψ": r["psi"], "Ψ lo": r["psi_lo"], "Ψ hi": r["psi_hi"],
+                "sign err. max": r["sign_error_max"], "environments": r["n_environments"]})
+    return pd.DataFrame(rows, columns=["dataset", "networks", "varied", "measure", "Ψ", "Ψ lo", "Ψ hi",
+                                       "sign err. max", "environments"])
+
+
 def heatmap_frame(result: Mapping[str, Any], dataset: str, stat: str = "mean") -> pd.DataFrame:
     """measure × varied hyper-parameter: the ``stat`` (mean or max) of the sign error over the
     environments that vary that hyper-parameter (the measures of :data:`HEATMAP`, labelled)."""
