@@ -59,7 +59,8 @@ def test_a_new_correlation_claim_appears_in_the_forest_plot():
                 paper_value="weakness ρ = +0.374, p = 0.00012; sharpness ρ = −0.226",
                 details={"primary_sharpness": {"measure": "lambda_max", "rho_raw": -0.3,
                                                "ci95_raw": [-0.5, -0.1]}})
-    frame = corr.forest_frame([*committed_claims(), new])
+    others = [c for c in committed_claims() if c["claim_id"] != new["claim_id"]]  # a real B6-R exists
+    frame = corr.forest_frame([*others, new])
     rows = frame[frame["claim"] == "B6-R"]
     assert list(rows["family"]) == ["weakness", "sharpness"]
     assert rows["target"].tolist() == [0.374, -0.226]

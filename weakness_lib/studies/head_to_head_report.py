@@ -166,7 +166,8 @@ def glue_values(result: Mapping[str, Any]) -> dict[str, Any]:
     prefix = result["claim_id"].lower()
     ci = out["ci95"]
     values: dict[str, Any] = {
-        "verdict": out["verdict"], "rho": out["rho"], "p": out["p"],
+        "verdict": out["verdict"], "verdict_words": out["verdict"].replace("_", " "),
+        "rho": out["rho"], "p": out["p"],
         "ci_lo": ci[0] if ci else float("nan"), "ci_hi": ci[1] if ci else float("nan"),
         "n": len(frame), "acc_mean": frame["test_acc"].mean(), "acc_sd": frame["test_acc"].std(),
         "wall_s": result["wall"]["compute_s"], "fit_caveat": fit_caveat(result),
