@@ -41,3 +41,18 @@ def test_training_table_counts_flops_consistently():
     assert per == pytest.approx(5000 * (2 * 268_800 * 2 + 2 * (65_536 + 2_560)) + 5000 * 2 * 268_800)
     ratio = table["GFLOP/s"] / table["networks·epochs / s"]
     assert ratio.round(6).nunique() == 1
+
+
+def test_confirmatory_compute_record_matches_the_committed_tables():
+    """The recorded per-study unit counts are the committed tables' (624 networks in all), training
+    plus measuring never exceeds a study's summed unit time, and the budget flag follows the wall."""
+    from weakness_lib.studies import base
+
+    rec = br.load("confirmatory_compute")
+    t = br.confirmatory_table(rec)
+    assert list(t["study"]) == sorted(rec["results"]["per_study"])
+    for _, r in t.iterrows():
+        assert r["units"] == len(base.load_table(r["study"], "full").rows())
+        assert r["training [min]"] + r["measuring [min]"] <= r["unit time, summed [min]"] + 1e-9
+    assert t["units"].sum() == 624
+    assert rec["results"]["within_budget"] == (rec["results"]["run_wall_min"] <= 90)

@@ -230,3 +230,13 @@ def runner_table(runner: dict[str, Any]) -> pd.DataFrame:
                          "driver (summary, claims) s": "—" if phase is None else round(r["finalise_s"], 1),
                          "stores bit-identical": "yes" if w["bitwise_identical"] else "no"})
     return pd.DataFrame(rows)
+
+
+def confirmatory_table(rec: dict[str, Any]) -> pd.DataFrame:
+    """Per study of chapter 5b: units, summed unit wall time (training / measuring), and the span
+    from its first to its last stored unit (``benchmarks/record_confirmatory.py``)."""
+    rows = [{"study": s, "units": v["units"], "unit time, summed [min]": v["unit_wall_sum_s"] / 60,
+             "training [min]": v["train_s"] / 60, "measuring [min]": v["measure_s"] / 60,
+             "first → last unit [min]": v["first_to_last_unit_s"] / 60}
+            for s, v in rec["results"]["per_study"].items()]
+    return pd.DataFrame(rows)
