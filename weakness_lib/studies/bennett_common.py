@@ -38,6 +38,7 @@ __all__ = [
     "weakness_measures",
     "family_measures",
     "measure_families",
+    "measure_network",
     "predictions_digest",
     "family_of",
     "orientation_of",
@@ -127,6 +128,18 @@ def family_measures(
             k = k[len("cost_"):-len("_s")] + "_wall_s"
         renamed[k] = float(v)
     return renamed
+
+
+def measure_network(model: nn.Module, data: Any, cfg: Mapping[str, Any]) -> dict[str, float]:
+    """Every number the head-to-head recipe records of one trained network, in one fixed order:
+    :func:`performance` on (``data.X``, ``data.y``) and (``data.Xt``, ``data.yt``), then
+    :func:`weakness_measures` on ``data.probe_x`` / ``data.w2_x``, then :func:`family_measures` on
+    the curvature batch (``data.Xc``, ``data.yc``). ``data`` is any object with those fields (the
+    head-to-head ``Context``, :class:`~weakness_lib.studies.population_data.PopulationData`)."""
+    row = performance(model, data.X, data.y, data.Xt, data.yt)
+    row.update(weakness_measures(model, data.probe_x, data.w2_x, cfg["taus"], cfg["deltas"]))
+    row.update(family_measures(model, data.Xc, data.yc, cfg))
+    return row
 
 
 def measure_families() -> dict[str, tuple[str, int]]:

@@ -44,11 +44,9 @@ from torch import Tensor
 from weakness_lib.core.claims import Claim
 from weakness_lib.studies import base, registry
 from weakness_lib.studies.bennett_common import (
-    family_measures,
-    performance,
+    measure_network,
     train_network,
     wall_time,
-    weakness_measures,
 )
 from weakness_lib.studies.common import dataset, fixed_batch, split_for
 from weakness_lib.studies.head_to_head_stats import (  # noqa: F401  (re-exported)
@@ -194,9 +192,7 @@ def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[
         model, rec = train_network(ctx.X, ctx.y, cfg["widths"], cfg["train"], seed, device=device)
         t0 = time.perf_counter()
         row: dict[str, Any] = {"index": i, **rec}
-        row.update(performance(model, ctx.X, ctx.y, ctx.Xt, ctx.yt))
-        row.update(weakness_measures(model, ctx.probe_x, ctx.w2_x, cfg["taus"], cfg["deltas"]))
-        row.update(family_measures(model, ctx.Xc, ctx.yc, cfg))
+        row.update(measure_network(model, ctx, cfg))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row
 
@@ -206,35 +202,9 @@ def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[
 # ---------------------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ---------------------------------------------------------------------------------------------
 # Verdict (registered rule; numbers from the claim block's target/thresholds)
 # ---------------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------------------------------------

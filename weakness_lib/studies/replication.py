@@ -34,11 +34,9 @@ from scipy import stats as sps
 from weakness_lib.core.claims import Claim
 from weakness_lib.studies import base, registry
 from weakness_lib.studies.bennett_common import (
-    family_measures,
-    performance,
+    measure_network,
     train_network,
     wall_time,
-    weakness_measures,
 )
 from weakness_lib.studies.head_to_head import key_index, network_key
 from weakness_lib.studies.head_to_head_stats import (  # noqa: F401  (the runner's summary hook)
@@ -69,9 +67,7 @@ def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[
         model, rec = train_network(d.X, d.y, cfg["widths"], cfg["train"], seed, device=device)
         t0 = time.perf_counter()
         row: dict[str, Any] = {"index": i, **rec}
-        row.update(performance(model, d.X, d.y, d.Xt, d.yt))
-        row.update(weakness_measures(model, d.probe_x, d.w2_x, cfg["taus"], cfg["deltas"]))
-        row.update(family_measures(model, d.Xc, d.yc, cfg))
+        row.update(measure_network(model, d, cfg))
         row.update(extra_measures(model, d, cfg["taus"], cfg))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row

@@ -34,14 +34,12 @@ from weakness_lib.bennett.train import TrainingDivergedError
 from weakness_lib.core.claims import Claim
 from weakness_lib.studies import base
 from weakness_lib.studies.bennett_common import (
-    family_measures,
     family_of,
     measure_families,
+    measure_network,
     orientation_of,
-    performance,
     train_network,
     wall_time,
-    weakness_measures,
 )
 from weakness_lib.studies.head_to_head_stats import measure_columns
 from weakness_lib.studies.population_data import data_for, extra_measures
@@ -95,9 +93,7 @@ def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[
         row: dict[str, Any] = {**hp, **rec}
         row["stopped_by"] = ("criterion" if rec["final_train_loss"] < cfg["train"]["stop_train_loss"]
                              else "cap")
-        row.update(performance(model, d.X, d.y, d.Xt, d.yt))
-        row.update(weakness_measures(model, d.probe_x, d.w2_x, cfg["taus"], cfg["deltas"]))
-        row.update(family_measures(model, d.Xc, d.yc, unit_cfg))
+        row.update(measure_network(model, d, unit_cfg))
         row.update(extra_measures(model, d, cfg["taus"], cfg))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row
