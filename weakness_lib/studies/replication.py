@@ -48,7 +48,6 @@ from weakness_lib.studies.head_to_head_verdicts import evaluate, paper_compariso
 from weakness_lib.studies.population_data import data_for, extra_measures
 
 DEVICES: tuple[str, ...] = ("cpu",)
-VERDICTS = ("reproduced", "partially_reproduced", "not_reproduced")
 
 
 def units(cfg: Mapping[str, Any]) -> list[list[str]]:
