@@ -7,8 +7,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+# isort: off
+import weakness_lib  # noqa: F401  (first: pins CPU dispatch before torch or numpy loads)
 import pytest
 import torch
+# isort: on
 
 from weakness_lib.bennett.models import build_mlp
 from weakness_lib.publish.book import (

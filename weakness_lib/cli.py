@@ -7,6 +7,7 @@
     weakness-repro compare <results-root>                  compare another store with this one, bitwise
     weakness-repro migrate [--scale full]                  rename tables to the current hashing scheme
     weakness-repro book [--scale full]                     run all, execute the chapters, build the book
+    weakness-repro numerics [--env]                        the pinned CPU dispatch of this process
 """
 
 from __future__ import annotations
@@ -131,12 +132,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if unknown:
         print(f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}", file=sys.stderr)
         return 2
+    from weakness_lib.core import numerics
+    from weakness_lib.core.provenance import cpu_model
+
+    why = numerics.comparable(table.provenance.get("numerics"), table.provenance.get("cpu"),
+                              numerics.record(), cpu_model())
+    if why:
+        print(f"verify: refusing to compare {spec.name} bitwise: {why}", file=sys.stderr)
+        return 2
     chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
     module = spec.load()
     n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
     tol = {f: table.config[k] for f, k in TOLERANCES.items() if k in table.config}
     print(f"verify {spec.name} ({args.scale}, {table.path.name}): {len(chosen)} of {len(keys)} units, "
-          f"{n_threads} torch threads; bitwise" + (f" except {tol} (relative)" if tol else "")
+          f"{n_threads} torch threads, {numerics.describe(numerics.record())} on {cpu_model()}; "
+          f"seed {args.seed}; bitwise" + (f" except {tol} (relative)" if tol else "")
           + f"; solver diagnostics {sorted(DIAGNOSTICS)} not compared")
     w = max(22, *(len(k) for k in chosen))
     print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
@@ -162,6 +172,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print("verify: PASS (every stored number reproduced bit for bit, diagnostics included)")
     return 1 if failures else 0
+
+
+def cmd_numerics(args: argparse.Namespace) -> int:
+    from weakness_lib.core import numerics
+
+    if args.env:  # for remote Dask workers: `env $(weakness-repro numerics --env) dask worker …`
+        print(" ".join(f"{k}={v}" for k, v in numerics.worker_env().items()))
+        return 0
+    rec = numerics.record()
+    print(f"numerics: {numerics.describe(rec)} ({rec['kernels']} kernels, MKL branch "
+          f"{rec['mkl_cbwr_branch']}, numpy {rec['numpy']})")
+    for k, v in rec["env"].items():
+        print(f"  {k}={v}")
+    for p in rec["not_pinned"]:
+        print(f"  not pinned: {p}")
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -237,6 +263,9 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("migrate", help="rename stored tables to the current settings hash (no recompute)")
     m.add_argument("--scale", choices=SCALES, default="full")
     m.set_defaults(fn=cmd_migrate)
+    n = sub.add_parser("numerics", help="show the pinned CPU dispatch (or print it as environment)")
+    n.add_argument("--env", action="store_true", help="print KEY=VALUE pairs for a worker's environment")
+    n.set_defaults(fn=cmd_numerics)
     b = sub.add_parser("book", help="run all, execute every chapter and build the HTML book")
     b.add_argument("--scale", choices=SCALES, default="full", help="which results the book shows")
     b.add_argument("--jobs", type=_positive, default=2, help="notebooks executed in parallel")
@@ -257,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except (KeyError, ValueError, RuntimeError, OSError) as exc:
+    except (KeyError, ValueError, RuntimeError, OSError) as exc:  # NumericsError included
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"weakness-repro: error: {msg}", file=sys.stderr)
         return 2

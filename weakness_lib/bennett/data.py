@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,9 @@ def _expected_digests(root: Path) -> dict[str, str]:
 
 
 def _decompress(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".part")
+    """Decompress ``src`` to ``dst`` through a temporary file private to this process, replaced
+    atomically: two processes (e.g. two Dask workers on a cold cache) may race; both succeed."""
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.{time.time_ns()}.part")
     try:
         with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout)

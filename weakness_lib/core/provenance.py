@@ -9,6 +9,7 @@ import sys
 
 import torch
 
+from weakness_lib.core import numerics
 from weakness_lib.core.paths import project_root
 
 
@@ -61,5 +62,6 @@ def environment() -> dict[str, str | int]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "torch_threads": torch.get_num_threads(),
+        "numerics": numerics.record(),
         "date": now_iso(),
     }

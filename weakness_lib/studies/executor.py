@@ -38,6 +38,9 @@ def execute_unit(module: str, cfg: dict[str, Any], key: str, device: str) -> tup
     A study lists the devices its units can use in ``DEVICES`` (default: CPU only); on any other
     requested device its units run on the CPU. Rows computed elsewhere than the CPU record
     ``_device`` (bookkeeping, not compared by ``verify``)."""
+    from weakness_lib.core import numerics  # importing weakness_lib pins this worker's dispatch
+
+    numerics.require_pinned(f"a unit of {cfg.get('experiment', module)} on this worker")
     mod = importlib.import_module(module)
     if device not in getattr(mod, "DEVICES", ("cpu",)):
         device = "cpu"
@@ -72,6 +75,8 @@ class Executor:
         if self._client is None:
             from dask.distributed import Client, LocalCluster
 
+            from weakness_lib.core import numerics
+
             if self.scheduler:
                 self._client = Client(self.scheduler, timeout="30s")
             else:
@@ -85,7 +90,7 @@ class Executor:
                         n_workers=self.workers, threads_per_worker=1, processes=True,
                         dashboard_address=":0", silence_logs=40,
                         env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                             "OPENBLAS_NUM_THREADS": "1"},
+                             "OPENBLAS_NUM_THREADS": "1", **numerics.worker_env()},
                     )
                 self._client = Client(self._cluster)
         return self._client

@@ -31,9 +31,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from weakness_lib.core import numerics
 from weakness_lib.core.claims import write_claim
 from weakness_lib.core.config import experiment_config, result_settings
-from weakness_lib.core.provenance import git_commit, now_iso
+from weakness_lib.core.provenance import cpu_model, git_commit, now_iso
 from weakness_lib.core.store import ResultsStore, Table, ensure_writable
 from weakness_lib.studies import base, registry
 from weakness_lib.studies.executor import Executor, resolve_device
@@ -89,6 +90,19 @@ def check_settings(study: Study, table: Table) -> None:
     )
 
 
+def check_numerics(study: Study, table: Table) -> None:
+    """Raise :class:`~weakness_lib.core.numerics.NumericsError` before adding units to a stored
+    table computed under other numerics: one table, one set of kernels."""
+    if not table.path.exists() or not len(table):
+        return
+    prov = table.provenance
+    why = numerics.comparable(prov.get("numerics"), prov.get("cpu"), numerics.record(), cpu_model())
+    if why:
+        raise numerics.NumericsError(
+            f"{study.name}: will not add units to {table.path}: {why}. Move the table away to "
+            f"recompute it whole, or resume it where it was started")
+
+
 @dataclass
 class _Progress:
     """The computing state of one study: its stages, the stage in flight, its bar and times."""
@@ -119,6 +133,7 @@ def _launch_next_stage(p: _Progress, executor: Executor, device: str) -> None:
         missing = [k for k in p.stages[p.stage] if k not in p.table]
         if missing:
             ensure_writable(p.table.folder)
+            check_numerics(p.study, p.table)
         for key in missing:
             executor.submit((p.study.name, key), p.study.module, p.table.config, key, device)
             p.pending.add(key)
@@ -201,6 +216,7 @@ def run_studies(names: list[str], scale: str, *, workers: int | None = None,
     settings; otherwise a changed setting on a stored full-scale study raises
     :class:`SettingsChanged` before anything is computed.
     """
+    numerics.require_pinned("computing results")
     device = resolve_device(device)
     studies = registry.in_dependency_order(names)
     tables = {}
