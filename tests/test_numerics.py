@@ -1,0 +1,131 @@
+"""Pinned numerics: the same bits whatever dispatch knob a user or a machine sets.
+
+The decisive cross-family evidence is :data:`numerics.PROBE_HASH`: the Intel Xeon printed it for
+``isa_probe.py`` under the pinned set (``shared/reference/numerics.md``), and so must every machine
+that runs these tests (AMD EPYC included). The other tests vary each knob in a fresh process (the
+knobs are read once, when a library first dispatches) and check that nothing changes; a control
+shows the probe *does* see the knob when pinning is switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from weakness_lib.cli import main
+from weakness_lib.core import numerics
+from weakness_lib.studies import base
+
+PROBE = Path(__file__).parent / "fixtures" / "numerics_probe.py"
+NO_PIN = [k for k in (*numerics.PINNED_ENV, numerics.SWITCH)]
+
+pytestmark = pytest.mark.skipif(numerics.supported() is not None,
+                                reason=f"pinned numerics unavailable: {numerics.supported()}")
+
+
+def probe(kind: str, *args: str, **env: str) -> dict:
+    """Run the probe in a fresh process with ``env`` added to a clean environment."""
+    clean = {k: v for k, v in os.environ.items() if k not in NO_PIN}
+    out = subprocess.run([sys.executable, str(PROBE), kind, *args], env={**clean, **env},
+                         capture_output=True, text=True, check=True, timeout=300)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_pinned_training_gives_the_cross_family_hash():
+    """isa_probe.py's final weights under pinning: the hash the Intel Xeon printed, on any CPU."""
+    rec = probe("isa")
+    assert rec["profile"] == numerics.PROFILE and rec["kernels"] == "AVX2"
+    assert rec["hash"] == numerics.PROBE_HASH
+
+
+#: knobs users and machines set: the pinned ones to other values (pinning overrides them), and
+#: the ones not pinned (threads of other pools, MKL's instruction cap, Intel's CPU-type override)
+HOSTILE = {
+    "pinned knobs set otherwise": {"ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AUTO",
+                                   "ONEDNN_MAX_CPU_ISA": "ALL", "OPENBLAS_CORETYPE": "SkylakeX",
+                                   "MKL_DYNAMIC": "TRUE", "NPY_ENABLE_CPU_FEATURES": ""},
+    "knobs not pinned": {"MKL_ENABLE_INSTRUCTIONS": "AVX512", "MKL_DEBUG_CPU_TYPE": "5",
+                         "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "KMP_AFFINITY": "compact",
+                         "OMP_PROC_BIND": "true", "ONEDNN_VERBOSE": "0"},
+}
+
+
+def test_training_and_curvature_ignore_every_other_dispatch_knob():
+    """Library training (SGD), float32 λ_max and trace, and a scipy statistic: bit-identical."""
+    ref = probe("lib", "150")
+    assert ref["profile"] == numerics.PROFILE
+    for name, env in HOSTILE.items():
+        got = probe("lib", "150", **env)
+        assert got["profile"] == numerics.PROFILE, name
+        assert got["hash"] == ref["hash"], f"{name} changed the result"
+
+
+def test_the_probe_sees_dispatch_when_pinning_is_off():
+    """Control: without pinning, ATen's kernel choice changes the bits (on an AVX-512 CPU)."""
+    native = probe("lib", "150", WEAKNESS_NUMERICS="native")
+    if native["kernels"] == "AVX2":
+        pytest.skip("this CPU has no AVX-512 kernels to differ from the pinned AVX2 ones")
+    avx2 = probe("lib", "150", WEAKNESS_NUMERICS="native", ATEN_CPU_CAPABILITY="avx2")
+    assert native["profile"] == avx2["profile"] == "native"
+    assert native["hash"] != avx2["hash"]
+
+
+def test_this_process_is_pinned():
+    assert numerics.effective() == []
+    assert numerics.record()["profile"] == numerics.PROFILE
+    numerics.require_pinned("a test")  # does not raise
+
+
+PINNED = {"profile": numerics.PROFILE, "kernels": "AVX2"}
+NATIVE_512 = {"profile": "native", "kernels": "AVX512"}
+
+
+@pytest.mark.parametrize(("stored", "stored_cpu", "here", "here_cpu", "ok"), [
+    (PINNED, "Intel Xeon", PINNED, "AMD EPYC", True),        # the point of pinning
+    (NATIVE_512, "AMD EPYC", PINNED, "AMD EPYC", False),     # different kernels, same machine
+    (PINNED, "AMD EPYC", NATIVE_512, "AMD EPYC", False),
+    (NATIVE_512, "AMD EPYC", NATIVE_512, "AMD EPYC", True),  # native: same family only
+    (NATIVE_512, "Intel Xeon", NATIVE_512, "AMD EPYC", False),
+    (None, "AMD EPYC", NATIVE_512, "AMD EPYC", True),        # recorded before numerics were
+    (None, None, NATIVE_512, "AMD EPYC", False),             # ... on an unrecorded CPU
+    (None, "AMD EPYC", PINNED, "AMD EPYC", False),
+])
+def test_comparable_on_both_sides(stored, stored_cpu, here, here_cpu, ok):
+    why = numerics.comparable(stored, stored_cpu, here, here_cpu)
+    assert (why is None) is ok
+    if not ok:
+        assert "last bits" in why
+
+
+def test_bad_mode_is_one_line(monkeypatch):
+    monkeypatch.setenv(numerics.SWITCH, "fast")
+    with pytest.raises(numerics.NumericsError, match="WEAKNESS_NUMERICS='fast' is not a numerics mode"):
+        numerics.mode()
+
+
+def test_tables_record_numerics_verify_refuses_across_and_runner_will_not_mix(isolated_results, capsys):
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 0
+    table = base.table("reparameterisation", "smoke")
+    assert table.provenance["numerics"]["profile"] == numerics.PROFILE
+    capsys.readouterr()
+    data = json.loads(table.path.read_text())
+    data["provenance"]["numerics"] = {**data["provenance"]["numerics"], **NATIVE_512}
+    data["provenance"]["cpu"] = "Some Other CPU"
+    first = next(iter(data["rows"]))
+    table.path.write_text(json.dumps(data))
+    assert main(["verify", "reparameterisation", "--scale", "smoke", "--sample", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "refusing to compare reparameterisation bitwise" in err
+    assert "native dispatch (AVX512 kernels on Some Other CPU)" in err
+    # a missing unit of that table is not computed under other numerics: one line, nothing lost
+    del data["rows"][first]
+    table.path.write_text(json.dumps(data))
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "will not add units to" in err
+    assert len(json.loads(table.path.read_text())["rows"]) == len(data["rows"])
