@@ -4,6 +4,7 @@
         [--workers N] [--scheduler tcp://HOST:PORT] [--device auto|cpu|cuda]
     weakness-repro status [--scale smoke|full]             what is stored, with provenance and verdicts
     weakness-repro verify <study> --sample k | --unit KEY  recompute stored units, compare bitwise
+    weakness-repro verify-sample [--units 2] [--seed S]    verify random trained units of any study (CI)
     weakness-repro compare <results-root>                  compare another store with this one, bitwise
     weakness-repro migrate [--scale full]                  rename tables to the current hashing scheme
     weakness-repro book [--scale full]                     run all, execute the chapters, build the book
@@ -13,11 +14,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import io
 import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,34 +123,19 @@ def _compare_row(stored: dict[str, Any], new: dict[str, Any], cfg: dict[str, Any
     return diffs, excused
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from weakness_lib.studies import base, registry
-
-    spec = registry.get(args.study)
-    table = base.table(spec.name, args.scale)
-    keys = table.keys()
-    if not keys:
-        print(f"{spec.name}: nothing stored at scale {args.scale}; run it first", file=sys.stderr)
-        return 2
-    unknown = [k for k in args.unit if k not in table]
-    if unknown:
-        print(f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}", file=sys.stderr)
-        return 2
+def _verify_units(spec: Any, table: Any, chosen: list[str], seed: int | None) -> tuple[int, int]:
+    """Recompute ``chosen`` units of ``table`` and print one line each: (failures, inexact)."""
     from weakness_lib.core import numerics
     from weakness_lib.core.provenance import cpu_model
+    from weakness_lib.studies import base
 
-    why = numerics.comparable(table.provenance.get("numerics"), table.provenance.get("cpu"),
-                              numerics.record(), cpu_model())
-    if why:
-        print(f"verify: refusing to compare {spec.name} bitwise: {why}", file=sys.stderr)
-        return 2
-    chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
     module = spec.load()
     n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
     tol = {f: table.config[k] for f, k in TOLERANCES.items() if k in table.config}
-    print(f"verify {spec.name} ({args.scale}, {table.path.name}): {len(chosen)} of {len(keys)} units, "
-          f"{n_threads} torch threads, {numerics.describe(numerics.record())} on {cpu_model()}; "
-          f"seed {args.seed}; bitwise" + (f" except {tol} (relative)" if tol else "")
+    print(f"verify {spec.name} ({table.config.get('scale')}, {table.path.name}): {len(chosen)} of "
+          f"{len(table)} units, {n_threads} torch threads, {numerics.describe(numerics.record())} "
+          f"on {cpu_model()}" + (f"; seed {seed}" if seed is not None else "") + "; bitwise"
+          + (f" except {tol} (relative)" if tol else "")
           + f"; solver diagnostics {sorted(DIAGNOSTICS)} not compared")
     w = max(22, *(len(k) for k in chosen))
     print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
@@ -164,6 +153,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             else f"{diffs[0][0]}: stored {diffs[0][1]!r} != new {diffs[0][2]!r}"
         print(f"  {key:<{w}} {len(differences(stored, {})):6d}  {'FAIL' if diffs else 'PASS'}    "
               f"{first}  ({time.perf_counter() - start:.1f} s)", flush=True)
+    return failures, inexact
+
+
+def _verdict_line(failures: int, inexact: int) -> int:
     if failures:
         print(f"verify: FAIL ({failures} unit(s) differ)")
     elif inexact:
@@ -172,6 +165,111 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print("verify: PASS (every stored number reproduced bit for bit, diagnostics included)")
     return 1 if failures else 0
+
+
+def _comparable(table: Any) -> str | None:
+    from weakness_lib.core import numerics
+    from weakness_lib.core.provenance import cpu_model
+
+    return numerics.comparable(table.provenance.get("numerics"), table.provenance.get("cpu"),
+                               numerics.record(), cpu_model())
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from weakness_lib.studies import base, registry
+
+    spec = registry.get(args.study)
+    table = base.table(spec.name, args.scale)
+    keys = table.keys()
+    if not keys:
+        print(f"{spec.name}: nothing stored at scale {args.scale}; run it first", file=sys.stderr)
+        return 2
+    unknown = [k for k in args.unit if k not in table]
+    if unknown:
+        print(f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}", file=sys.stderr)
+        return 2
+    if why := _comparable(table):
+        print(f"verify: refusing to compare {spec.name} bitwise: {why}", file=sys.stderr)
+        return 2
+    chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
+    with _log_to(verify_log(spec.name) if args.log else None):
+        return _verdict_line(*_verify_units(spec, table, chosen, None if args.unit else args.seed))
+
+
+def verify_log(name: str) -> Path:
+    """``results/full/verify/<cpu family>/<name>.txt``: one folder of logs per CPU family."""
+    from weakness_lib.core.paths import results_root
+    from weakness_lib.core.provenance import cpu_family
+
+    return results_root("full") / "verify" / cpu_family() / f"{name}.txt"
+
+
+class _Tee:
+    def __init__(self, *streams: Any):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for s in self.streams:
+            s.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for s in self.streams:
+            s.flush()
+
+
+@contextlib.contextmanager
+def _log_to(path: Path | None) -> Iterator[None]:
+    """Copy stdout into ``path`` (replaced atomically when the block ends) if given."""
+    if path is None:
+        yield
+        return
+    buf, out = io.StringIO(), sys.stdout
+    sys.stdout = _Tee(out, buf)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout = out
+        from weakness_lib.core.store import atomic_write_text
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, buf.getvalue())
+        print(f"log: {path}")
+
+
+def cmd_verify_sample(args: argparse.Namespace) -> int:
+    """Verify a random sample of trained full-scale units, across every study whose table was
+    computed under numerics this process reproduces, within a time budget (CI calls it)."""
+    from weakness_lib.studies import base, registry
+
+    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
+    pool: list[tuple[str, str, float]] = []
+    skipped = []
+    for spec in registry.STUDIES.values():
+        if not getattr(spec.load(), "TRAINS", True):
+            continue
+        table = base.table(spec.name, "full")
+        if not len(table):
+            continue
+        if _comparable(table):
+            skipped.append(spec.name)
+            continue
+        pool += [(spec.name, r["key"], float(r.get("_wall_s") or 0.0)) for r in table.rows()
+                 if float(r.get("_wall_s") or 0.0) <= args.max_unit_s]
+    print(f"verify-sample: seed {seed} (rerun: weakness-repro verify-sample --seed {seed}); "
+          f"{len(pool)} trained unit(s) of ≤ {args.max_unit_s:g} s stored under numerics this "
+          f"machine reproduces" + (f"; not comparable here: {', '.join(skipped)}" if skipped else ""))
+    if len(pool) < args.units:
+        print(f"verify-sample: only {len(pool)} eligible unit(s), {args.units} asked for; "
+              "recompute the store under pinned numerics (README, Numerics)", file=sys.stderr)
+        return 2
+    chosen = random.Random(seed).sample(pool, args.units)
+    failures = inexact = 0
+    for name in dict.fromkeys(n for n, _, _ in chosen):
+        spec, table = registry.get(name), base.table(name, "full")
+        f, i = _verify_units(spec, table, [k for n, k, _ in chosen if n == name], seed)
+        failures, inexact = failures + f, inexact + i
+    return _verdict_line(failures, inexact)
 
 
 def cmd_numerics(args: argparse.Namespace) -> int:
@@ -255,7 +353,16 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0, help="seed of the random choice of units")
     v.add_argument("--unit", action="append", default=[], metavar="KEY",
                    help="verify this stored unit (repeatable; replaces the random sample)")
+    v.add_argument("--log", action="store_true",
+                   help="also write the output to results/full/verify/<CPU family>/<study>.txt")
     v.set_defaults(fn=cmd_verify)
+    vs = sub.add_parser("verify-sample", help="verify random trained full-scale units of any study "
+                        "(what CI runs)")
+    vs.add_argument("--units", type=_positive, default=2, help="how many units (default 2)")
+    vs.add_argument("--seed", type=int, default=None, help="seed of the choice (default: from the clock, printed)")
+    vs.add_argument("--max-unit-s", type=float, default=60.0,
+                    help="only units whose stored wall time is at most this (default 60 s)")
+    vs.set_defaults(fn=cmd_verify_sample)
     c = sub.add_parser("compare", help="compare another results store with this one, bitwise")
     c.add_argument("other", help="results root of the other store (holding full/ and smoke/)")
     c.add_argument("--scale", choices=SCALES, default="full", help="which scale (default full)")

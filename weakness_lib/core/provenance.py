@@ -52,6 +52,16 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_family() -> str:
+    """A folder-safe name of this CPU model, e.g. ``amd-epyc`` or ``intel-r-xeon-r-platinum-8481c``
+    (frequency suffixes dropped): the unit of "a CPU family" for verify logs."""
+    import re
+
+    model = re.sub(r"\s*(CPU\s*)?@.*$", "", cpu_model())
+    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
+    return slug or "unknown-cpu"
+
+
 def environment() -> dict[str, str | int]:
     """Versions and machine facts that can change a floating-point result."""
     return {

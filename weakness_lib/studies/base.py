@@ -124,8 +124,8 @@ def provenance(*tables: Table) -> dict[str, Any]:
     for t in tables:
         try:
             path = str(t.path.resolve().relative_to(project_root()))
-        except ValueError:
-            path = f"<results>/{t.path.parent.parent.name}/{t.path.parent.name}/{t.path.name}"
+        except ValueError:  # a store outside the repository ($WEAKNESS_RESULTS): where it is committed
+            path = f"results/{t.path.parent.parent.name}/{t.path.parent.name}/{t.path.name}"
         prov = t.provenance
         wall = round(t.total_wall_s(), 1)
         out["tables"].append({
@@ -134,6 +134,7 @@ def provenance(*tables: Table) -> dict[str, Any]:
             "torch_threads": t.config.get("torch_threads", prov.get("torch_threads")),
             "created": prov.get("date"),
             **({"cpu": prov["cpu"]} if "cpu" in prov else {}),  # recorded since 2026-12-02
+            "numerics": (prov.get("numerics") or {}).get("profile", "native (unrecorded)"),
         })
         out["wall_s"] = round(out["wall_s"] + wall, 1)
     return out

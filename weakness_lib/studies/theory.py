@@ -53,6 +53,7 @@ from weakness_lib.studies.theory_verdicts import (  # noqa: F401  (re-exported)
 
 STUDY = "theory"
 DEVICES: tuple[str, ...] = ("cpu",)  # exact enumerations and a tiny demo network
+TRAINS = False  # exact enumerations: CI's verify-sample draws trained units from other studies
 #: numerical tolerance of the descriptive ``strictly_decreasing`` flag stored in the B4 rows (part
 #: of the unit's computation: changing it changes stored rows). The verdicts do not use it: they
 #: read ``thresholds.tolerance`` of configs/theory.yaml.
