@@ -33,13 +33,31 @@ def differences(stored: Any, new: Any, path: str = "") -> list[tuple[str, Any, A
     return [] if stored == new else [(path, stored, new)]
 
 
+class UnreadableTable(ValueError):
+    """A stored table is not valid JSON (e.g. truncated) or not a table; the message names it."""
+
+
+def read_table(path: Path) -> dict[str, Any]:
+    """The JSON of the table at ``path``, or :class:`UnreadableTable` naming the file and why."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UnreadableTable(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column "
+                              f"{exc.colno}; truncated?): restore or remove that table") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableTable(f"{path} cannot be read ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), dict):
+        raise UnreadableTable(f"{path} is not a results table (no 'rows' mapping)")
+    return data
+
+
 def _tables(root: Path) -> dict[tuple[str, str], Path]:
     """{(experiment, settings hash): path} of every table under ``root`` (a scale folder)."""
     out = {}
     for p in sorted(Path(root).glob("*/*.json")):
         if p.parent.name in ("claims", "verify"):
             continue
-        cfg = json.loads(p.read_text(encoding="utf-8")).get("config", {})
+        cfg = read_table(p).get("config", {})
         out[(p.parent.name, settings_hash(cfg))] = p
     return out
 
@@ -55,8 +73,8 @@ def compare_stores(other: Path, scale: str = "full", mine: Path | None = None) -
         if (experiment, h) not in here:
             out.append({**row, "status": "no table with these settings here"})
             continue
-        a = json.loads(here[(experiment, h)].read_text(encoding="utf-8"))["rows"]
-        b = json.loads(path.read_text(encoding="utf-8"))["rows"]
+        a = read_table(here[(experiment, h)])["rows"]
+        b = read_table(path)["rows"]
         common = sorted(set(a) & set(b))
         differing = [k for k in common if differences(a[k], b[k])]
         out.append({**row, "units_compared": len(common), "units_differing": len(differing),
