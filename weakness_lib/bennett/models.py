@@ -7,6 +7,7 @@ stable (``layers.0.weight``) across the library, the results store and the tests
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -15,14 +16,27 @@ from torch import Tensor, nn
 DEFAULT_WIDTHS: tuple[int, ...] = (784, 256, 256, 10)
 
 
+def check_widths(widths: Sequence[int]) -> list[int]:
+    """``widths`` as a list of Python ints: at least two whole numbers ≥ 1 (numpy integers and
+    arrays are fine), else ``ValueError`` naming ``widths``."""
+    try:
+        out = list(widths)
+    except TypeError:
+        raise ValueError(f"widths must be a sequence of ≥ 2 whole numbers ≥ 1 (input, hidden…, "
+                         f"output), got {widths!r}") from None
+    if len(out) < 2 or any(isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1
+                           for w in out):
+        raise ValueError(f"widths must be ≥ 2 whole numbers ≥ 1 (input, hidden…, output), got "
+                         f"{[w.item() if hasattr(w, 'item') else w for w in out]!r}")
+    return [int(w) for w in out]
+
+
 class MLP(nn.Module):
     """ReLU MLP with configurable widths; ``bias=False`` drops every bias."""
 
     def __init__(self, widths: Sequence[int] = DEFAULT_WIDTHS, bias: bool = True):
         super().__init__()
-        if len(widths) < 2 or any(int(w) < 1 for w in widths):
-            raise ValueError(f"widths must list ≥ 2 positive sizes, got {list(widths)}")
-        self.widths = tuple(int(w) for w in widths)
+        self.widths = tuple(check_widths(widths))
         self.layers = nn.ModuleList(
             nn.Linear(a, b, bias=bias) for a, b in zip(self.widths[:-1], self.widths[1:])
         )
@@ -46,11 +60,11 @@ def build_mlp(
     Initialisation is PyTorch's ``nn.Linear`` default, U(±1/√fan_in). ``widths`` (input, hidden…,
     output) must be at least two whole numbers ≥ 1.
     """
-    widths = list(widths)
-    if len(widths) < 2 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
-        raise ValueError(f"widths must be ≥ 2 whole numbers ≥ 1 (input, hidden…, output), got {widths!r}")
+    widths = check_widths(widths)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"seed must be an integer or None, got {seed!r}")
     if seed is None:
         return MLP(widths, bias)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(int(seed))
         return MLP(widths, bias)

@@ -5,7 +5,9 @@ bit-identical on CPU (the mini-batch order comes from a ``torch.Generator`` seed
 ``seed``; no other randomness is used). A non-finite loss raises
 :class:`TrainingDivergedError` naming the step, and so does a finite divergence: after an epoch
 the (cross-entropy) training loss has grown to ≥ :data:`DIVERGENCE_FACTOR` × its value at
-initialisation while training accuracy is still at chance (≤ 1.5/C for C classes).
+initialisation while training accuracy is still at chance (≤ 1.5/C for C classes). Training that
+ends at chance without diverging by that rule (e.g. SGD at lr = 50) returns normally with
+``at_chance`` set and one :class:`TrainingAtChanceWarning`.
 
 ``device`` moves model and data (``"cuda"`` on a GPU machine); the mini-batch order is always
 drawn on the CPU, so it is the same on every device. CPU results are the bitwise reference.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -22,12 +25,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm  # plain: tqdm.auto warns "IProgress not found" in kernels without ipywidgets
 
+from weakness_lib.core import checks
+
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "gd")
 DIVERGENCE_FACTOR = 100.0
 
 
 class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class TrainingAtChanceWarning(UserWarning):
+    """Training ended with train accuracy at chance (≤ 1.5/C) without diverging by the loss rule."""
 
 
 @dataclass(frozen=True)
@@ -54,22 +63,19 @@ class TrainConfig:
     loss: str = "cross_entropy"
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
-        for name in ("lr", "momentum", "weight_decay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        # numbers of any kind (numpy scalars too) become Python ints/floats; builtins unchanged
+        for name in ("lr", "momentum", "weight_decay", "stop_train_acc", "stop_train_loss"):
+            object.__setattr__(self, name, checks.real(name, getattr(self, name),
+                                                       optional=name.startswith("stop_")))
+        for name in ("batch_size", "epochs", "max_steps"):
+            object.__setattr__(self, name, checks.whole(name, getattr(self, name), 1,
+                                                        optional=name == "max_steps"))
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if not 0 <= self.momentum < 1 or self.weight_decay < 0:
             raise ValueError("momentum must be in [0, 1) and weight_decay ≥ 0")
-        for name in ("batch_size", "epochs", "max_steps"):
-            value = getattr(self, name)
-            if value is None and name == "max_steps":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
         if self.loss not in ("cross_entropy", "mse"):
             raise ValueError(f"unknown loss {self.loss!r}")
 
@@ -86,6 +92,8 @@ class TrainResult:
     final_train_acc: float
     wall_s: float
     history: list[dict[str, float]] = field(default_factory=list)
+    #: the final train accuracy is at chance, ≤ 1.5/C for C classes (cross-entropy only)
+    at_chance: bool = False
 
 
 def _loss(logits: Tensor, y: Tensor, kind: str) -> Tensor:
@@ -146,6 +154,10 @@ def train(
     receives the model and the data.
     """
     cfg = config
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig (e.g. TrainConfig(**settings)), got "
+                        f"{type(cfg).__name__}")
+    seed = checks.whole("seed", seed, where="train")
     if device is not None:
         model.to(device)
         X, y = X.to(device), y.to(device)
@@ -208,6 +220,13 @@ def train(
         if cfg.stop_train_loss is not None and train_loss < cfg.stop_train_loss:
             break
     bar.close()
+    at_chance = bool(n_classes and train_acc <= 1.5 / n_classes)
+    if at_chance:
+        warnings.warn(
+            f"training ended at chance: train accuracy {train_acc:.3f} ≤ 1.5/{n_classes} after "
+            f"{epoch} epoch(s) with lr={cfg.lr} (loss {train_loss:.3g}, not diverged by the "
+            f"{DIVERGENCE_FACTOR:g}× rule): the learning rate may be too large, or training too short",
+            TrainingAtChanceWarning, stacklevel=2)
     return TrainResult(
         model=model,
         steps=step,
@@ -216,4 +235,5 @@ def train(
         final_train_acc=train_acc,
         wall_s=time.perf_counter() - start,
         history=history,
+        at_chance=at_chance,
     )
