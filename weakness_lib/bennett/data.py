@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import Tensor
 from torchvision import datasets
 
+from weakness_lib.core import checks
 from weakness_lib.core.paths import cache_dir, project_root
 
 FILES: tuple[str, ...] = (
@@ -223,6 +225,20 @@ def make_split(labels: Tensor | np.ndarray, n_train: int, n_probe: int, seed: in
     The probe set is the *last* ``n_probe`` indices of :func:`stratified_order`, so it is the
     same for every ``n_train`` (given the seed) and never overlaps a training prefix.
     """
+    n_train, n_probe, seed = (checks.whole(name, value, where="make_split") for name, value in
+                              (("n_train", n_train), ("n_probe", n_probe), ("seed", seed)))
+    if isinstance(labels, Tensor):
+        dtype, ok = labels.dtype, not (labels.dtype.is_floating_point or labels.dtype.is_complex)
+        ok = ok and labels.dtype != torch.bool and labels.ndim == 1
+    elif isinstance(labels, np.ndarray | list | tuple):
+        dtype = np.asarray(labels).dtype
+        ok = dtype.kind in ("i", "u") and np.ndim(labels) == 1
+    else:
+        dtype, ok = None, False
+    if not ok:
+        raise checks.ArgumentError(f"make_split: labels must be a 1-D tensor or array of integer "
+                                   f"class labels, got {type(labels).__name__}"
+                                   + (f" of dtype {dtype}" if dtype is not None else ""))
     total = len(labels)
     if n_train < 1 or n_probe < 0 or n_train + n_probe > total:
         raise ValueError(

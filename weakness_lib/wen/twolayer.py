@@ -33,6 +33,7 @@ from torch import Tensor
 
 from weakness_lib.bennett import curvature as hessian
 from weakness_lib.bennett.curvature import Params
+from weakness_lib.core import checks
 
 __all__ = [
     "ARCHS",
@@ -71,8 +72,15 @@ class TwoLayerSpec:
     bn_guard: float = 1e-12
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
+        if not isinstance(self.arch, str) or self.arch not in ARCHS:
             raise ValueError(f"unknown architecture {self.arch!r}; expected one of {ARCHS}")
+        # whole numbers and positive reals only (numpy scalars become Python ones)
+        for name in ("d", "width"):
+            object.__setattr__(self, name, checks.whole(name, getattr(self, name), 1,
+                                                        where="TwoLayerSpec"))
+        for name in ("ln_eps", "bn_guard"):
+            object.__setattr__(self, name, checks.real(name, getattr(self, name), positive=True,
+                                                       where="TwoLayerSpec"))
         if self.d < 1 or self.width < 1:
             raise ValueError(f"need d ≥ 1 and width ≥ 1, got d = {self.d}, width = {self.width}")
         if self.ln_eps <= 0 or self.bn_guard <= 0:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from weakness_lib.core import checks
+
 __all__ = ["XorData", "xor_labels", "full_cube", "sample_cube", "make_xor"]
 
 #: Largest d for which the test set is the full cube (2^16 = 65,536 points) by default.
@@ -83,6 +85,10 @@ def make_xor(
     The test set is the full cube when d ≤ ``exact_cube_max_d`` and otherwise ``n_test`` fresh
     i.i.d. draws from an independent stream of the same ``seed``.
     """
+    d, n_train, n_test, seed, exact_cube_max_d = (
+        checks.whole(name, value, where="make_xor") for name, value in (
+            ("d", d), ("n_train", n_train), ("n_test", n_test), ("seed", seed),
+            ("exact_cube_max_d", exact_cube_max_d)))
     if d < 2 or n_train < 1:
         raise ValueError(f"need d ≥ 2 and n_train ≥ 1, got d = {d}, n_train = {n_train}")
     gen = torch.Generator().manual_seed(2 * seed)

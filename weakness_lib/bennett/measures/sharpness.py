@@ -37,6 +37,7 @@ from weakness_lib.bennett.curvature import (
     unflatten,
 )
 from weakness_lib.bennett.measures.registry import MeasureResult
+from weakness_lib.core import checks
 
 __all__ = [
     "as_hvp",
@@ -58,9 +59,25 @@ def as_hvp(
     """Return ``model_or_hvp`` if it is a product operator, else :func:`curvature_hvp` of (model, X, y)."""
     if isinstance(model_or_hvp, HVP | GraphHVP):
         return model_or_hvp
+    if not isinstance(model_or_hvp, nn.Module):
+        raise checks.ArgumentError(f"model_or_hvp must be a torch nn.Module (with X, y) or an HVP, "
+                                   f"got {type(model_or_hvp).__name__}")
     if X is None or y is None:
         raise ValueError("pass an HVP object, or a model together with its curvature batch X, y")
     return curvature_hvp(model_or_hvp, X, y, dtype, loss)
+
+
+def _check_batch(X: Tensor, y: Tensor, loss: str) -> None:
+    """(X, y) must be tensors of one length; cross-entropy needs integer class labels in y."""
+    for name, value in (("X", X), ("y", y)):
+        if not isinstance(value, Tensor):
+            raise checks.ArgumentError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if len(X) != len(y):
+        raise checks.ArgumentError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    if loss == "cross_entropy" and (y.dtype.is_floating_point or y.dtype.is_complex
+                                    or y.dtype == torch.bool):
+        raise checks.ArgumentError(f"y must hold integer class labels for the cross-entropy loss, "
+                                   f"got {y.dtype} (use y.long())")
 
 
 def curvature_hvp(model: nn.Module, X: Tensor, y: Tensor, dtype: torch.dtype = torch.float64,
@@ -71,6 +88,9 @@ def curvature_hvp(model: nn.Module, X: Tensor, y: Tensor, dtype: torch.dtype = t
     the PAC-Bayes measure can evaluate perturbed logits with the same parameters and data.
     Parameters stay on the model's device; X and y are moved there.
     """
+    if not isinstance(model, nn.Module):
+        raise checks.ArgumentError(f"model must be a torch nn.Module, got {type(model).__name__}")
+    _check_batch(X, y, loss)
     model.eval()
     device = next(model.parameters()).device
     X, y = X.to(device), y.to(device)
@@ -104,6 +124,8 @@ def lambda_max(model_or_hvp: nn.Module | HVP | GraphHVP, X: Tensor | None = None
     included). Data: the curvature batch. Sign: higher = sharper. ``details``: ``residual``,
     the certified bound ‖Hv − λv‖/|λ| ≤ ``tol``, and ``converged``.
     """
+    tol = checks.real("tol", tol, positive=True, where="lambda_max")
+    seed = checks.whole("seed", seed, where="lambda_max")
     hvp = as_hvp(model_or_hvp, X, y)
     t0 = time.perf_counter()
     op = hvp if isinstance(hvp, GraphHVP) else GraphHVP(hvp.loss_fn, hvp.params)
@@ -119,6 +141,8 @@ def hessian_trace(model_or_hvp: nn.Module | HVP, X: Tensor | None = None, y: Ten
 
     Data: the curvature batch. Sign: higher = sharper.
     """
+    n_probes = checks.whole("n_probes", n_probes, 1, where="hessian_trace")
+    seed = checks.whole("seed", seed, where="hessian_trace")
     hvp = as_hvp(model_or_hvp, X, y)
     t0, c0 = time.perf_counter(), hvp.calls
     tr = hutchinson_trace(hvp, n_probes=n_probes, seed=seed)
