@@ -27,10 +27,18 @@ def project_root() -> Path:
     return Path.cwd().resolve()
 
 
+class ScaleError(ValueError):
+    """A scale that is neither ``smoke`` nor ``full``; a notebook shows just its one line."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook: shown instead of a traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
 def check_scale(scale: str) -> str:
-    """Validate a scale name (``smoke`` or ``full``)."""
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; expected one of {SCALES}")
+    """Validate a scale name (``smoke`` or ``full``): one line naming what is wrong otherwise
+    (e.g. ``papermill … -p scale 123``, where papermill passes the number 123)."""
+    if not isinstance(scale, str) or scale not in SCALES:
+        raise ScaleError(f"scale must be 'smoke' or 'full', got {scale!r}")
     return scale
 
 

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from weakness_lib.core.paths import check_scale
 from weakness_lib.studies import registry
 
 
 def load(study: str, scale: str = "full", compute: bool = False) -> dict[str, Any]:
-    """``analyse`` of ``study`` at ``scale`` (after running its missing units if ``compute``)."""
+    """``analyse`` of ``study`` at ``scale`` (after running its missing units if ``compute``).
+
+    The chapter's parameters are checked first, each in one line (``papermill -p scale 123``
+    passes a number; ``-p compute yes`` a string)."""
+    check_scale(scale)
+    if not isinstance(compute, bool):
+        raise ValueError(f"compute must be True or False, got {compute!r}")
     spec = registry.get(study)
     if compute:
         from weakness_lib.studies.runner import run_studies

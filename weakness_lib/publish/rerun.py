@@ -12,6 +12,8 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from weakness_lib.core.paths import check_scale
+
 #: the tags that hide a cell from the rendered page (myst-nb) and mark papermill's cells
 REMOVE = "remove-cell"
 PARAMETERS = "parameters"
@@ -20,7 +22,9 @@ INJECTED = "injected-parameters"
 
 def box_html(notebook: str, scale: str, studies: Sequence[str] = (),
              title: str = "Rerun this chapter") -> str:
-    """HTML of the box for ``notebooks/<notebook>.ipynb`` rendered at ``scale``."""
+    """HTML of the box for ``notebooks/<notebook>.ipynb`` rendered at ``scale`` (the chapter's
+    parameter, checked here first: the box is the first thing every chapter computes)."""
+    check_scale(scale)
     nb = f"notebooks/{notebook}.ipynb"
     what = ("the published full-scale results committed in <code>results/full</code>"
             if scale == "full" else f"the <code>{html.escape(scale)}</code>-scale results store")
