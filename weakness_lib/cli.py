@@ -254,10 +254,11 @@ def cmd_verify_sample(args: argparse.Namespace) -> int:
         if _comparable(table):
             skipped.append(spec.name)
             continue
+        first = set(spec.load().units(table.config)[0])  # later stages may retrain their input
         pool += [(spec.name, r["key"], float(r.get("_wall_s") or 0.0)) for r in table.rows()
-                 if float(r.get("_wall_s") or 0.0) <= args.max_unit_s]
+                 if r["key"] in first and float(r.get("_wall_s") or 0.0) <= args.max_unit_s]
     print(f"verify-sample: seed {seed} (rerun: weakness-repro verify-sample --seed {seed}); "
-          f"{len(pool)} trained unit(s) of ≤ {args.max_unit_s:g} s stored under numerics this "
+          f"{len(pool)} trained first-stage unit(s) of ≤ {args.max_unit_s:g} s stored under numerics this "
           f"machine reproduces" + (f"; not comparable here: {', '.join(skipped)}" if skipped else ""))
     if len(pool) < args.units:
         print(f"verify-sample: only {len(pool)} eligible unit(s), {args.units} asked for; "
@@ -327,7 +328,8 @@ def _execution_options(p: argparse.ArgumentParser) -> None:
                         "1 runs units in this process)")
     p.add_argument("--scheduler", default=os.environ.get("WEAKNESS_SCHEDULER"),
                    metavar="tcp://HOST:PORT",
-                   help="submit units to an existing Dask scheduler (default $WEAKNESS_SCHEDULER)")
+                   help="submit units to an existing Dask scheduler (default $WEAKNESS_SCHEDULER; "
+                        "waits $WEAKNESS_SCHEDULER_TIMEOUT s for it, default 10)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where training and curvature run (default auto: cuda if visible; CPU "
                         "results are the bitwise reference)")
@@ -360,8 +362,8 @@ def parser() -> argparse.ArgumentParser:
                         "(what CI runs)")
     vs.add_argument("--units", type=_positive, default=2, help="how many units (default 2)")
     vs.add_argument("--seed", type=int, default=None, help="seed of the choice (default: from the clock, printed)")
-    vs.add_argument("--max-unit-s", type=float, default=60.0,
-                    help="only units whose stored wall time is at most this (default 60 s)")
+    vs.add_argument("--max-unit-s", type=float, default=25.0,
+                    help="only first-stage units whose stored wall time is at most this (default 25 s)")
     vs.set_defaults(fn=cmd_verify_sample)
     c = sub.add_parser("compare", help="compare another results store with this one, bitwise")
     c.add_argument("other", help="results root of the other store (holding full/ and smoke/)")
