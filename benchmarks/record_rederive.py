@@ -1,0 +1,94 @@
+"""Record the re-derivation of the full-scale store under pinned numerics.
+
+    python benchmarks/record_rederive.py <groups.jsonl> [--before COMMIT]
+
+``groups.jsonl`` is the log ``benchmarks/rederive.sh`` writes (one line per group of studies, with
+its wall time). ``--before`` is the last commit whose claims were derived from the native-dispatch
+store (default ``daa992a``). Writes ``benchmarks/results/rederive.json``: the measured wall time of
+each group, which studies are re-derived (their tables record pinned numerics) and which are still
+pending, and every claim's value, CI and verdict before and after — all 14, not only the moved ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+import weakness_lib  # noqa: F401  (pins numerics; the record reads only stored files)
+from weakness_lib.core import numerics
+from weakness_lib.core.claims import load_claims
+from weakness_lib.studies import base, registry
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "rederive.json"
+
+
+def claim_at(commit: str, claim_id: str) -> dict | None:
+    """A claim file as it was at ``commit`` (``None`` if it did not exist there)."""
+    res = subprocess.run(["git", "show", f"{commit}:results/full/claims/{claim_id}.json"],
+                         cwd=ROOT, capture_output=True, text=True)
+    return json.loads(res.stdout) if res.returncode == 0 else None
+
+
+def summary(claim: dict | None) -> dict | None:
+    if claim is None:
+        return None
+    return {"value": claim.get("our_value"), "ci95": claim.get("ci95"), "verdict": claim.get("verdict")}
+
+
+def study_status() -> dict[str, dict]:
+    """Per study: its table's numerics profile, creation commit and date, and summed unit time."""
+    out = {}
+    for spec in registry.STUDIES.values():
+        t = base.table(spec.name, "full")
+        prov = t.provenance
+        out[spec.name] = {"claims": list(spec.claims),
+                          "numerics": (prov.get("numerics") or {}).get("profile", "native"),
+                          "created": prov.get("date"), "commit": prov.get("git_commit"),
+                          "cpu": prov.get("cpu"), "unit_wall_s": round(t.total_wall_s(), 1)}
+    return out
+
+
+def compare_claims(before: str, studies: dict[str, dict]) -> list[dict]:
+    owner = {cid: name for name, s in studies.items() for cid in s["claims"]}
+    rows = []
+    for claim in sorted(load_claims("full"), key=lambda c: c["claim_id"]):
+        cid = claim["claim_id"]
+        old, new = summary(claim_at(before, cid)), summary(claim)
+        moved = old is None or old["value"] != new["value"] or old["ci95"] != new["ci95"]
+        rel = None
+        if old and isinstance(old["value"], (int, float)) and old["value"]:
+            rel = (new["value"] - old["value"]) / abs(old["value"])
+        rows.append({"claim_id": cid, "study": owner.get(cid),
+                     "rederived": studies.get(owner.get(cid), {}).get("numerics") == numerics.PROFILE,
+                     "before": old, "after": new, "moved": moved, "relative_change": rel,
+                     "verdict_changed": bool(old) and old["verdict"] != new["verdict"]})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("groups", type=Path)
+    ap.add_argument("--before", default="daa992a")
+    args = ap.parse_args()
+    groups = [json.loads(line) for line in args.groups.read_text().splitlines() if line.strip()]
+    studies = study_status()
+    done = [n for n, s in studies.items() if s["numerics"] == numerics.PROFILE]
+    record = {
+        "profile": numerics.PROFILE, "before_commit": args.before, "groups": groups,
+        "measured_wall_s": round(sum(g["wall_s"] for g in groups), 1),
+        "resumed_groups": [g["studies"] for g in groups if g.get("resumed")],
+        "studies": studies, "rederived": done,
+        "pending": [n for n in studies if n not in done],
+        "claims": compare_claims(args.before, studies),
+    }
+    OUT.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"{OUT}: {len(done)} of {len(studies)} studies re-derived in "
+          f"{record['measured_wall_s'] / 60:.1f} min; "
+          f"{sum(c['moved'] for c in record['claims'])} of {len(record['claims'])} claims moved")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The appendix's numerics section: what pinning costs, and what re-deriving the store under it
+moved, claim by claim. Reads ``benchmarks/results/numerics.json`` and ``rederive.json`` only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.publish.bench_report import load_optional
+
+#: reader's names of the benchmark's timings
+TIMINGS = {"training_mlp784": "Training: 784-256-256-10 MLP, 300 SGD steps",
+           "training_lib": "Training: library train(), 300 steps",
+           "curvature": "Curvature: λ_max (float32, float64) and trace",
+           "gemm_float32": "Bare GEMM 1000×784×256, float32 (×20)",
+           "gemm_float64": "Bare GEMM 1000×784×256, float64 (×20)"}
+VERDICTS = {"reproduced": "reproduced", "partially_reproduced": "partially reproduced",
+            "not_reproduced": "not reproduced"}
+
+
+def _num(x: Any) -> str:
+    """4 significant digits, thousands separators, a true minus sign."""
+    if not isinstance(x, (int, float)):
+        return "—"
+    text = f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
+    return text.replace("-", "−")
+
+
+def cost_table(bench: dict[str, Any]) -> pd.DataFrame:
+    """Median seconds, pinned and native, and their ratio, one row per workload."""
+    med, ratio = bench["results"]["median_s"], bench["results"]["pinned_over_native"]
+    return pd.DataFrame([{"Workload": TIMINGS.get(k, k), "Native dispatch [s]": med["native"][k],
+                          "Pinned [s]": med["pinned"][k], "Pinned ÷ native": ratio[k]}
+                         for k in ratio])
+
+
+def claims_table(record: dict[str, Any]) -> pd.DataFrame:
+    """Every claim: value and verdict under native dispatch and under pinned numerics."""
+    rows = []
+    for c in record["claims"]:
+        before, after = c["before"] or {}, c["after"]
+        if not c["rederived"]:
+            status = "pending (tables not yet re-derived)"
+        elif not c["moved"]:
+            status = "unchanged, bit for bit"
+        else:
+            rel = c.get("relative_change")
+            status = "moved" + (f" ({rel:+.2%})".replace("-", "−") if rel is not None else "")
+        verdict = VERDICTS.get(after["verdict"], after["verdict"])
+        if c["verdict_changed"]:
+            verdict = f"{VERDICTS.get(before.get('verdict'), before.get('verdict'))} → {verdict}"
+        rows.append({"Claim": c["claim_id"], "Native dispatch": _num(before.get("value")),
+                     "Pinned numerics": _num(after["value"]) if c["rederived"] else "—",
+                     "Change": status, "Verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    """Numbers for the prose (glued): studies re-derived, measured time, claims moved."""
+    claims = record["claims"]
+    done = [c for c in claims if c["rederived"]]
+    return {"n_studies": len(record["studies"]), "n_rederived": len(record["rederived"]),
+            "pending": record["pending"], "measured_min": record["measured_wall_s"] / 60,
+            "n_claims": len(claims), "n_claims_rederived": len(done),
+            "pending_claims": [c["claim_id"] for c in claims if not c["rederived"]],
+            "moved": [c["claim_id"] for c in done if c["moved"]],
+            "verdicts_changed": [c["claim_id"] for c in claims if c["verdict_changed"]]}
+
+
+def load() -> tuple[dict | None, dict | None]:
+    """``(numerics benchmark, re-derivation record)``; either may be missing (``None``)."""
+    return load_optional("numerics"), load_optional("rederive")
