@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Machine, write_results  # noqa: E402
 
+from weakness_lib.core.config import yaml_load  # noqa: E402
 from weakness_lib.core.paths import configs_dir  # noqa: E402
 from weakness_lib.publish.compare import compare_stores  # noqa: E402
 from weakness_lib.studies.registry import STUDIES  # noqa: E402
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             configs = tmp / "configs"
             shutil.copytree(configs_dir(), configs)
             path = configs / "head_to_head_mnist.yaml"
-            reg = yaml.safe_load(path.read_text(encoding="utf-8"))
+            reg = yaml_load(path.read_text(encoding="utf-8"))
             reg["full"]["n_networks"] = 20
             path.write_text(yaml.safe_dump(reg, sort_keys=False, allow_unicode=True), encoding="utf-8")
             results["head_to_head_20"] = workload("head_to_head_20", ["head_to_head_mnist"], "full",
