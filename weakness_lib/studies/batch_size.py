@@ -227,25 +227,29 @@ def b5_facts(df: pd.DataFrame, adv: pd.DataFrame, rule: dict[str, Any] | None = 
             "details": details}
 
 
-def analyse(scale: str) -> dict[str, Any]:
-    """Everything chapter 03 shows, from the stored table of ``scale`` (no computation, no writes):
+def analyse(scale: str, study: str = EXPERIMENT, claim: str = "B5") -> dict[str, Any]:
+    """Everything chapter 03 shows, from the stored table of ``scale`` (no computation, no writes).
+
+    ``study``/``claim``: another registered population of this recipe (B5-R: 20 fresh seeds at the
+    grid's two ends) under the same rule, read from its own registration. Keys:
     ``frame`` (per run), ``advantage`` (per n), ``regimes`` (per n × regime), ``paper_advantage``
     (pp per n, from the registration), ``B5`` (our value, CI, verdict, details), ``rule``,
     ``config``, ``wall`` and ``provenance``."""
-    t = base.load_table(EXPERIMENT, scale)
+    t = base.load_table(study, scale)
     df = t.to_frame()
-    rule = base.rule(EXPERIMENT, "B5")
+    rule = base.rule(study, claim)
     paper = paper_advantage(rule)
     adv = advantage_table(df, paper)
     b5 = b5_facts(df, adv, rule)
     return {"frame": df, "advantage": adv, "regimes": regime_summary(df), "paper_advantage": paper,
             "B5": b5, "verdict": b5["verdict"], "rule": rule, "config": t.config,
-            "wall": wall_time(t), "provenance": base.provenance(t)}
+            "wall": wall_time(t), "provenance": base.provenance(t), "study": study, "claim_id": claim}
 
 
 def claims(result: dict[str, Any]) -> list[Claim]:
-    """Claim B5 from :func:`analyse` (verdict by the registered rule; not written here)."""
+    """Claim B5 (or B5-R) from :func:`analyse` (verdict by the registered rule; not written here)."""
     b5 = result["B5"]
-    return [base.registered_claim(EXPERIMENT, "B5", our_value=b5["our_value"], ci95=b5["ci95"],
+    return [base.registered_claim(result.get("study", EXPERIMENT), result.get("claim_id", "B5"),
+                                  our_value=b5["our_value"], ci95=b5["ci95"],
                                   verdict=b5["verdict"], provenance=result["provenance"],
                                   details=b5["details"])]

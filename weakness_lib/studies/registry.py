@@ -46,6 +46,15 @@ STUDIES: dict[str, Study] = {
               params={"claim": "B7-R"}),
         Study("scale_60k_mnist", _S + "replication", "05b_does_weakness_predict", ("B6-60k",),
               params={"claim": "B6-60k"}),
+        # registered 2026-12-03 (issue "Settle what is still open"); their chapter joins the toc
+        # with their full results. IV (configs/weakness_vs_validation.yaml) is registered too; its
+        # analysis of these two populations joins the registry with its code.
+        Study("scale_60k_mnist_r", _S + "replication", "05c_settled_at_full_scale", ("B6-60k-R",),
+              params={"claim": "B6-60k-R"}),
+        Study("scale_60k_fmnist", _S + "replication", "05c_settled_at_full_scale", ("B7-60k",),
+              params={"claim": "B7-60k"}),
+        Study("batch_size_r", _S + "batch_size", "05c_settled_at_full_scale", ("B5-R",),
+              params={"study": "batch_size_r", "claim": "B5-R"}),
         Study("robustness_population", _S + "robustness_population", "05b_does_weakness_predict",
               ("X5",)),
         Study("theory", _S + "theory", "06_theory_finite_languages", ("B3", "B4"),
