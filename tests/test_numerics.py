@@ -75,6 +75,22 @@ def test_the_probe_sees_dispatch_when_pinning_is_off():
     assert native["hash"] != avx2["hash"]
 
 
+def test_a_fresh_notebook_kernel_is_pinned_by_importing_the_library():
+    """A reader's kernel (compute = True) started without our environment: pinned on import."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    code = ("import weakness_lib\nfrom weakness_lib.core import numerics\n"
+            "print(numerics.record()['profile'], numerics.effective())")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    saved = {k: os.environ.pop(k) for k in NO_PIN if k in os.environ}
+    try:
+        NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    finally:
+        os.environ.update(saved)
+    assert nb.cells[0].outputs[0]["text"].strip() == f"{numerics.PROFILE} []"
+
+
 def test_this_process_is_pinned():
     assert numerics.effective() == []
     assert numerics.record()["profile"] == numerics.PROFILE
@@ -129,3 +145,17 @@ def test_tables_record_numerics_verify_refuses_across_and_runner_will_not_mix(is
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "will not add units to" in err
     assert len(json.loads(table.path.read_text())["rows"]) == len(data["rows"])
+
+
+def test_readme_names_every_cpu_family_with_verify_logs_and_each_log_passes():
+    """results/full/verify/<family>/ holds pinned-numerics logs; the README lists each family."""
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    families = [d for d in (root / "results" / "full" / "verify").iterdir()
+                if d.is_dir() and d.name != "native-before-pinning"]
+    assert families, "no CPU family has verified the store under pinned numerics"
+    for fam in families:
+        assert f"`{fam.name}/`" in readme, f"README does not list the CPU family {fam.name}"
+        for log in fam.glob("*.txt"):
+            text = log.read_text(encoding="utf-8")
+            assert numerics.PROFILE in text and "verify: PASS" in text, log
