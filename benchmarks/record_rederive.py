@@ -33,9 +33,14 @@ def claim_at(commit: str, claim_id: str) -> dict | None:
 
 
 def summary(claim: dict | None) -> dict | None:
+    """Value, CI and verdict, plus the secondary weakness estimator where a claim reports one."""
     if claim is None:
         return None
-    return {"value": claim.get("our_value"), "ci95": claim.get("ci95"), "verdict": claim.get("verdict")}
+    out = {"value": claim.get("our_value"), "ci95": claim.get("ci95"), "verdict": claim.get("verdict")}
+    sec = (claim.get("details") or {}).get("secondary_weakness")
+    if isinstance(sec, dict):
+        out["secondary_weakness"] = {k: sec.get(k) for k in ("measure", "rho_raw", "p", "ci95_raw")}
+    return out
 
 
 def study_status() -> dict[str, dict]:
@@ -43,6 +48,8 @@ def study_status() -> dict[str, dict]:
     out = {}
     for spec in registry.STUDIES.values():
         t = base.table(spec.name, "full")
+        if not t.path.exists():  # registered, not computed yet: not part of the re-derivation
+            continue
         prov = t.provenance
         out[spec.name] = {"claims": list(spec.claims),
                           "numerics": (prov.get("numerics") or {}).get("profile", "native"),

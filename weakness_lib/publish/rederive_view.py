@@ -68,6 +68,13 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
             "verdicts_changed": [c["claim_id"] for c in claims if c["verdict_changed"]]}
 
 
+def secondary_before(record: dict[str, Any], claim_id: str) -> dict[str, float]:
+    """A claim's secondary weakness estimator (ρ, p) under native dispatch, before re-derivation."""
+    c = next(c for c in record["claims"] if c["claim_id"] == claim_id)
+    sec = (c["before"] or {}).get("secondary_weakness") or {}
+    return {"rho": float(sec.get("rho_raw", float("nan"))), "p": float(sec.get("p", float("nan")))}
+
+
 def load() -> tuple[dict | None, dict | None]:
     """``(numerics benchmark, re-derivation record)``; either may be missing (``None``)."""
     return load_optional("numerics"), load_optional("rederive")
