@@ -58,6 +58,36 @@ def study_status() -> dict[str, dict]:
     return out
 
 
+def twin_agreement(before: str, studies: dict[str, dict]) -> dict[str, dict]:
+    """Per re-derived study with per-network test accuracy: Spearman ρ between each network's
+    value before (native dispatch) and after (pinned) — how much of a network's rank the seed
+    fixes and how much the rounding of its training does."""
+    import numpy as np
+    from scipy import stats
+
+    out = {}
+    for name, st in studies.items():
+        if st["numerics"] != numerics.PROFILE:
+            continue
+        t = base.table(name, "full")
+        res = subprocess.run(["git", "show", f"{before}:{t.path.relative_to(ROOT)}"], cwd=ROOT,
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            continue
+        old, new = json.loads(res.stdout)["rows"], {r["key"]: r for r in t.rows()}
+        keys = [k for k in old if k in new and isinstance(old[k].get("test_acc"), float)]
+        if len(keys) < 10:
+            continue
+        out[name] = {"networks": len(keys)}
+        for col in ("test_acc", "w2", "lambda_max"):
+            if all(isinstance(old[k].get(col), float) for k in keys):
+                a = np.array([old[k][col] for k in keys])
+                b = np.array([new[k][col] for k in keys])
+                if np.ptp(a) > 0 and np.ptp(b) > 0:
+                    out[name][col] = float(stats.spearmanr(a, b).statistic)
+    return out
+
+
 def compare_claims(before: str, studies: dict[str, dict]) -> list[dict]:
     owner = {cid: name for name, s in studies.items() for cid in s["claims"]}
     rows = []
@@ -90,6 +120,7 @@ def main() -> None:
         "studies": studies, "rederived": done,
         "pending": [n for n in studies if n not in done],
         "claims": compare_claims(args.before, studies),
+        "twin_agreement": twin_agreement(args.before, studies),
     }
     OUT.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"{OUT}: {len(done)} of {len(studies)} studies re-derived in "
