@@ -115,7 +115,8 @@ def main() -> None:
     done = [n for n, s in studies.items() if s["numerics"] == numerics.PROFILE]
     record = {
         "profile": numerics.PROFILE, "before_commit": args.before, "groups": groups,
-        "measured_wall_s": round(sum(g["wall_s"] for g in groups), 1),
+        "measured_wall_s": round(sum(g["wall_s"] for g in groups if not g.get("interrupted")), 1),
+        "interrupted_wall_s": round(sum(g["wall_s"] for g in groups if g.get("interrupted")), 1),
         "resumed_groups": [g["studies"] for g in groups if g.get("resumed")],
         "studies": studies, "rederived": done,
         "pending": [n for n in studies if n not in done],
