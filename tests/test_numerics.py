@@ -159,3 +159,59 @@ def test_readme_names_every_cpu_family_with_verify_logs_and_each_log_passes():
         for log in fam.glob("*.txt"):
             text = log.read_text(encoding="utf-8")
             assert numerics.PROFILE in text and "verify: PASS" in text, log
+
+
+def test_table_comparable_takes_a_table_or_its_provenance(monkeypatch):
+    """One verdict for the runner and ``verify``: (ok, reason) from a table or its provenance."""
+    from types import SimpleNamespace
+
+    from weakness_lib.core import provenance
+
+    monkeypatch.setattr(numerics, "record", lambda: dict(PINNED))
+    monkeypatch.setattr(provenance, "cpu_model", lambda: "AMD EPYC")
+    same = {"numerics": PINNED, "cpu": "Intel Xeon"}
+    other = {"numerics": NATIVE_512, "cpu": "Some Other CPU"}
+    assert numerics.table_comparable(same) == (True, "")
+    assert numerics.table_comparable(SimpleNamespace(provenance=same)) == (True, "")
+    ok, why = numerics.table_comparable(SimpleNamespace(provenance=other))
+    assert not ok and why == numerics.comparable(NATIVE_512, "Some Other CPU", PINNED, "AMD EPYC")
+    assert "native dispatch (AVX512 kernels on Some Other CPU)" in why
+    assert numerics.table_comparable({})[0] is False  # recorded nothing, on no known CPU
+
+
+def test_mkl_is_loaded_once_and_its_branch_read_on_every_record(monkeypatch):
+    """``record()`` opens libtorch's MKL once per process, yet asks MKL for its branch each time."""
+    loads, reads = [], []
+    real_cdll = numerics.ctypes.CDLL
+
+    def counting_cdll(path: str):
+        loads.append(path)
+        return real_cdll(path)
+
+    monkeypatch.setattr(numerics.ctypes, "CDLL", counting_cdll)
+    numerics._mkl_cbwr_get.cache_clear()
+    try:
+        first, second = numerics.record(), numerics.record()
+        get = numerics._mkl_cbwr_get()
+        if get is None:
+            pytest.skip("this torch does not export mkl_serv_cbwr_get")
+        monkeypatch.setattr(numerics, "_mkl_cbwr_get", lambda: lambda which: reads.append(which) or 7)
+        assert numerics._mkl_branch() == 7 and reads == [numerics._MKL_CBWR_BRANCH]  # not cached
+    finally:
+        monkeypatch.undo()
+        numerics._mkl_cbwr_get.cache_clear()
+    assert len(loads) == 1
+    assert first["mkl_cbwr_branch"] == second["mkl_cbwr_branch"]
+    assert first["mkl_cbwr_branch"] & 0xFFFF == numerics._MKL_CBWR_COMPATIBLE
+
+
+def test_a_native_process_records_its_own_mkl_branch():
+    """The cache is per process: a native-numerics process reports its own (not COMPATIBLE) branch."""
+    clean = {k: v for k, v in os.environ.items() if k not in NO_PIN}
+    code = ("import weakness_lib\nfrom weakness_lib.core import numerics\n"
+            "print(numerics.record()['mkl_cbwr_branch'], numerics.record()['profile'])")
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, numerics.SWITCH: "native"},
+                         capture_output=True, text=True, check=True, timeout=300).stdout.split()
+    if out[0] == "None":
+        pytest.skip("this torch does not export mkl_serv_cbwr_get")
+    assert out[1] == "native" and int(out[0]) & 0xFFFF != numerics._MKL_CBWR_COMPATIBLE

@@ -167,15 +167,8 @@ def _verdict_line(failures: int, inexact: int) -> int:
     return 1 if failures else 0
 
 
-def _comparable(table: Any) -> str | None:
-    from weakness_lib.core import numerics
-    from weakness_lib.core.provenance import cpu_model
-
-    return numerics.comparable(table.provenance.get("numerics"), table.provenance.get("cpu"),
-                               numerics.record(), cpu_model())
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
+    from weakness_lib.core import numerics
     from weakness_lib.studies import base, registry
 
     spec = registry.get(args.study)
@@ -188,7 +181,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if unknown:
         print(f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}", file=sys.stderr)
         return 2
-    if why := _comparable(table):
+    ok, why = numerics.table_comparable(table)
+    if not ok:
         print(f"verify: refusing to compare {spec.name} bitwise: {why}", file=sys.stderr)
         return 2
     chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
@@ -240,6 +234,7 @@ def _log_to(path: Path | None) -> Iterator[None]:
 def cmd_verify_sample(args: argparse.Namespace) -> int:
     """Verify a random sample of trained full-scale units, across every study whose table was
     computed under numerics this process reproduces, within a time budget (CI calls it)."""
+    from weakness_lib.core import numerics
     from weakness_lib.studies import base, registry
 
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
@@ -251,7 +246,7 @@ def cmd_verify_sample(args: argparse.Namespace) -> int:
         table = base.table(spec.name, "full")
         if not len(table):
             continue
-        if _comparable(table):
+        if not numerics.table_comparable(table)[0]:
             skipped.append(spec.name)
             continue
         first = set(spec.load().units(table.config)[0])  # later stages may retrain their input

@@ -37,14 +37,17 @@ torch, and it overrides values already in the environment (a leftover ``MKL_CBWR
 shell would silently break identity on AMD). ``WEAKNESS_NUMERICS=native`` opts out (the vendor
 kernels, faster on some machines; results then match only on the same CPU family).
 :func:`record` is what a table's provenance stores; :func:`require_pinned` is what the runner
-and ``verify`` call before computing a stored number.
+and ``verify`` call before computing a stored number, and :func:`table_comparable` whether a
+stored table may be extended (runner) or compared bitwise (``verify``) in this process.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 #: name of this set of settings, stored in every table's provenance
@@ -133,8 +136,12 @@ def worker_env() -> dict[str, str]:
     return {**PINNED_ENV, SWITCH: "pinned"}
 
 
-def _mkl_branch() -> int | None:
-    """MKL's active CNR branch (3 = COMPATIBLE), read from the MKL that torch links, if visible."""
+@functools.lru_cache(maxsize=1)
+def _mkl_cbwr_get() -> Callable[[int], int] | None:
+    """MKL's ``mkl_serv_cbwr_get`` in the libtorch this process loaded (``None``: not exported).
+
+    Loaded once per process: the library, and so the symbol, cannot change while it runs (a forked
+    child shares the mapping). The branch itself is read on every call (:func:`_mkl_branch`)."""
     import torch
 
     try:
@@ -143,7 +150,16 @@ def _mkl_branch() -> int | None:
     except (OSError, AttributeError):
         return None
     get.restype, get.argtypes = ctypes.c_int, [ctypes.c_int]
-    return int(get(_MKL_CBWR_BRANCH))
+    return get
+
+
+def _mkl_branch() -> int | None:
+    """MKL's active CNR branch (3 = COMPATIBLE), read from the MKL that torch links, if visible.
+
+    Asked of MKL on each call, so it is this process's branch now; MKL reads ``$MKL_CBWR`` once,
+    when it first runs, and :func:`pin` sets it before then."""
+    get = _mkl_cbwr_get()
+    return None if get is None else int(get(_MKL_CBWR_BRANCH))
 
 
 def _numpy_simd() -> list[str]:
@@ -220,6 +236,19 @@ def comparable(stored: dict[str, Any] | None, stored_cpu: str | None, here: dict
     return (f"the table was computed under {describe(stored, stored_cpu)}, this process runs "
             f"{describe(here, here_cpu)}: their kernels differ in the last bits, so a bitwise "
             "comparison would only measure the CPU")
+
+
+def table_comparable(source: Any) -> tuple[bool, str]:
+    """Whether a stored table can be re-computed in *this* process bit for bit: ``(True, "")``,
+    or ``(False, reason)`` with :func:`comparable`'s one-sentence reason.
+
+    ``source`` is a table (anything with a ``provenance`` mapping) or its provenance itself; what
+    it recorded (``numerics``, ``cpu``) is set against :func:`record` and this machine's CPU."""
+    from weakness_lib.core.provenance import cpu_model
+
+    prov = getattr(source, "provenance", source) or {}
+    why = comparable(prov.get("numerics"), prov.get("cpu"), record(), cpu_model())
+    return why is None, why or ""
 
 
 def require_pinned(what: str) -> None:

@@ -34,7 +34,7 @@ from tqdm import tqdm
 from weakness_lib.core import numerics
 from weakness_lib.core.claims import write_claim
 from weakness_lib.core.config import experiment_config, result_settings
-from weakness_lib.core.provenance import cpu_model, git_commit, now_iso
+from weakness_lib.core.provenance import git_commit, now_iso
 from weakness_lib.core.store import ResultsStore, Table, ensure_writable
 from weakness_lib.studies import base, registry
 from weakness_lib.studies.executor import Executor, resolve_device
@@ -95,9 +95,8 @@ def check_numerics(study: Study, table: Table) -> None:
     table computed under other numerics: one table, one set of kernels."""
     if not table.path.exists() or not len(table):
         return
-    prov = table.provenance
-    why = numerics.comparable(prov.get("numerics"), prov.get("cpu"), numerics.record(), cpu_model())
-    if why:
+    ok, why = numerics.table_comparable(table)
+    if not ok:
         raise numerics.NumericsError(
             f"{study.name}: will not add units to {table.path}: {why}. Move the table away to "
             f"recompute it whole, or resume it where it was started")
