@@ -17,7 +17,8 @@ from typing import Any
 from weakness_lib.core.paths import results_root
 from weakness_lib.core.store import _jsonable, write_json
 
-PAPERS: tuple[str, ...] = ("bennett2026", "wen2023")
+# "ours": a claim that tests a paper's thesis with no number from the paper (e.g. IV)
+PAPERS: tuple[str, ...] = ("bennett2026", "wen2023", "ours")
 VERDICTS: tuple[str, ...] = ("reproduced", "partially_reproduced", "not_reproduced")
 REQUIRED: tuple[str, ...] = (
     "claim_id",

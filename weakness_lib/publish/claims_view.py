@@ -24,7 +24,8 @@ from weakness_lib.publish.correlation import interval, is_correlation
 
 BADGE = {"reproduced": "✅ reproduced", "partially_reproduced": "🟡 partially",
          "not_reproduced": "❌ not reproduced"}
-PAPERS = {"bennett2026": "Bennett 2026", "wen2023": "Wen, Li & Ma 2023"}
+PAPERS = {"bennett2026": "Bennett 2026", "wen2023": "Wen, Li & Ma 2023",
+          "ours": "our test of a thesis (no paper value)"}
 def verdict_counts(claims: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Number of claims per verdict (all three verdicts present, possibly 0)."""
     counts = dict.fromkeys(BADGE, 0)

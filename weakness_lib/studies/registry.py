@@ -47,12 +47,14 @@ STUDIES: dict[str, Study] = {
         Study("scale_60k_mnist", _S + "replication", "05b_does_weakness_predict", ("B6-60k",),
               params={"claim": "B6-60k"}),
         # registered 2026-12-03 (issue "Settle what is still open"); their chapter joins the toc
-        # with their full results. IV (configs/weakness_vs_validation.yaml) is registered too; its
-        # analysis of these two populations joins the registry with its code.
+        # with their full results. IV (configs/weakness_vs_validation.yaml) trains nothing: it
+        # analyses the two n = 60,000 populations (its analysis code was written before either ran).
         Study("scale_60k_mnist_r", _S + "replication", "05c_settled_at_full_scale", ("B6-60k-R",),
               params={"claim": "B6-60k-R"}),
         Study("scale_60k_fmnist", _S + "replication", "05c_settled_at_full_scale", ("B7-60k",),
               params={"claim": "B7-60k"}),
+        Study("weakness_vs_validation", _S + "weakness_vs_validation", "05c_settled_at_full_scale",
+              ("IV",), needs=("scale_60k_mnist_r", "scale_60k_fmnist")),
         Study("batch_size_r", _S + "batch_size", "05c_settled_at_full_scale", ("B5-R",),
               params={"study": "batch_size_r", "claim": "B5-R"}),
         Study("robustness_population", _S + "robustness_population", "05b_does_weakness_predict",
