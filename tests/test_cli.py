@@ -93,6 +93,37 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
     assert tampered("lanczos_hvps", 2) == 0  # a solver diagnostic, not a result
 
 
+
+@pytest.mark.slow
+def test_verify_log_goes_under_the_scale_verified(isolated_results, capsys):
+    """``verify --log`` of smoke tables writes results/smoke/verify/<family>/, not the full store;
+    full-scale logs stay at results/full/verify/<family>/."""
+    from weakness_lib.core.provenance import cpu_family
+    from weakness_lib.studies.verify import log_path
+
+    results = isolated_results / "results"
+    assert log_path("theory", "full") == results / "full" / "verify" / cpu_family() / "theory.txt"
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "reparameterisation", "--scale", "smoke", "--sample", "1", "--log"]) == 0
+    out = capsys.readouterr().out
+    log = results / "smoke" / "verify" / cpu_family() / "reparameterisation.txt"
+    assert out.rstrip().endswith(f"log: {log}")
+    assert log.read_text(encoding="utf-8") == out[:out.rindex("log: ")]  # the output, as printed
+    assert out.startswith("verify reparameterisation (smoke, ") and "verify: PASS" in out
+    assert not (results / "full" / "verify").exists()
+
+
+def test_verify_sample_on_an_empty_store_says_what_is_missing(isolated_results, capsys):
+    """No comparable full-scale unit: the seed line, then one line on stderr, exit 2."""
+    assert main(["verify-sample", "--seed", "7", "--units", "2"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("verify-sample: seed 7 (rerun: weakness-repro verify-sample "
+                                   "--seed 7); 0 trained first-stage unit(s) of ≤ 25 s")
+    err = captured.err.strip()
+    assert err.count("\n") == 0 and "only 0 eligible unit(s), 2 asked for" in err
+
+
 def _rows(results: Path) -> dict:
     (path,) = (results / "smoke" / "reparameterisation").glob("*.json")
     rows = json.loads(path.read_text())["rows"]

@@ -14,28 +14,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import difflib
-import io
 import os
-import random
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from weakness_lib.core.paths import SCALES
-from weakness_lib.core.store import _jsonable
-from weakness_lib.publish.compare import compare_stores, differences
-
-#: stored fields that verify compares within a registered relative tolerance (config key), not
-#: bitwise: λ_max is now computed by certified Lanczos instead of the ARPACK path the committed
-#: results used, within the registered ``lanczos_tol``
-TOLERANCES: dict[str, str] = {"lambda_max": "lanczos_tol"}
-#: diagnostics of that solver (products used, residual reached), not results: reported, not compared
-DIAGNOSTICS: frozenset[str] = frozenset({"lambda_max_residual", "n_hvp", "lanczos_hvps",
-                                         "lanczos_residual"})
+from weakness_lib.publish.compare import compare_stores
 
 
 def _positive(text: str) -> int:
@@ -101,171 +86,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _near(key: str, keys: list[str]) -> str:
-    near = difflib.get_close_matches(key, keys, n=3, cutoff=0.4)
-    return f"did you mean {', '.join(near)}?" if near else f"{len(keys)} units are stored, e.g. {', '.join(keys[:3])}"
-
-
-def _compare_row(stored: dict[str, Any], new: dict[str, Any], cfg: dict[str, Any]) -> tuple[list, list]:
-    """(differences that fail, differences excused: solver diagnostics or within tolerance)."""
-    diffs, excused = [], []
-    for path, a, b in differences(stored, new):
-        leaf = path.rsplit(".", 1)[-1].split("[", 1)[0]
-        if leaf in DIAGNOSTICS:
-            excused.append(path)
-            continue
-        tol_key = TOLERANCES.get(leaf)
-        if tol_key and isinstance(a, float) and isinstance(b, float):
-            if abs(a - b) <= float(cfg.get(tol_key, 0.0)) * abs(a):
-                excused.append(path)
-                continue
-        diffs.append((path, a, b))
-    return diffs, excused
-
-
-def _verify_units(spec: Any, table: Any, chosen: list[str], seed: int | None) -> tuple[int, int]:
-    """Recompute ``chosen`` units of ``table`` and print one line each: (failures, inexact)."""
-    from weakness_lib.core import numerics
-    from weakness_lib.core.provenance import cpu_model
-    from weakness_lib.studies import base
-
-    module = spec.load()
-    n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
-    tol = {f: table.config[k] for f, k in TOLERANCES.items() if k in table.config}
-    print(f"verify {spec.name} ({table.config.get('scale')}, {table.path.name}): {len(chosen)} of "
-          f"{len(table)} units, {n_threads} torch threads, {numerics.describe(numerics.record())} "
-          f"on {cpu_model()}" + (f"; seed {seed}" if seed is not None else "") + "; bitwise"
-          + (f" except {tol} (relative)" if tol else "")
-          + f"; solver diagnostics {sorted(DIAGNOSTICS)} not compared")
-    w = max(22, *(len(k) for k in chosen))
-    print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
-    failures = inexact = 0
-    for key in chosen:
-        start = time.perf_counter()
-        with base.threads(n_threads):
-            new = _jsonable({k: v for k, v in module.compute_unit(table.config, key).items()
-                             if k != "_artifacts"})
-        stored = table.get(key)
-        diffs, excused = _compare_row(stored, new, table.config)
-        failures += bool(diffs)
-        inexact += bool(excused) and not diffs
-        first = ("bit for bit" if not excused else f"excused: {', '.join(excused)}") if not diffs \
-            else f"{diffs[0][0]}: stored {diffs[0][1]!r} != new {diffs[0][2]!r}"
-        print(f"  {key:<{w}} {len(differences(stored, {})):6d}  {'FAIL' if diffs else 'PASS'}    "
-              f"{first}  ({time.perf_counter() - start:.1f} s)", flush=True)
-    return failures, inexact
-
-
-def _verdict_line(failures: int, inexact: int) -> int:
-    if failures:
-        print(f"verify: FAIL ({failures} unit(s) differ)")
-    elif inexact:
-        print(f"verify: PASS (every stored number reproduced; {inexact} unit(s) only within the "
-              "tolerance or in solver diagnostics)")
-    else:
-        print("verify: PASS (every stored number reproduced bit for bit, diagnostics included)")
-    return 1 if failures else 0
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
-    from weakness_lib.core import numerics
-    from weakness_lib.studies import base, registry
+    """Recompute stored units of one study and compare them bitwise (:mod:`~weakness_lib.studies.verify`)."""
+    from weakness_lib.studies.verify import verify_study
 
-    spec = registry.get(args.study)
-    table = base.table(spec.name, args.scale)
-    keys = table.keys()
-    if not keys:
-        print(f"{spec.name}: nothing stored at scale {args.scale}; run it first", file=sys.stderr)
-        return 2
-    unknown = [k for k in args.unit if k not in table]
-    if unknown:
-        print(f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}", file=sys.stderr)
-        return 2
-    ok, why = numerics.table_comparable(table)
-    if not ok:
-        print(f"verify: refusing to compare {spec.name} bitwise: {why}", file=sys.stderr)
-        return 2
-    chosen = args.unit or random.Random(args.seed).sample(keys, min(args.sample, len(keys)))
-    with _log_to(verify_log(spec.name) if args.log else None):
-        return _verdict_line(*_verify_units(spec, table, chosen, None if args.unit else args.seed))
-
-
-def verify_log(name: str) -> Path:
-    """``results/full/verify/<cpu family>/<name>.txt``: one folder of logs per CPU family."""
-    from weakness_lib.core.paths import results_root
-    from weakness_lib.core.provenance import cpu_family
-
-    return results_root("full") / "verify" / cpu_family() / f"{name}.txt"
-
-
-class _Tee:
-    def __init__(self, *streams: Any):
-        self.streams = streams
-
-    def write(self, text: str) -> int:
-        for s in self.streams:
-            s.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        for s in self.streams:
-            s.flush()
-
-
-@contextlib.contextmanager
-def _log_to(path: Path | None) -> Iterator[None]:
-    """Copy stdout into ``path`` (replaced atomically when the block ends) if given."""
-    if path is None:
-        yield
-        return
-    buf, out = io.StringIO(), sys.stdout
-    sys.stdout = _Tee(out, buf)  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        sys.stdout = out
-        from weakness_lib.core.store import atomic_write_text
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, buf.getvalue())
-        print(f"log: {path}")
+    return verify_study(args.study, args.scale, sample=args.sample, seed=args.seed,
+                        units=args.unit, log=args.log)
 
 
 def cmd_verify_sample(args: argparse.Namespace) -> int:
     """Verify a random sample of trained full-scale units, across every study whose table was
     computed under numerics this process reproduces, within a time budget (CI calls it)."""
-    from weakness_lib.core import numerics
-    from weakness_lib.studies import base, registry
+    from weakness_lib.studies.verify import verify_sample
 
-    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
-    pool: list[tuple[str, str, float]] = []
-    skipped = []
-    for spec in registry.STUDIES.values():
-        if not getattr(spec.load(), "TRAINS", True):
-            continue
-        table = base.table(spec.name, "full")
-        if not len(table):
-            continue
-        if not numerics.table_comparable(table)[0]:
-            skipped.append(spec.name)
-            continue
-        first = set(spec.load().units(table.config)[0])  # later stages may retrain their input
-        pool += [(spec.name, r["key"], float(r.get("_wall_s") or 0.0)) for r in table.rows()
-                 if r["key"] in first and float(r.get("_wall_s") or 0.0) <= args.max_unit_s]
-    print(f"verify-sample: seed {seed} (rerun: weakness-repro verify-sample --seed {seed}); "
-          f"{len(pool)} trained first-stage unit(s) of ≤ {args.max_unit_s:g} s stored under numerics this "
-          f"machine reproduces" + (f"; not comparable here: {', '.join(skipped)}" if skipped else ""))
-    if len(pool) < args.units:
-        print(f"verify-sample: only {len(pool)} eligible unit(s), {args.units} asked for; "
-              "recompute the store under pinned numerics (README, Numerics)", file=sys.stderr)
-        return 2
-    chosen = random.Random(seed).sample(pool, args.units)
-    failures = inexact = 0
-    for name in dict.fromkeys(n for n, _, _ in chosen):
-        spec, table = registry.get(name), base.table(name, "full")
-        f, i = _verify_units(spec, table, [k for n, k, _ in chosen if n == name], seed)
-        failures, inexact = failures + f, inexact + i
-    return _verdict_line(failures, inexact)
+    return verify_sample(args.units, args.seed, args.max_unit_s)
 
 
 def cmd_numerics(args: argparse.Namespace) -> int:
@@ -351,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--unit", action="append", default=[], metavar="KEY",
                    help="verify this stored unit (repeatable; replaces the random sample)")
     v.add_argument("--log", action="store_true",
-                   help="also write the output to results/full/verify/<CPU family>/<study>.txt")
+                   help="also write the output to results/<scale>/verify/<CPU family>/<study>.txt")
     v.set_defaults(fn=cmd_verify)
     vs = sub.add_parser("verify-sample", help="verify random trained full-scale units of any study "
                         "(what CI runs)")

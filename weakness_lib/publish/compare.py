@@ -1,7 +1,7 @@
-"""Bitwise comparison of stored results: one row against its recomputation, one store against another.
+"""Bitwise comparison of stored results: one store against another, unit by unit.
 
-Timings differ between identical runs and are skipped: fields starting with ``_`` (bookkeeping:
-finish time, unit wall time, device), ending in ``_s`` or containing ``wall``.
+What counts as a difference (every field, timings aside) is :mod:`weakness_lib.core.bitwise`;
+``differences`` and ``is_timing`` are importable from here too.
 """
 
 from __future__ import annotations
@@ -10,27 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from weakness_lib.core.bitwise import differences, is_timing  # noqa: F401  (re-exported)
 from weakness_lib.core.config import settings_hash
 from weakness_lib.core.paths import results_root
-
-
-def is_timing(field: str) -> bool:
-    """Fields that legitimately differ between identical runs: bookkeeping and wall times."""
-    return field.startswith("_") or field.endswith("_s") or "wall" in field
-
-
-def differences(stored: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """Every (field path, stored, recomputed) pair that is not bit-identical (timings skipped)."""
-    if isinstance(stored, dict) and isinstance(new, dict):
-        out = []
-        for k in sorted(set(stored) | set(new)):
-            if k == "key" or is_timing(k):
-                continue
-            out += differences(stored.get(k), new.get(k), f"{path}.{k}" if path else k)
-        return out
-    if isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new):
-        return [d for i, (a, b) in enumerate(zip(stored, new)) for d in differences(a, b, f"{path}[{i}]")]
-    return [] if stored == new else [(path, stored, new)]
 
 
 class UnreadableTable(ValueError):
