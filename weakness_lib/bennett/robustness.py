@@ -10,7 +10,9 @@ networks. s_ij = sign(μ_i − μ_j)·sign(g_i − g_j) (ties give 0).
 * Kendall τ = mean over pairs i < j of s_ij.
 * Granulated Ψ: for hyper-parameter k, a group is the set of networks sharing every other
   hyper-parameter value (all seeds kept); ψ_k = mean over groups with ≥ 2 distinct values of k of
-  the within-group τ; Ψ = mean over k of ψ_k (over the k with at least one such group).
+  the within-group τ; Ψ = mean over k of ψ_k (over the k with at least one such group). A group's
+  τ includes the pairs of seeds of one configuration (equal hyper-parameters, as Jiang et al.);
+  ``same_config_pairs=False`` leaves them out, so that only pairs whose k differs count.
 * Environment (Dziugaite): an *ordered* pair (a, b) of configurations differing in exactly one
   hyper-parameter. Its sign error is Σ w_ij e_ij / Σ w_ij over the networks i of a and j of b,
   e_ij = (1 − s_ij)/2 ∈ {0, ½, 1}, with the Monte-Carlo noise (Hoeffding) weight
@@ -55,6 +57,7 @@ __all__ = [
     "Environment",
     "kendall_tau",
     "granulated_psi",
+    "psi_interval",
     "environments",
     "hoeffding_weight",
     "sign_errors",
@@ -195,11 +198,14 @@ class _Population:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, num / den, np.nan)
 
-    def psi(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(Ψ per row, ψ_k per row and hparam) for counts c."""
+    def psi(self, c: np.ndarray, same_config_pairs: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(Ψ per row, ψ_k per row and hparam) for counts c; without the pairs of networks of one
+        configuration if not ``same_config_pairs`` (K × K block diagonal of S and P set to 0)."""
         psis = []
         for ind in self.groups:
             same = ind @ ind.T
+            if not same_config_pairs:
+                np.fill_diagonal(same, 0.0)
             num = ((c @ (self.S * same)) * c) @ ind
             den = ((c @ (self.P * same)) * c) @ ind
             ok = ((c > 0) @ ind >= 2) & (den > 0)  # ≥ 2 distinct values of k in the group
@@ -229,12 +235,26 @@ def _population(df: pd.DataFrame, measure: str, target: str, hparams: Sequence[s
     return _Population(mu, df[target].to_numpy(dtype=float), df, hparams, n_test, min_weight, min_ess)
 
 
-def granulated_psi(df: pd.DataFrame, measure: str, target: str,
-                   hparams: Sequence[str]) -> tuple[float, dict[str, float]]:
-    """Jiang's granulated Kendall: (Ψ, {k: ψ_k}); ψ_k is NaN when no group varies k."""
+def granulated_psi(df: pd.DataFrame, measure: str, target: str, hparams: Sequence[str],
+                   same_config_pairs: bool = True) -> tuple[float, dict[str, float]]:
+    """Jiang's granulated Kendall: (Ψ, {k: ψ_k}); ψ_k is NaN when no group varies k.
+    ``same_config_pairs=False``: within-group τ over pairs of different configurations only."""
     pop = _population(df, measure, target, hparams)
-    psi, per = pop.psi(np.ones((1, len(pop.configs))))
+    psi, per = pop.psi(np.ones((1, len(pop.configs))), same_config_pairs)
     return float(psi[0]), {h: float(per[0, i]) for i, h in enumerate(hparams)}
+
+
+def psi_interval(df: pd.DataFrame, measure: str, target: str, hparams: Sequence[str], *,
+                 orientation: int = 1, same_config_pairs: bool = True, n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, float]:
+    """``{"psi", "psi_lo", "psi_hi"}``: Ψ of orientation × ``measure`` and its percentile 95 % CI
+    over the configuration resamples of :func:`bootstrap_scores` (same ``seed`` ⇒ same draws)."""
+    pop = _population(df, measure, target, hparams, orientation=orientation)
+    psi = float(pop.psi(np.ones((1, len(pop.configs))), same_config_pairs)[0][0])
+    draws = pop.psi(_resample_counts(len(pop.configs), n_boot, seed), same_config_pairs)[0]
+    draws = draws[np.isfinite(draws)]
+    lo, hi = np.percentile(draws, [2.5, 97.5]) if draws.size else (np.nan, np.nan)
+    return {"psi": psi, "psi_lo": float(lo), "psi_hi": float(hi)}
 
 
 def sign_errors(df: pd.DataFrame, measure: str, target: str, hparams: Sequence[str], n_test: int,
@@ -270,11 +290,15 @@ def robust_summary(errors: pd.DataFrame, min_ess: float = 0.0) -> dict:
     return out
 
 
-def _bootstrap(pop: _Population, n_boot: int, seed: int, chunk: int = 250) -> dict[str, tuple[float, float]]:
+def _resample_counts(k: int, n_boot: int, seed: int) -> np.ndarray:
+    """n_boot × k multinomial counts of k configurations drawn with replacement."""
     if n_boot < 1:
         raise ValueError(f"n_boot must be ≥ 1, got {n_boot}")
-    k = len(pop.configs)
-    counts = np.random.default_rng(seed).multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(float)
+    return np.random.default_rng(seed).multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(float)
+
+
+def _bootstrap(pop: _Population, n_boot: int, seed: int, chunk: int = 250) -> dict[str, tuple[float, float]]:
+    counts = _resample_counts(len(pop.configs), n_boot, seed)
     draws: dict[str, list[np.ndarray]] = {}
     for start in range(0, n_boot, chunk):  # chunks bound the B × (environments) memory
         c = counts[start:start + chunk]

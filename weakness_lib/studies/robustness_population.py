@@ -15,7 +15,9 @@ plus the references and ablations of :func:`population_data.extra_measures`. The
 every measure per dataset with :mod:`weakness_lib.bennett.robustness` against the generalisation
 gap g = test error − train error (``gap_acc``) and against test error: Kendall τ, granulated
 Kendall Ψ, the robust sign-error over environments (max, 90th percentile, mean), with bootstrap
-CIs over configurations.
+CIs over configurations. It also stores Ψ without same-configuration seed pairs (a sensitivity
+analysis); the claim reports the registered rule for every weakness variant and the environments
+that kept a Hoeffding weight (:mod:`weakness_lib.studies.robustness_report`).
 """
 
 from __future__ import annotations
@@ -43,11 +45,18 @@ from weakness_lib.studies.bennett_common import (
 )
 from weakness_lib.studies.head_to_head_stats import measure_columns
 from weakness_lib.studies.population_data import data_for, extra_measures
+from weakness_lib.studies.robustness_report import (
+    environment_counts,
+    psi_between_configurations,
+    robustly_predictive,
+    rule_per_variant,
+)
 
 DEVICES: tuple[str, ...] = ("cpu",)
 HPARAMS: tuple[str, ...] = ("n_train", "width", "depth", "lr")
 TARGETS: tuple[str, ...] = ("gap_acc", "test_err")   # g = test err − train err (primary), test err
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2  # 2: adds "psi_between" (Ψ without same-configuration pairs)
+SCORE_FORMATS: tuple[int, ...] = (1, 2)  # summary formats whose "scores" have today's layout
 _KEY = re.compile(r"^(?P<ds>[a-z_]+)-n(?P<n>\d+)-w(?P<w>\d+)-d(?P<d>\d+)-lr(?P<lr>[0-9.e+-]+)-s(?P<s>\d+)$")
 
 
@@ -148,11 +157,24 @@ def bound_tracks_weakness(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def psi_between(cfg: Mapping[str, Any], df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``{dataset: table}`` of Ψ against the gap with and without same-configuration pairs, every
+    scored measure (:func:`robustness_report.psi_between_configurations`, registered resamples)."""
+    out = {}
+    for ds in cfg["datasets"]:
+        part = trained(df[df["dataset"] == ds])
+        if len(part) >= 2:
+            out[ds] = psi_between_configurations(part, complexity_signs(part), list(HPARAMS),
+                                                 int(cfg["bootstrap_resamples"]), int(cfg["bootstrap_seed"]))
+    return out
+
+
 def summarise(cfg: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> dict[str, Any]:
     """The bootstrap score tables as plain JSON (computed once by the runner)."""
     df = pd.DataFrame(list(rows))
     return {"format": SUMMARY_FORMAT,
-            "scores": {k: t.to_dict(orient="list") for k, t in scores(cfg, df).items()}}
+            "scores": {k: t.to_dict(orient="list") for k, t in scores(cfg, df).items()},
+            "psi_between": {k: t.to_dict(orient="list") for k, t in psi_between(cfg, df).items()}}
 
 
 def _numeric(t: pd.DataFrame) -> pd.DataFrame:
@@ -164,32 +186,24 @@ def _numeric(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def stored_scores(table: Any) -> tuple[dict[str, pd.DataFrame], str]:
+    """The score tables of the stored summary (any of :data:`SCORE_FORMATS`), else computed."""
     s = base.summary(table)
-    if s is not None and s.get("format") == SUMMARY_FORMAT:
+    if s is not None and s.get("format") in SCORE_FORMATS:
         return {k: _numeric(pd.DataFrame(v)) for k, v in s["scores"].items()}, "stored"
     return scores(table.config, table.to_frame()), "computed"
+
+
+def stored_psi_between(table: Any) -> dict[str, pd.DataFrame]:
+    """:func:`psi_between` from the stored summary; computed (seconds) when an older summary lacks it."""
+    s = base.summary(table)
+    if s is not None and "psi_between" in s:
+        return {k: _numeric(pd.DataFrame(v)) for k, v in s["psi_between"].items()}
+    return psi_between(table.config, table.to_frame())
 
 
 # ---------------------------------------------------------------------------------------------
 # The registered verdict (X5)
 # ---------------------------------------------------------------------------------------------
-def robustly_predictive(score: pd.DataFrame, measure: str) -> dict[str, Any]:
-    """The registered rule on one dataset: worst-case (max) sign error of ``measure`` strictly lower
-    than that of every sharpness measure, and Ψ > 0 with its 95 % CI excluding 0."""
-    row = score[score["measure"] == measure]
-    if row.empty:
-        return {"measure": measure, "holds": False, "note": "measure constant or missing"}
-    r = row.iloc[0]
-    sharp = score[score["family"] == "sharpness"]
-    best_sharp = float(sharp["sign_error_max"].min()) if len(sharp) else float("inf")
-    lower = bool(r["sign_error_max"] < best_sharp)
-    psi_ok = bool(r["psi"] > 0 and r["psi_lo"] > 0)
-    return {"measure": measure, "holds": lower and psi_ok, "sign_error_max": float(r["sign_error_max"]),
-            "best_sharpness_sign_error_max": best_sharp, "psi": float(r["psi"]),
-            "psi_ci": [float(r["psi_lo"]), float(r["psi_hi"])],
-            "worst_case_lower_than_every_sharpness": lower, "psi_positive_ci_excludes_0": psi_ok}
-
-
 def x5_verdict(per_dataset: Mapping[str, Mapping[str, Any]]) -> str:
     """``reproduced`` if the rule holds on every dataset, ``partially_reproduced`` if on some,
     ``not_reproduced`` if on none (or no dataset was scored)."""
@@ -213,17 +227,38 @@ def analyse(scale: str) -> dict[str, Any]:
     return {"study": "robustness_population", "scale": scale, "config": cfg, "frame": trained(df),
             "diverged": df[df["stopped_by"] == "diverged"],
             "scores": sc, "scores_source": source, "per_dataset": per_ds, "verdict": verdict,
+            "per_variant": rule_per_variant(sc, cfg["datasets"]),
+            "environments": environment_counts(trained(df), HPARAMS, int(cfg["n_eval"])),
+            "psi_between": stored_psi_between(table),
             "our_value": float(first.get("psi", 0.0)), "ci95": first.get("psi_ci"),
             "b4": bound_tracks_weakness(df), "capped": trained(df).groupby("dataset")["stopped_by"]
             .apply(lambda s: int((s == "cap").sum())).to_dict(),
             "wall": wall_time(table), "table": table}
 
 
+def _psi_between_details(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Ψ without same-configuration pairs of the weakness estimators and sharpness measures."""
+    keep = {m for t in result["scores"].values() for m, f in zip(t["measure"], t["family"])
+            if f in ("weakness", "sharpness")}
+    return {ds: {r["measure"]: {"psi": r["psi"], "psi_between": r["psi_between"],
+                                "ci95": [r["psi_between_lo"], r["psi_between_hi"]]}
+                 for r in t.to_dict(orient="records") if r["measure"] in keep}
+            for ds, t in result["psi_between"].items()}
+
+
 def claims(result: Mapping[str, Any]) -> list[Claim]:
     details = {"per_dataset": result["per_dataset"], "capped": result["capped"],
                "n_networks": len(result["frame"]), "n_diverged": len(result["diverged"]),
                "our_value_is": f"Ψ of {result['config']['primary_weakness']} against the gap "
-                               f"on {result['config']['datasets'][0]}"}
+                               f"on {result['config']['datasets'][0]}",
+               "rule_per_weakness_variant": {"role": "registered rule, reported; not part of the verdict",
+                                             "per_measure": result["per_variant"]},
+               "environments_with_weight": {"counting": "ordered environments whose Hoeffding weight "
+                                                        "is > 0 (the same for every measure)",
+                                            "per_dataset": result["environments"]},
+               "psi_without_same_configuration_pairs": {
+                   "role": "sensitivity analysis: no verdict changes with it",
+                   "per_dataset": _psi_between_details(result)}}
     return [base.registered_claim(
         "robustness_population", "X5", our_value=result["our_value"], ci95=result["ci95"],
         verdict=result["verdict"], provenance=base.provenance(result["table"]), details=details)]

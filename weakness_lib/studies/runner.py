@@ -184,6 +184,15 @@ def compute_studies(studies: list[Study], tables: dict[str, Table], executor: Ex
     return states
 
 
+def summary_current(module: Any, stored: dict[str, Any] | None) -> bool:
+    """A stored summary is current if it exists and, when the study declares ``SUMMARY_FORMAT``,
+    has that ``format`` (an older layout is recomputed from the stored rows; no unit is run)."""
+    if stored is None:
+        return False
+    fmt = getattr(module, "SUMMARY_FORMAT", None)
+    return fmt is None or stored.get("format") == fmt
+
+
 def finalise_study(study: Study, scale: str, table: Table,
                    derived: dict[str, str] | None = None) -> StudyReport:
     """Store the summary (if the study has one), analyse, and write changed claim files.
@@ -193,7 +202,7 @@ def finalise_study(study: Study, scale: str, table: Table,
     report = StudyReport(study.name, units=len(table))
     if hasattr(module, "summarise"):
         digest = base.rows_digest(table.rows())
-        if table.summary(digest) is None:
+        if not summary_current(module, table.summary(digest)):
             table.write_summary(digest, module.summarise(table.config, table.rows()))
     result = module.analyse(scale, **study.params)
     derived = derived or {"git_commit": git_commit(), "date": now_iso()}  # volatile: never rewrites
