@@ -148,3 +148,12 @@ def test_iv_has_no_units_and_refuses_one():
     assert iv.units(CFG) == []
     with pytest.raises(ValueError, match="no units"):
         iv.compute_unit(CFG, "net000")
+
+
+def test_verify_says_iv_trains_nothing(tmp_path, monkeypatch, capsys):
+    from weakness_lib.studies.verify import verify_study
+
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path))
+    assert verify_study("weakness_vs_validation", "smoke", sample=2, seed=0, units=[], log=False) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "trains nothing" in err and "scale_60k_fmnist" in err

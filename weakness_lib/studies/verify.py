@@ -155,6 +155,9 @@ def log_to(path: Path | None) -> Iterator[None]:
 def _refusal(spec: Study, table: Table, scale: str, units: list[str]) -> str | None:
     """Why ``verify`` cannot run on this table (one line), or ``None``."""
     keys = table.keys()
+    if not keys and not spec.load().units(table.config):
+        return (f"{spec.name} trains nothing (it analyses the stored tables of "
+                f"{', '.join(spec.needs)}): verify those")
     if not keys:
         return f"{spec.name}: nothing stored at scale {scale}; run it first"
     unknown = [k for k in units if k not in table]
