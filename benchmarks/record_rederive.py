@@ -117,6 +117,10 @@ def main() -> None:
         "profile": numerics.PROFILE, "before_commit": args.before, "groups": groups,
         "measured_wall_s": round(sum(g["wall_s"] for g in groups if not g.get("interrupted")), 1),
         "interrupted_wall_s": round(sum(g["wall_s"] for g in groups if g.get("interrupted")), 1),
+        # the whole book from an empty store: every group's wall time, the interrupted part of a
+        # group included (its resumption computed only the units it had not stored)
+        "end_to_end_wall_s": round(sum(g["wall_s"] for g in groups), 1),
+        "complete": not [n for n in studies if n not in done],
         "resumed_groups": [g["studies"] for g in groups if g.get("resumed")],
         "studies": studies, "rederived": done,
         "pending": [n for n in studies if n not in done],
@@ -125,7 +129,7 @@ def main() -> None:
     }
     OUT.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"{OUT}: {len(done)} of {len(studies)} studies re-derived in "
-          f"{record['measured_wall_s'] / 60:.1f} min; "
+          f"{record['end_to_end_wall_s'] / 60:.1f} min (interrupted parts included); "
           f"{sum(c['moved'] for c in record['claims'])} of {len(record['claims'])} claims moved")
 
 

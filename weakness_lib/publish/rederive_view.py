@@ -74,6 +74,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     done = [c for c in claims if c["rederived"]]
     return {"n_studies": len(record["studies"]), "n_rederived": len(record["rederived"]),
             "pending": record["pending"], "measured_min": record["measured_wall_s"] / 60,
+            "end_to_end_min": record.get("end_to_end_wall_s", record["measured_wall_s"]) / 60,
+            "complete": bool(record.get("complete")),
+            "cpu": sorted({g.get("cpu", "?") for g in record["groups"]}),
             "n_claims": len(claims), "n_claims_rederived": len(done),
             "pending_claims": [c["claim_id"] for c in claims if not c["rederived"]],
             "moved": [c["claim_id"] for c in done if c["moved"]],
