@@ -68,7 +68,7 @@ def rescale(model: MLP, scales: Sequence[Scale]) -> MLP:
 
 def rescale_layer(model: MLP, layer: int, alpha: float) -> MLP:
     """Scale hidden layer ``layer`` (1-based: (W_ℓ, b_ℓ) ← α·(W_ℓ, b_ℓ), W_{ℓ+1} ← W_{ℓ+1}/α)."""
-    n_hidden = len(model.layers) - 1
+    n_hidden = len(_linear_layers(model)) - 1
     if not 1 <= layer <= n_hidden:
         raise ValueError(f"layer must be in 1..{n_hidden}, got {layer}")
     scales: list[Scale] = [1.0] * n_hidden
@@ -80,7 +80,7 @@ def rescale_chain(model: MLP, alpha: float) -> MLP:
     """Chained rescaling c_ℓ = α^ℓ: every hidden weight block is scaled by α and the output layer
     by α^{−(L−1)}, so the hidden blocks' curvature moves by α⁻² and the output block's by α^{2(L−1)}.
     """
-    n_hidden = len(model.layers) - 1
+    n_hidden = len(_linear_layers(model)) - 1
     return rescale(model, [alpha ** (ell + 1) for ell in range(n_hidden)])
 
 
