@@ -81,15 +81,15 @@ class MeasureInfo:
 
 #: Every measure :func:`measure` knows, by key (in the order of its output).
 MEASURE_INFO: dict[str, MeasureInfo] = {
-    "lambda_max": MeasureInfo("λ_max (largest Hessian eigenvalue)", "sharper", "nats per unit²",
+    "lambda_max": MeasureInfo("λ_max (largest Hessian eigenvalue)", "sharper", "nats / weight²",
                               False, "λ_max(∇²L(θ)), Lanczos certified to 0.1 %"),
-    "trace": MeasureInfo("Hessian trace (sum of all eigenvalues)", "sharper", "nats per unit²",
+    "trace": MeasureInfo("Hessian trace (sum of all eigenvalues)", "sharper", "nats / weight²",
                          False, "tr ∇²L(θ), Hutchinson with 30 Rademacher probes"),
     "sam": MeasureInfo("SAM sharpness (ρ = 0.05)", "sharper", "nats", False,
                        "L(θ + ρ g/‖g‖) − L(θ), g = ∇L(θ)"),
     "asam": MeasureInfo("adaptive SAM sharpness (ρ = 0.5)", "sharper", "nats", False,
                         "L(θ + ε) − L(θ), ε = ρ T²g/‖Tg‖, T = diag|θ|"),
-    "pacbayes_sigma": MeasureInfo("PAC-Bayes flatness σ*", "flatter", "parameter units", False,
+    "pacbayes_sigma": MeasureInfo("PAC-Bayes flatness σ*", "flatter", "weight units", False,
                                   "largest σ with E L(θ + σε) − L(θ) ≤ 0.1, ε ~ N(0, I)"),
     "w1": MeasureInfo("W1 weakness (permitted labels, τ = 0.01)", "weaker", "bits per input",
                       False, "mean log₂(2^|A(x)| − 1), A(x) = {k : p_k(x) ≥ 0.01}"),
@@ -112,7 +112,7 @@ def _require_mlp(model: nn.Module, what: str) -> None:
 
 def path_norm(model: MLP) -> float:
     """ℓ₂ path norm of a ReLU MLP: √(Σ over input→output paths of Π w²), biases as paths from a
-    constant 1 (:func:`weakness_lib.bennett.measures.path_norm`). Higher = more complex.
+    constant 1 (``weakness_lib.bennett.measures.path_norm``). Higher = more complex.
 
     Exactly invariant under every function-preserving rescaling. MLP-only: a convolution's
     weights are shared between paths, so the sum over ``nn.Linear`` layers would be wrong for a
@@ -125,9 +125,9 @@ def path_norm(model: MLP) -> float:
 def weakness_w1(model: nn.Module, probe: Tensor, *, tau: float = 0.01) -> float:
     """W1 weakness of ``model`` on unlabelled probe inputs U (Bennett 2026), in bits per input.
 
-    With p(x) = softmax(f(x)) and the permitted labels A(x) = {k : p_k(x) ≥ τ} ∪ {argmax p(x)},
-    W1 = (1/|U|) Σ_x log₂(2^{|A(x)|} − 1): 0 when every prediction is certain, log₂(2^K − 1) when
-    every label is permitted. Higher = weaker (more completions left open). A function of the
+    With p(x) = softmax(f(x)), the permitted labels A(x) = {k : p_k(x) ≥ τ} ∪ {argmax p(x)} and
+    a(x) = #A(x) their number, W1 = mean over x ∈ U of log₂(2^a(x) − 1): 0 when every prediction
+    is certain, log₂(2^K − 1) for K classes when every label is permitted. Higher = weaker (more completions left open). A function of the
     float64 logits on U only, so it is unchanged by any reparameterisation that preserves f.
     Works for any classifier; cost: one forward pass over U.
     """
@@ -140,12 +140,12 @@ def weakness_w2(model: nn.Module, probe: Tensor, *, transforms: Sequence[Transfo
                 image_shape: tuple[int, ...] = MNIST_SHAPE) -> W2Result:
     """W2 weakness: how many of a fixed set G of small image transformations keep the prediction.
 
-    W2 = (1/|U|) Σ_x #{g ∈ G : argmax f(g·x) = argmax f(x)} ∈ [0, |G|]; by default G holds 12
+    W2 = mean over x ∈ U of #{g ∈ G : argmax f(g·x) = argmax f(x)}, from 0 to #G; by default G has 12
     transformations (shifts of ±1, ±2 px along x and y, rotations of ±10°, Gaussian pixel noise
     σ = 0.1, 0.2). Higher = weaker. ``probe`` is either images ``[N, C, H, W]`` (passed to the
     model in that shape) or flattened rows ``[N, C·H·W]`` reshaped to ``image_shape`` for the
     transformations (what the book's MLPs take). Pixels must lie in [0, 1] (shifts and rotations
-    fill with 0, noise is clipped to [0, 1]). Cost: |G| + 1 forward passes over U, in float64.
+    fill with 0, noise is clipped to [0, 1]). Cost: #G + 1 forward passes over U, in float64.
     """
     if not isinstance(probe, Tensor) or probe.ndim not in (2, 4):
         raise ArgumentError("weakness_w2: probe must be images [N, C, H, W] or rows [N, C*H*W]")
@@ -169,7 +169,8 @@ def measure(model: nn.Module, images: Tensor, labels: Tensor, *, which: Sequence
     higher = sharper; ``pacbayes_sigma`` (largest weight-noise σ raising L by ≤ 0.1 nats) —
     higher = flatter. ``w1`` and ``w2`` are computed from the outputs on ``probe`` (unlabelled
     inputs the network was not trained on; default ``images``) — higher = weaker. ``path_norm``
-    (higher = more complex) applies to a :class:`MLP` only.
+    (higher = more complex) applies to a :class:`MLP` only. Cost: λ_max and the trace dominate
+    (tens of Hessian-vector products, each about two forward-backward passes over the batch).
 
     Args:
         model: a classifier returning logits ``[N, K]``; left in the training mode it had.
@@ -180,8 +181,7 @@ def measure(model: nn.Module, images: Tensor, labels: Tensor, *, which: Sequence
         seed: seeds the Lanczos start vector, the Hutchinson probes and the PAC-Bayes draws.
 
     Returns:
-        ``{key: value}`` as Python floats. Cost: λ_max and the trace dominate (tens of
-        Hessian-vector products, each about two forward-backward passes over the batch).
+        A dict of Python floats, one per key of ``which``, in that order.
 
     Raises:
         TypeError: a wrong argument or an MLP-only key for another module (one line each).

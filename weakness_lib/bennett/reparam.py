@@ -24,7 +24,8 @@ Scale = float | Tensor
 
 def _linear_layers(model: nn.Module) -> list[nn.Linear]:
     if not isinstance(model, MLP):
-        raise TypeError(f"rescaling needs a weakness_lib.bennett.models.MLP, got {type(model).__name__}")
+        raise TypeError(f"rescaling needs a ReLU MLP built by weakness_lib.build_mlp "
+                        f"(weakness_lib.bennett.models.MLP), got {type(model).__name__}")
     return list(model.layers)
 
 

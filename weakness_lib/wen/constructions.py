@@ -164,7 +164,7 @@ def simln_generaliser(spec: TwoLayerSpec) -> Params:
 def simbn_quadrant_model(spec: TwoLayerSpec, X: Tensor, scale: float = 1.0) -> Params:
     """Sim-BN net built from the four quadrant detectors (Lemma A.1, sign corrected).
 
-    Neuron (i, j): row scale·((−1)^i, (−1)^j, 0, …), bias −scale, and |γ| = |W2| with
+    Neuron (i, j): row scale·((−1)^i, (−1)^j, 0, …), bias −scale, and abs(γ) = abs(W2) with
     W2·γ = (−1)^{i+j} s_j, where s_j = √(n_j/n) is its Sim-BN statistic (n_j training points in
     its quadrant). It interpolates with ‖W2‖² + ‖γ‖² = 2 Σ_j s_j (= 4 for balanced quadrants);
     the first-layer part of the trace decays like 1/scale² (f is invariant to ``scale``).

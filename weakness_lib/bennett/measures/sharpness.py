@@ -122,7 +122,7 @@ def lambda_max(model_or_hvp: nn.Module | HVP | GraphHVP, X: Tensor | None = None
 
     Given an :class:`HVP` the products run on a :class:`GraphHVP` built from its L and θ (cost
     included). Data: the curvature batch. Sign: higher = sharper. ``details``: ``residual``,
-    the certified bound ‖Hv − λv‖/|λ| ≤ ``tol``, and ``converged``.
+    the certified bound ‖Hv − λv‖/abs(λ) ≤ ``tol``, and ``converged``.
     """
     tol = checks.real("tol", tol, positive=True, where="lambda_max")
     seed = checks.whole("seed", seed, where="lambda_max")
@@ -171,7 +171,7 @@ def adaptive_sharpness(model_or_hvp: nn.Module | HVP, X: Tensor | None = None,
     """S4: ASAM adaptive sharpness (Kwon et al. 2021, offset η = 0), one ascent step.
 
     max over ‖T⁻¹ε‖₂ ≤ ρ of the first-order loss increase is attained at ε = ρ T² g / ‖T g‖₂,
-    T = diag(|θ|); the value is L(θ + ε) − L(θ). Parameters that are exactly 0 are not moved.
+    T = diag(abs(θ)); the value is L(θ + ε) − L(θ). Parameters that are exactly 0 are not moved.
     Invariance: under θ' = Jθ (J positive diagonal, f preserved) g' = J⁻¹g and T' = JT, so
     ε' = Jε and L'(θ' + ε') = L(θ + ε): the value is unchanged up to round-off.
     Data: the curvature batch. Sign: higher = sharper.
