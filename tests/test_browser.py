@@ -260,7 +260,8 @@ async () => {
     }
   }
   const clone = article.cloneNode(true);
-  clone.querySelectorAll('pre, code, .cell_input, script, style').forEach(e => e.remove());
+  // code is not prose, nor is a signature of the API reference (book/api.md: `bias=True`)
+  clone.querySelectorAll('pre, code, .cell_input, .sig, script, style').forEach(e => e.remove());
   return {
     images: imgs.map(img => ({src: img.currentSrc || img.src, complete: img.complete,
                               naturalWidth: img.naturalWidth})),
