@@ -55,6 +55,9 @@ p.table-note { font-size: 0.82rem; color: var(--pst-color-text-muted, #555); }
 .bd-article h1, .bd-article h2, .bd-article h3 { overflow-wrap: break-word; hyphens: auto; }
 .bd-article code.literal, .bd-article code.literal span.pre { white-space: normal;
   overflow-wrap: anywhere; }
+/* the API reference: a signature wraps, even inside a long name, instead of widening the page */
+.bd-article dt.sig { overflow-wrap: anywhere; }
+.bd-article dt.sig span.pre { white-space: normal; }
 /* the landing page's headline figure: at most 600 px wide on a desktop, the full width on a phone */
 .headline-figure img { width: 100%; max-width: 600px; height: auto; }
 .rerun-box code { white-space: pre-wrap; word-break: break-word; }
