@@ -26,8 +26,8 @@ float64 GraphHVP (k = 2, so λ₂ too), cross-checked against ARPACK eigsh(tol=1
 
 Trace (target: standard error ≤ ``--rel-se`` of the estimate). All four estimators are
 Rademacher Hutchinson, drawn in blocks of 32 until s/√K ≤ rel_se·|mean|:
-  ours        weakness_lib.bennett.curvature.hutchinson_trace per block (sequential jvp∘grad HVPs)
-  ours_fast   weakness_lib.bennett.curvature.hutchinson_to_stderr (GraphHVP, batched blocks)
+  ours        weakness_lib.curvature.hutchinson_trace per block (sequential jvp∘grad HVPs)
+  ours_fast   weakness_lib.curvature.hutchinson_to_stderr (GraphHVP, batched blocks)
   pyhessian   pyhessian.hessian(...).trace(maxIter=32, tol=-1) per block (its own probes)
   curvlinops  curvlinops Rademacher probes G, per-probe gᵢᵀ(A G)ᵢ — the body of its
               hutchinson_trace (einsum("ij,ij", G, A @ G)), keeping the per-probe terms
@@ -57,7 +57,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import THREADS, WIDTHS, Machine, setup_torch, timed, write_results  # noqa: E402
 
-from weakness_lib.bennett.curvature import (  # noqa: E402
+from weakness_lib.bennett.data import load_dataset, stratified_order  # noqa: E402
+from weakness_lib.bennett.models import build_mlp  # noqa: E402
+from weakness_lib.bennett.train import TrainConfig, train  # noqa: E402
+from weakness_lib.curvature import (  # noqa: E402
     HVP,
     GraphHVP,
     hutchinson_to_stderr,
@@ -66,9 +69,6 @@ from weakness_lib.bennett.curvature import (  # noqa: E402
     top_eigenvalues,
     xtrace,
 )
-from weakness_lib.bennett.data import load_dataset, stratified_order  # noqa: E402
-from weakness_lib.bennett.models import build_mlp  # noqa: E402
-from weakness_lib.bennett.train import TrainConfig, train  # noqa: E402
 
 BLOCK = 32
 

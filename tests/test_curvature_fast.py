@@ -1,4 +1,4 @@
-"""The fast curvature paths of weakness_lib.bennett.curvature (GraphHVP, certified Lanczos,
+"""The fast curvature paths of weakness_lib.curvature (GraphHVP, certified Lanczos,
 Hutchinson to a target standard error, XTrace) against dense float64 Hessians, closed-form
 spectra, scipy's ARPACK and the reference HVP."""
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy.sparse.linalg import eigsh
 
-from weakness_lib.bennett.curvature import (
+from weakness_lib.curvature import (
     HVP,
     GraphHVP,
     dense_hessian,

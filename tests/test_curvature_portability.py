@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from weakness_lib.bennett import measures as M
-from weakness_lib.bennett.curvature import (
+from weakness_lib.curvature import (
     HVP,
     GraphHVP,
     dense_hessian,
@@ -59,7 +59,7 @@ def test_hvp_under_warnings_as_errors(tiny_mlp, tiny_batch):
 
 
 def test_only_the_jit_deprecation_is_silenced():
-    from weakness_lib.bennett.curvature import quiet_jit_deprecation
+    from weakness_lib.curvature import quiet_jit_deprecation
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from weakness_lib.bennett.curvature import (
+from weakness_lib.curvature import (
     HVP,
     dense_hessian,
     flatten,

@@ -1,4 +1,4 @@
-"""The certified Lanczos solver of weakness_lib.bennett.curvature: its stopping rule, breakdowns,
+"""The certified Lanczos solver of weakness_lib.curvature: its stopping rule, breakdowns,
 round-off limits and exactness on operators with a known spectrum."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from weakness_lib.bennett.curvature import (
+from weakness_lib.curvature import (
     HVP,
     GraphHVP,
     dense_hessian,

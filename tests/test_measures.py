@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from weakness_lib.bennett import measures as M
-from weakness_lib.bennett.curvature import dense_hessian, flatten, unflatten
 from weakness_lib.bennett.measures.pacbayes import _perturbed_stats
 from weakness_lib.bennett.models import build_mlp
 from weakness_lib.bennett.reparam import rescale
+from weakness_lib.curvature import dense_hessian, flatten, unflatten
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weakness_lib.bennett.curvature import dense_hessian, flatten, loss_function, model_params
 from weakness_lib.bennett.models import build_mlp
 from weakness_lib.bennett.reparam import (
     block_scales,
@@ -16,6 +15,7 @@ from weakness_lib.bennett.reparam import (
     rescale_chain,
     rescale_layer,
 )
+from weakness_lib.curvature import dense_hessian, flatten, loss_function, model_params
 
 alphas = st.floats(min_value=1e-2, max_value=1e2, allow_nan=False)
 

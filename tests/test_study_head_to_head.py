@@ -18,7 +18,8 @@ from fixtures.helpers import numbers, tiny_configs
 from weakness_lib.bennett.weakness import column
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import Table, _jsonable
+from weakness_lib.core.jsonable import jsonable
+from weakness_lib.core.store import Table
 from weakness_lib.studies import base
 from weakness_lib.studies import head_to_head as h2h
 from weakness_lib.studies import head_to_head_report as report
@@ -50,7 +51,7 @@ def fill(study: str, keys: list[str] | None = None) -> Table:
 
 def same(a, b) -> bool:
     """Equal as stored (NaN == NaN: both become null)."""
-    return json.dumps(_jsonable(a), sort_keys=True) == json.dumps(_jsonable(b), sort_keys=True)
+    return json.dumps(jsonable(a), sort_keys=True) == json.dumps(jsonable(b), sort_keys=True)
 
 
 def snapshot(root: Path) -> list:

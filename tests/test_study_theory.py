@@ -15,7 +15,8 @@ from fixtures.helpers import numbers, tiny_configs
 
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
-from weakness_lib.core.store import Table, _jsonable
+from weakness_lib.core.jsonable import jsonable
+from weakness_lib.core.store import Table
 from weakness_lib.studies import base
 from weakness_lib.studies import head_to_head as h2h
 from weakness_lib.studies import theory as th
@@ -107,7 +108,7 @@ def test_smoke_study_analyse_reads_the_head_to_heads_and_claims(tiny):
     assert b4.details["our_value_source"] == "trained MNIST head-to-head networks"
     assert b4.our_value == trained["primary"]["mnist"]["rho"]
     assert len(b4.provenance["tables"]) == 3 and len(b3.provenance["tables"]) == 1
-    json.dumps(_jsonable(b4.details), allow_nan=False)  # strict JSON
+    json.dumps(jsonable(b4.details), allow_nan=False)  # strict JSON
 
 
 def test_chapter_06_reads_results_only():

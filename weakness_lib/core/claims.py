@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.paths import results_root
-from weakness_lib.core.store import _jsonable, write_json
+from weakness_lib.core.store import write_json
 
 # "ours": a claim that tests a paper's thesis with no number from the paper (e.g. IV)
 PAPERS: tuple[str, ...] = ("bennett2026", "wen2023", "ours")
@@ -120,7 +121,7 @@ def write_claim(claim: Claim, scale: str) -> tuple[Path, bool]:
     differences of an analysis re-run on another CPU, :func:`same_content`), it is kept.
     """
     path = claims_dir(scale) / f"{claim.claim_id}.json"
-    record = json.loads(json.dumps(_jsonable(asdict(claim))))
+    record = json.loads(json.dumps(jsonable(asdict(claim))))
     if path.exists():
         try:
             if same_content(_stable(json.loads(path.read_text(encoding="utf-8"))), _stable(record)):

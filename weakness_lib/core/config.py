@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.paths import check_scale, configs_dir
 
 #: setting names whose values are prose, never read by code that computes a result
@@ -240,7 +241,5 @@ def canonical_json(obj: Any) -> str:
 
 def settings_hash(config: Mapping[str, Any]) -> str:
     """First 16 hex digits of SHA-256 over the canonical JSON of :func:`result_settings`."""
-    from weakness_lib.core.store import _jsonable
-
-    text = canonical_json(_jsonable(result_settings(config)))
+    text = canonical_json(jsonable(result_settings(config)))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import tempfile
 import time
@@ -39,6 +38,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from weakness_lib.core.config import settings_hash
+from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.paths import results_root
 from weakness_lib.core.provenance import environment, now_iso
 
@@ -53,27 +53,10 @@ class StaleResultsError(ResultsStoreError):
     """A stored table does not match the config it is filed under."""
 
 
-def _jsonable(obj: Any) -> Any:
-    """Convert numpy/torch scalars, tuples and paths into plain JSON values (NaN → None)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 0) == 0:
-        obj = obj.item()
-    if hasattr(obj, "tolist") and callable(obj.tolist):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def config_hash(config: Mapping[str, Any]) -> str:
     """First 16 hex digits of SHA-256 over the canonical (sorted, compact) JSON of ``config``
     (every key; tables are named by :func:`weakness_lib.core.config.settings_hash` instead)."""
-    canonical = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(jsonable(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -109,7 +92,7 @@ def _umask() -> int:
 
 def write_json(path: Path, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON."""
-    atomic_write_text(path, json.dumps(_jsonable(obj), indent=1, sort_keys=False) + "\n")
+    atomic_write_text(path, json.dumps(jsonable(obj), indent=1, sort_keys=False) + "\n")
 
 
 def ensure_writable(folder: Path) -> None:
@@ -133,7 +116,7 @@ class Table:
 
     def __init__(self, folder: Path, experiment: str, config: Mapping[str, Any]):
         self.experiment = experiment
-        self.config = _jsonable(dict(config))
+        self.config = jsonable(dict(config))
         self.hash = settings_hash(self.config)
         self.folder = Path(folder) / experiment
         self.path = self.folder / f"{self.hash}.json"
@@ -198,7 +181,7 @@ class Table:
     @staticmethod
     def record(row: Mapping[str, Any], wall_s: float | None = None) -> dict[str, Any]:
         """The stored form of a computed row: JSON values, finish time and unit wall time."""
-        out = dict(_jsonable({k: v for k, v in row.items() if k != "_artifacts"}))
+        out = dict(jsonable({k: v for k, v in row.items() if k != "_artifacts"}))
         out["_finished"] = now_iso()
         if wall_s is not None:
             out["_wall_s"] = round(float(wall_s), 3)

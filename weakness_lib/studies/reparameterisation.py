@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from weakness_lib.bennett.curvature import HVP, hutchinson_trace, top_eigenvalues
 from weakness_lib.bennett.models import MLP, build_mlp
 from weakness_lib.bennett.reparam import (
     block_scales,
@@ -46,6 +45,7 @@ from weakness_lib.bennett.reparam import (
 )
 from weakness_lib.core.claims import Claim
 from weakness_lib.core.config import settings_hash
+from weakness_lib.curvature import HVP, hutchinson_trace, top_eigenvalues
 from weakness_lib.studies import base
 from weakness_lib.studies.common import dataset, fit_network, fixed_batch, split_for, weights_digest
 

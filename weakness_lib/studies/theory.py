@@ -39,7 +39,7 @@ from weakness_lib.bennett.stats import derived_p_table, spearman
 from weakness_lib.bennett.train import TrainConfig, train
 from weakness_lib.bennett.weakness import column, probe_logits, w1_log_freedom
 from weakness_lib.core.claims import Claim
-from weakness_lib.core.store import _jsonable
+from weakness_lib.core.jsonable import jsonable
 from weakness_lib.studies import base
 from weakness_lib.studies.theory_verdicts import (  # noqa: F401  (re-exported)
     MIN_FOR_CI,
@@ -248,7 +248,7 @@ def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[
 
 def _clean(v: Any) -> Any:
     """Strict JSON values (NaN/inf → ``None``), recursively (claim files are strict JSON)."""
-    return _jsonable(v)
+    return jsonable(v)
 
 
 def analyse(scale: str) -> dict[str, Any]:

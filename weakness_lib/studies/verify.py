@@ -23,9 +23,10 @@ from typing import Any
 
 from weakness_lib.core import numerics
 from weakness_lib.core.bitwise import differences
+from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.paths import results_root
 from weakness_lib.core.provenance import cpu_family, cpu_model
-from weakness_lib.core.store import Table, _jsonable, atomic_write_text
+from weakness_lib.core.store import Table, atomic_write_text
 from weakness_lib.studies import base, registry
 from weakness_lib.studies.registry import Study
 
@@ -91,7 +92,7 @@ def verify_units(spec: Study, table: Table, chosen: list[str], seed: int | None)
     for key in chosen:
         start = time.perf_counter()
         with base.threads(n_threads):
-            new = _jsonable({k: v for k, v in module.compute_unit(table.config, key).items()
+            new = jsonable({k: v for k, v in module.compute_unit(table.config, key).items()
                              if k != "_artifacts"})
         stored = table.get(key)
         diffs, excused = compare_row(stored, new, table.config)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from weakness_lib.bennett.curvature import Params
+from weakness_lib.curvature import Params
 from weakness_lib.wen import sam, twolayer
 from weakness_lib.wen.twolayer import TwoLayerSpec
 from weakness_lib.wen.xor import XorData, make_xor

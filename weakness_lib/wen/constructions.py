@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from weakness_lib.bennett.curvature import Params
+from weakness_lib.curvature import Params
 from weakness_lib.wen.twolayer import TwoLayerSpec
 
 __all__ = [

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from weakness_lib.bennett import curvature as hessian
-from weakness_lib.bennett.curvature import Params
+from weakness_lib import curvature as hessian
 from weakness_lib.core import checks
+from weakness_lib.curvature import Params
 
 __all__ = [
     "ARCHS",

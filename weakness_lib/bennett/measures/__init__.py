@@ -2,7 +2,7 @@
 
 All curvature-type measures use the mean loss L(θ) = (1/B) Σ_i ℓ(f_θ(x_i), y_i) on one fixed
 batch (X, y) of training examples, evaluated in ``dtype`` (float64 by default) and in eval mode,
-through one :class:`weakness_lib.bennett.curvature.HVP` object (which holds the loss function and θ).
+through one :class:`weakness_lib.curvature.HVP` object (which holds the loss function and θ).
 Each measure function accepts either that HVP object or ``(model, X, y)``.
 
 Sign convention (:mod:`.registry`). Every measure has an ``orientation`` in :data:`MEASURES`:

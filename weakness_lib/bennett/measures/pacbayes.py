@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from weakness_lib.bennett.curvature import HVP, Params, flatten, unflatten
 from weakness_lib.bennett.measures.sharpness import as_hvp, context, loss_at
+from weakness_lib.curvature import HVP, Params, flatten, unflatten
 
 __all__ = [
     "PacBayesResult", "gaussian_kl", "pacbayes_bound_value", "pacbayes_flatness",

@@ -2,12 +2,12 @@
 
 All use the mean loss L(θ) = (1/B) Σ_i ℓ(f_θ(x_i), y_i) on one fixed batch (X, y) of training
 examples, evaluated in ``dtype`` (float64 by default) and in eval mode, through one
-:class:`~weakness_lib.bennett.curvature.HVP` object (which holds L and θ; see
+:class:`~weakness_lib.curvature.HVP` object (which holds L and θ; see
 :func:`curvature_hvp`). Each measure accepts that object or ``(model, X, y)``.
 
 * S1 ``lambda_max``  λ_max(∇²L(θ)) certified to relative accuracy ``tol``: Lanczos with the
-  residual bound ‖Hy − θy‖ = β_m|s_m| ≤ tol·|θ| (:func:`~weakness_lib.bennett.curvature.
-  lanczos_lambda_max`) on the retained-graph product :class:`~weakness_lib.bennett.curvature.
+  residual bound ‖Hy − θy‖ = β_m|s_m| ≤ tol·|θ| (:func:`~weakness_lib.curvature.
+  lanczos_lambda_max`) on the retained-graph product :class:`~weakness_lib.curvature.
   GraphHVP` of the same L and θ (the fastest verified path).
 * S2 ``trace``       tr ∇²L(θ) by Hutchinson with Rademacher probes (± s.e.) on the HVP object.
 * S3 ``sam``         L(θ + ρ g/‖g‖) − L(θ), g = ∇L(θ), ρ = 0.05 (one ascent step, SAM).
@@ -28,7 +28,9 @@ import torch
 from torch import Tensor, nn
 from torch.func import grad
 
-from weakness_lib.bennett.curvature import (
+from weakness_lib.bennett.measures.registry import MeasureResult
+from weakness_lib.core import checks
+from weakness_lib.curvature import (
     HVP,
     GraphHVP,
     flatten,
@@ -36,8 +38,6 @@ from weakness_lib.bennett.curvature import (
     lanczos_lambda_max,
     unflatten,
 )
-from weakness_lib.bennett.measures.registry import MeasureResult
-from weakness_lib.core import checks
 
 __all__ = [
     "as_hvp",

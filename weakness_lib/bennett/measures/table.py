@@ -8,7 +8,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from weakness_lib.bennett.curvature import Params
 from weakness_lib.bennett.measures.pacbayes import pacbayes_flatness
 from weakness_lib.bennett.measures.sharpness import (
     adaptive_sharpness,
@@ -23,6 +22,7 @@ from weakness_lib.bennett.measures.simplicity import (
     log_spectral_sum,
     path_norm,
 )
+from weakness_lib.curvature import Params
 
 __all__ = ["measure_table"]
 

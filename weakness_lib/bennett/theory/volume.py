@@ -10,7 +10,7 @@ import copy
 
 import torch
 
-from weakness_lib.bennett.curvature import flatten, model_params, unflatten
+from weakness_lib.curvature import flatten, model_params, unflatten
 
 __all__ = ["perturbation_volume"]
 

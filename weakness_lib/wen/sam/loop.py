@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from weakness_lib.bennett.curvature import Params
+from weakness_lib.curvature import Params
 from weakness_lib.wen.sam.spec import Phase, TrainResult, TrainSpec
 from weakness_lib.wen.sam.trainer import Trainer
 from weakness_lib.wen.twolayer import TwoLayerSpec

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from weakness_lib.bennett.curvature import Params
+from weakness_lib.curvature import Params
 
 __all__ = [
     "ALGORITHMS",

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from weakness_lib.bennett.curvature import Params
+from weakness_lib.curvature import Params
 from weakness_lib.wen.sam.spec import Phase, TrainingDivergedError
 from weakness_lib.wen.twolayer import TwoLayerSpec, param_names
 

@@ -80,7 +80,7 @@ def top_eigenvalues(
     """The ``k`` algebraically largest eigenvalues of H by certified Lanczos (module docstring).
 
     ``hvp`` is any operator with ``dim``, ``dtype``, ``calls`` and ``__call__`` on flat vectors
-    (:class:`~weakness_lib.bennett.curvature.HVP`, :class:`~weakness_lib.bennett.curvature.GraphHVP`)
+    (:class:`~weakness_lib.curvature.HVP`, :class:`~weakness_lib.curvature.GraphHVP`)
     and optionally ``device``. Stops when all k residual bounds are ≤ ``tol``·|θ_i| (after at
     least ``min_iter`` and k products, and not right after an exact breakdown unless the whole
     space is spanned), or after ``max_iter`` products (then ``converged`` is False and a

@@ -15,8 +15,8 @@ Everything runs on the device and in the dtype of the parameters and inputs it i
 CPU is the bitwise reference. Usage: ``from weakness_lib.bennett import curvature as hessian``.
 """
 
-from weakness_lib.bennett.curvature.hvp import HVP, GraphHVP, dense_hessian, quiet_jit_deprecation
-from weakness_lib.bennett.curvature.params import (
+from weakness_lib.curvature.hvp import HVP, GraphHVP, dense_hessian, quiet_jit_deprecation
+from weakness_lib.curvature.params import (
     LossFn,
     Params,
     flatten,
@@ -24,8 +24,8 @@ from weakness_lib.bennett.curvature.params import (
     model_params,
     unflatten,
 )
-from weakness_lib.bennett.curvature.spectrum import EigResult, lanczos_lambda_max, top_eigenvalues
-from weakness_lib.bennett.curvature.trace import (
+from weakness_lib.curvature.spectrum import EigResult, lanczos_lambda_max, top_eigenvalues
+from weakness_lib.curvature.trace import (
     TraceResult,
     hutchinson_to_stderr,
     hutchinson_trace,

@@ -2,7 +2,7 @@
 
 * :func:`hutchinson_trace` — Hutchinson's estimator tr H = E[vᵀHv] for Rademacher v ∈ {±1}^P,
   a fixed number K of probes, one product at a time: mean ± s/√K. Every stored trace was
-  computed by it on :class:`~weakness_lib.bennett.curvature.HVP`; its arithmetic is frozen.
+  computed by it on :class:`~weakness_lib.curvature.HVP`; its arithmetic is frozen.
 * :func:`hutchinson_to_stderr` — the same estimator with probes multiplied ``block`` at a time
   (``matmat``), drawn until the standard error s/√K ≤ ``rel_stderr``·|mean|.
 * :func:`xtrace` — the XTrace estimator of Epperly, Tropp & Webber (2024) (as in curvlinops):

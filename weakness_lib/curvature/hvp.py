@@ -34,7 +34,7 @@ from scipy.sparse.linalg import LinearOperator
 from torch import Tensor, nn
 from torch.func import grad, jvp
 
-from weakness_lib.bennett.curvature.params import (
+from weakness_lib.curvature.params import (
     LossFn,
     Params,
     flatten,
