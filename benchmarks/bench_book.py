@@ -41,9 +41,9 @@ from _common import Machine, write_results  # noqa: E402
 
 from weakness_lib.core.config import experiment_config, settings_hash  # noqa: E402
 from weakness_lib.core.paths import configs_dir, project_root  # noqa: E402
+from weakness_lib.engine.registry import STUDIES  # noqa: E402
+from weakness_lib.engine.runner import run_studies  # noqa: E402
 from weakness_lib.publish.book import BookError, execute_all, jupyter_book, stage  # noqa: E402
-from weakness_lib.studies.registry import STUDIES  # noqa: E402
-from weakness_lib.studies.runner import run_studies  # noqa: E402
 
 #: config keys that give the number of units an experiment's table should hold, where known
 UNIT_KEYS = ("n_networks",)
@@ -142,13 +142,13 @@ def clean_clone_log(log: Path, fresh_results: Path | None) -> dict:
     written by the wrapper), plus the bitwise comparison of the rebuilt store with the committed one."""
     import re
 
-    from weakness_lib.publish.compare import compare_stores
+    from weakness_lib.engine.compare import compare_stores
 
     text = log.read_text(encoding="utf-8", errors="replace")
     timings = {m.group(2): float(m.group(1))
                for m in re.finditer(r"^\s+([0-9.]+) s\s+(\S.*?)\s*$", text, re.M)}
     total = re.search(r"EXIT (\d+) after (\d+) s", text)
-    from weakness_lib.core.provenance import cpu_model
+    from weakness_lib.core.cpu import cpu_model
 
     out = {"label": "MEASURED: make book (full) in a fresh clone, WEAKNESS_RESULTS pointed at an "
                     "empty folder, venv created by make; every study's units on the embedded Dask "

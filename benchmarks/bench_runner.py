@@ -13,7 +13,7 @@ summary, analysis and claims included):
 ``units_phase_s`` is the time until the last unit is stored (cluster start included), ``finalise_s``
 the serial part done by the driver afterwards (summary statistics, analysis, claims). Both runs of
 a workload must store bit-identical rows (checked with
-:func:`weakness_lib.publish.compare.compare_stores`); the JSON records wall times, the speed-up
+:func:`weakness_lib.engine.compare.compare_stores`); the JSON records wall times, the speed-up
 (target ≥ 1.8× for the 20-network study) and the comparison.
 
 Run:  nice -n 10 .venv/bin/python benchmarks/bench_runner.py [smoke] [head_to_head_20]
@@ -37,9 +37,9 @@ from _common import Machine, write_results  # noqa: E402
 
 from weakness_lib.core.config import yaml_load  # noqa: E402
 from weakness_lib.core.paths import configs_dir  # noqa: E402
-from weakness_lib.publish.compare import compare_stores  # noqa: E402
-from weakness_lib.studies.registry import STUDIES  # noqa: E402
-from weakness_lib.studies.runner import run_studies  # noqa: E402
+from weakness_lib.engine.compare import compare_stores  # noqa: E402
+from weakness_lib.engine.registry import STUDIES  # noqa: E402
+from weakness_lib.engine.runner import run_studies  # noqa: E402
 
 
 def _timed_run(names: list[str], scale: str, workers: int, results: Path, configs: Path) -> dict:

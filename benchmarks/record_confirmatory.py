@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Machine, write_results  # noqa: E402
 
-from weakness_lib.studies import base  # noqa: E402
-from weakness_lib.studies.bennett_common import wall_time  # noqa: E402
+from weakness_lib.engine import base  # noqa: E402
+from weakness_lib.studies.bennett.networks import wall_time  # noqa: E402
 
 STUDIES = ("replication_mnist", "replication_fmnist", "robustness_population", "scale_60k_mnist")
 

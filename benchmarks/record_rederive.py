@@ -19,7 +19,7 @@ from pathlib import Path
 import weakness_lib  # noqa: F401  (pins numerics; the record reads only stored files)
 from weakness_lib.core import numerics
 from weakness_lib.core.claims import load_claims
-from weakness_lib.studies import base, registry
+from weakness_lib.engine import base, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "rederive.json"

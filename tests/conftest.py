@@ -62,8 +62,8 @@ def smoke_book(tmp_path_factory):
     saved = os.environ.get("WEAKNESS_RESULTS")
     os.environ["WEAKNESS_RESULTS"] = str(out / "results")
     try:
-        from weakness_lib.studies.registry import STUDIES
-        from weakness_lib.studies.runner import run_studies
+        from weakness_lib.engine.registry import STUDIES
+        from weakness_lib.engine.runner import run_studies
 
         run_studies(list(STUDIES), "smoke", workers=2, progress=False)  # what `make book` does
         staging = out / "_build" / "src"

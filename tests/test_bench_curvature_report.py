@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weakness_lib.publish import bench_report as br
+from weakness_lib.views import bench as br
 
 
 @pytest.mark.skipif(not (br.results_dir() / "curvature.json").exists(), reason="not benchmarked yet")

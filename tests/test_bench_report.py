@@ -1,10 +1,10 @@
-"""weakness_lib.publish.bench_report reads the committed benchmark results and fails clearly without them."""
+"""weakness_lib.views.bench reads the committed benchmark results and fails clearly without them."""
 
 from __future__ import annotations
 
 import pytest
 
-from weakness_lib.publish import bench_report as br
+from weakness_lib.views import bench as br
 
 
 def test_missing_results_name_the_script(tmp_path, monkeypatch):
@@ -46,7 +46,7 @@ def test_training_table_counts_flops_consistently():
 def test_confirmatory_compute_record_matches_the_committed_tables():
     """The recorded per-study unit counts are the committed tables' (624 networks in all), training
     plus measuring never exceeds a study's summed unit time, and the budget flag follows the wall."""
-    from weakness_lib.studies import base
+    from weakness_lib.engine import base
 
     rec = br.load("confirmatory_compute")
     t = br.confirmatory_table(rec)

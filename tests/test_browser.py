@@ -479,7 +479,7 @@ def test_scorecard_lists_every_claim(site, visited):
 def test_scorecard_links_each_claim_to_a_chapter(site, visited):
     """Every claim whose chapter is in the toc links to it, and every link resolves (a claim whose
     chapter is not in the toc yet is listed without a link)."""
-    from weakness_lib.publish.claims_view import chapter_of
+    from weakness_lib.views.claims import chapter_of
 
     links = dict(visited[SCORECARD_PAGE, WIDTHS[0]].table_links)
     expected = {c: chapter_of(c, project_root() / "notebooks", PAGES) for c in site.claims}

@@ -73,8 +73,8 @@ def test_chapter_runs_top_to_bottom_with_default_parameters(notebook: Path):
 def test_chapter_04_caveat_speaks_of_its_own_dataset():
     """The head-to-head caveat is written for the dataset the chapter shows (it once said
     Fashion-MNIST in the MNIST chapter)."""
-    from weakness_lib.publish import chapter
-    from weakness_lib.studies import head_to_head_report as report
+    from weakness_lib.views import chapter
+    from weakness_lib.views import head_to_head as report
 
     for study, own, other in (("head_to_head_mnist", "on MNIST", "Fashion"),
                               ("head_to_head_fmnist", "on Fashion-MNIST", None)):

@@ -32,7 +32,7 @@ from weakness_lib.cli import main
 from weakness_lib.core import config as C
 from weakness_lib.core.checks import ArgumentError
 from weakness_lib.core.paths import configs_dir, project_root
-from weakness_lib.studies import executor as E
+from weakness_lib.engine import executor as E
 from weakness_lib.wen.twolayer import TwoLayerSpec
 from weakness_lib.wen.xor import make_xor
 
@@ -331,7 +331,8 @@ def test_a_numpy_seed_trains_bit_identically(tiny_batch):
 # -- 8: the chapters' scale parameter ----------------------------------------------------------------
 def test_a_chapter_scale_that_is_not_smoke_or_full_is_one_line():
     from weakness_lib.core.claims import load_claims
-    from weakness_lib.publish import chapter, rerun
+    from weakness_lib.publish import rerun
+    from weakness_lib.views import chapter
 
     for call in (lambda: rerun.box_html("01_reparameterisation", 123),
                  lambda: chapter.load("reparameterisation", 123),

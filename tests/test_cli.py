@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from weakness_lib.cli import main, parser
-from weakness_lib.publish.compare import differences
-from weakness_lib.studies import base
+from weakness_lib.core.bitwise import differences
+from weakness_lib.engine import base
 
 
 def test_help_documents_every_option(capsys):
@@ -98,8 +98,8 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
 def test_verify_log_goes_under_the_scale_verified(isolated_results, capsys):
     """``verify --log`` of smoke tables writes results/smoke/verify/<family>/, not the full store;
     full-scale logs stay at results/full/verify/<family>/."""
-    from weakness_lib.core.provenance import cpu_family
-    from weakness_lib.studies.verify import log_path
+    from weakness_lib.core.cpu import cpu_family
+    from weakness_lib.engine.verify import log_path
 
     results = isolated_results / "results"
     assert log_path("theory", "full") == results / "full" / "verify" / cpu_family() / "theory.txt"

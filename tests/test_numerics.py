@@ -19,7 +19,7 @@ import pytest
 
 from weakness_lib.cli import main
 from weakness_lib.core import numerics
-from weakness_lib.studies import base
+from weakness_lib.engine import base
 
 PROBE = Path(__file__).parent / "fixtures" / "numerics_probe.py"
 NO_PIN = [k for k in (*numerics.PINNED_ENV, numerics.SWITCH)]
@@ -165,10 +165,10 @@ def test_table_comparable_takes_a_table_or_its_provenance(monkeypatch):
     """One verdict for the runner and ``verify``: (ok, reason) from a table or its provenance."""
     from types import SimpleNamespace
 
-    from weakness_lib.core import provenance
+    from weakness_lib.core import cpu
 
     monkeypatch.setattr(numerics, "record", lambda: dict(PINNED))
-    monkeypatch.setattr(provenance, "cpu_model", lambda: "AMD EPYC")
+    monkeypatch.setattr(cpu, "cpu_model", lambda: "AMD EPYC")
     same = {"numerics": PINNED, "cpu": "Intel Xeon"}
     other = {"numerics": NATIVE_512, "cpu": "Some Other CPU"}
     assert numerics.table_comparable(same) == (True, "")

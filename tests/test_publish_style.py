@@ -15,9 +15,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from weakness_lib.core.paths import project_root  # noqa: E402
-from weakness_lib.publish import claims_view as cv  # noqa: E402
-from weakness_lib.publish import correlation as corr  # noqa: E402
-from weakness_lib.publish import rerun, style  # noqa: E402
+from weakness_lib.publish import rerun  # noqa: E402
+from weakness_lib.views import claims as cv  # noqa: E402
+from weakness_lib.views import correlation as corr  # noqa: E402
+from weakness_lib.views import style, tables
 
 CLAIMS_DIR = project_root() / "results" / "full" / "claims"
 
@@ -183,8 +184,8 @@ def test_table_rounds_hides_index_and_marks_missing_values():
     frame = pd.DataFrame({"rho": [0.123456, float("nan")], "n": [100, 2000], "ok": [True, False]},
                          index=[7, 9])
     with pytest.raises(ValueError, match="missing"):
-        style.table(frame)
-    html = style.table(frame, missing="not measured at n = 2,000").data
+        tables.table(frame)
+    html = tables.table(frame, missing="not measured at n = 2,000").data
     assert "0.123" in html and "0.123456" not in html
     assert ">7<" not in html and ">9<" not in html          # no pandas index
     assert "nan" not in html.lower().replace("not measured", "")
@@ -195,9 +196,9 @@ def test_table_rounds_hides_index_and_marks_missing_values():
 
 
 def test_fmt_number_and_prose():
-    assert style.fmt_number(15316134.4) == "1.53 × 10⁷"
-    assert style.fmt_number(-0.5) == "−0.5"
-    assert style.fmt_number(None) == "—" and style.fmt_number(float("nan")) == "—"
+    assert tables.fmt_number(15316134.4) == "1.53 × 10⁷"
+    assert tables.fmt_number(-0.5) == "−0.5"
+    assert tables.fmt_number(None) == "—" and tables.fmt_number(float("nan")) == "—"
     assert style.prose("consistent with the paper: True; exact: False; not exact: ['a', 'b']") == \
         "consistent with the paper: yes; exact: no; not exact: a, b"
 

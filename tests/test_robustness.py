@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from weakness_lib.bennett import robustness as R
+from weakness_lib.bennett import robustness_pairs as P
 
 
 def _grid(levels: dict[str, list], seeds: int, rng: np.random.Generator, drop: int = 0) -> pd.DataFrame:
@@ -229,7 +230,7 @@ def test_repeated_percentile_equals_np_percentile_of_repeated_values():
     values = rng.uniform(size=9)
     counts = rng.integers(0, 3, (50, 9)).astype(float)
     counts[0] = 0
-    got = R._repeated_percentile(values, counts, 90.0)
+    got = P.repeated_percentile(values, counts, 90.0)
     assert math.isnan(got[0])
     for b in range(1, 50):
         if counts[b].sum():
@@ -240,7 +241,7 @@ def test_resample_counts_equal_an_explicitly_duplicated_population():
     rng = np.random.default_rng(8)
     df = _grid({"lr": [1, 2, 3], "width": [8, 16]}, seeds=2, rng=rng)
     hp = ["lr", "width"]
-    pop = R._population(df, "mu_tied", "gap", hp, n_test=300)
+    pop = P.population(df, "mu_tied", "gap", hp, n_test=300)
     counts = np.array([[2.0, 0.0, 1.0, 3.0, 1.0, 1.0]])  # configuration index = sorted (lr, width)
     cfg = [pop.configs.index(t) for t in zip(df.lr, df.width)]
     dup = df.assign(net=range(len(df))).loc[np.repeat(df.index, counts[0, cfg].astype(int))]

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from weakness_lib.core.claims import load_claims
-from weakness_lib.publish.compare import compare_stores
-from weakness_lib.studies import base, registry
-from weakness_lib.studies.registry import Study
-from weakness_lib.studies.runner import SettingsChanged, UnitFailed, run_studies
+from weakness_lib.engine import base, registry
+from weakness_lib.engine.compare import compare_stores
+from weakness_lib.engine.registry import Study
+from weakness_lib.engine.runner import SettingsChanged, UnitFailed, run_studies
 
 TESTS = Path(__file__).resolve().parent
 TOY = textwrap.dedent("""
@@ -117,9 +117,9 @@ def test_changed_full_settings_are_refused_unless_named(toy):
 _CONCURRENT = """
 import sys
 sys.path.insert(0, {tests!r})
-from weakness_lib.studies import registry
-from weakness_lib.studies.registry import Study
-from weakness_lib.studies.runner import run_studies
+from weakness_lib.engine import registry
+from weakness_lib.engine.registry import Study
+from weakness_lib.engine.runner import run_studies
 registry.STUDIES = {{"toy": Study("toy", "fixtures.toy_study", "none", ("T1",))}}
 run_studies(["toy"], "smoke", workers=1, progress=False)
 """
@@ -212,7 +212,7 @@ def test_a_book_smoke_study_with_1_and_2_workers_compares_bit_identical(tmp_path
 @pytest.mark.slow
 def test_a_chapter_that_opts_in_computes_through_the_runner(tmp_path, monkeypatch):
     """``chapter.load(..., compute=True)``: missing units run through the runner, then analyse."""
-    from weakness_lib.publish import chapter
+    from weakness_lib.views import chapter
 
     monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "results"))
     with pytest.raises(base.MissingResults):

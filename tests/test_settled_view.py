@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from weakness_lib.publish import settled_view as view
+from weakness_lib.views import settled as view
 
 
 def _claim(value: float, ci: list[float] | None, verdict: str = "reproduced", **details) -> dict:

@@ -10,10 +10,10 @@ import pytest
 from fixtures.helpers import numbers, tiny_configs
 
 from weakness_lib.core.config import experiment_config
-from weakness_lib.studies import head_to_head as h2h
-from weakness_lib.studies import replication as rep
-from weakness_lib.studies import robustness_population as rp
-from weakness_lib.studies.population_data import data_for
+from weakness_lib.studies.bennett import head_to_head as h2h
+from weakness_lib.studies.bennett import replication as rep
+from weakness_lib.studies.bennett import robustness_population as rp
+from weakness_lib.studies.bennett.population_data import data_for
 
 TINY = {"n_networks": 2, "n_train": 256, "n_probe": 128, "w2_probe": 32, "curvature_batch": 64,
         "hutchinson_probes": 2, "widths": [784, 16, 16, 10], "bootstrap_resamples": 50,
@@ -154,8 +154,8 @@ def test_x5_verdict_counts_datasets():
 
 def test_the_book_runs_and_renders_only_chapters_in_the_toc():
     """A study whose chapter is not yet in the toc (results incomplete) is not run by `make book`."""
+    from weakness_lib.engine import registry
     from weakness_lib.publish import book
-    from weakness_lib.studies import registry
 
     published = book.toc_chapters()
     studies = book.published_studies()

@@ -20,10 +20,10 @@ from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
 from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.store import Table
-from weakness_lib.studies import base
-from weakness_lib.studies import head_to_head as h2h
-from weakness_lib.studies import head_to_head_report as report
-from weakness_lib.studies.bennett_common import family_of, measure_families, orientation_of
+from weakness_lib.engine import base
+from weakness_lib.studies.bennett import head_to_head as h2h
+from weakness_lib.studies.bennett.networks import family_of, measure_families, orientation_of
+from weakness_lib.views import head_to_head as report
 
 SCALE = "smoke"
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

@@ -16,9 +16,9 @@ from fixtures.helpers import numbers
 
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
-from weakness_lib.studies import base
-from weakness_lib.studies import batch_size as bs
-from weakness_lib.studies import invariance_audit as audit
+from weakness_lib.engine import base
+from weakness_lib.studies.bennett import batch_size as bs
+from weakness_lib.studies.bennett import invariance_audit as audit
 
 SCALE = "smoke"
 

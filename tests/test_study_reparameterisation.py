@@ -14,8 +14,8 @@ from fixtures.helpers import numbers
 
 from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
-from weakness_lib.studies import base
-from weakness_lib.studies import reparameterisation as rp
+from weakness_lib.engine import base
+from weakness_lib.studies.bennett import reparameterisation as rp
 
 SCALE = "smoke"
 

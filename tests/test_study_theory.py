@@ -17,9 +17,9 @@ from weakness_lib.core.claims import VERDICTS
 from weakness_lib.core.config import experiment_config
 from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.store import Table
-from weakness_lib.studies import base
-from weakness_lib.studies import head_to_head as h2h
-from weakness_lib.studies import theory as th
+from weakness_lib.engine import base
+from weakness_lib.studies.bennett import head_to_head as h2h
+from weakness_lib.studies.bennett import theory as th
 
 SCALE = "smoke"
 TINY_H2H = {"n_networks": 3, "n_train": 256, "n_probe": 128, "w2_probe": 32, "curvature_batch": 64,

@@ -12,10 +12,10 @@ import math
 import numpy as np
 import pytest
 
-from weakness_lib.studies import base
-from weakness_lib.studies import batch_size as bs
-from weakness_lib.studies import invariance_audit as audit
-from weakness_lib.studies import reparameterisation as rp
+from weakness_lib.engine import base
+from weakness_lib.studies.bennett import batch_size as bs
+from weakness_lib.studies.bennett import invariance_audit as audit
+from weakness_lib.studies.bennett import reparameterisation as rp
 
 B1 = base.rule("reparameterisation", "B1")
 B2 = base.rule("invariance_audit", "B2")

@@ -9,9 +9,9 @@ import math
 
 import pytest
 
-from weakness_lib.studies import base
-from weakness_lib.studies import head_to_head as h2h
-from weakness_lib.studies import theory as th
+from weakness_lib.engine import base
+from weakness_lib.studies.bennett import head_to_head as h2h
+from weakness_lib.studies.bennett import theory as th
 
 EPS = 1e-3  # a step across a threshold (all thresholds here are ≫ 1e-3 or compared exactly)
 

@@ -8,11 +8,11 @@ import math
 
 import pytest
 
-from weakness_lib.studies import base
-from weakness_lib.studies import wen_common as W
-from weakness_lib.studies import wen_scenario_1 as S1
-from weakness_lib.studies import wen_scenario_2 as S2
-from weakness_lib.studies import wen_scenario_3 as S3
+from weakness_lib.engine import base
+from weakness_lib.studies.wen import common as W
+from weakness_lib.studies.wen import scenario_1 as S1
+from weakness_lib.studies.wen import scenario_2 as S2
+from weakness_lib.studies.wen import scenario_3 as S3
 from weakness_lib.wen import constructions as C
 
 R1 = base.rule("wen_scenario_1", "W1")

@@ -10,7 +10,7 @@ from scipy import stats as sps
 
 from weakness_lib.bennett import added_information as ai
 from weakness_lib.bennett.stats import partial_spearman
-from weakness_lib.studies import weakness_vs_validation as iv
+from weakness_lib.studies.bennett import weakness_vs_validation as iv
 
 CFG = {"measure": "w2", "target": "test_acc", "oracle": "val_acc", "control": "mean_conf",
        "bootstrap_resamples": 400, "bootstrap_seed": 0, "noise_simulations": 300, "noise_seed": 0,
@@ -151,7 +151,7 @@ def test_iv_has_no_units_and_refuses_one():
 
 
 def test_verify_says_iv_trains_nothing(tmp_path, monkeypatch, capsys):
-    from weakness_lib.studies.verify import verify_study
+    from weakness_lib.engine.verify import verify_study
 
     monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path))
     assert verify_study("weakness_vs_validation", "smoke", sample=2, seed=0, units=[], log=False) == 2

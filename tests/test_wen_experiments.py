@@ -1,4 +1,4 @@
-"""Wen scenario studies on the study protocol (weakness_lib.studies.base): bit-for-bit units, and at
+"""Wen scenario studies on the study protocol (weakness_lib.engine.base): bit-for-bit units, and at
 smoke scale the test plays the driver (units → ``Table.put`` in a temporary results root), then
 ``analyse`` and ``claims``. The verdict rules themselves are tested in test_verdicts_wen.py."""
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from weakness_lib.core.bitwise import differences
 from weakness_lib.core.claims import VERDICTS, Claim
 from weakness_lib.core.config import experiment_config
-from weakness_lib.publish.compare import differences
-from weakness_lib.studies import base, registry
-from weakness_lib.studies import wen_common as W
-from weakness_lib.studies import wen_scenario_3 as S3
+from weakness_lib.engine import base, registry
+from weakness_lib.studies.wen import common as W
+from weakness_lib.studies.wen import scenario_3 as S3
 
 STUDIES = ["wen_scenario_1", "wen_scenario_2", "wen_scenario_3"]
 

@@ -13,11 +13,12 @@ import pytest
 
 from weakness_lib.bennett import robustness as R
 from weakness_lib.core.store import ResultsStore
-from weakness_lib.studies import base
-from weakness_lib.studies import robustness_population as rp
-from weakness_lib.studies import robustness_report as rr
-from weakness_lib.studies.registry import Study
-from weakness_lib.studies.runner import finalise_study, summary_current
+from weakness_lib.engine import base
+from weakness_lib.engine.registry import Study
+from weakness_lib.engine.runner import finalise_study, summary_current
+from weakness_lib.studies.bennett import robustness_population as rp
+from weakness_lib.studies.bennett import robustness_rules as rules_mod
+from weakness_lib.views import robustness as rr
 
 HP = list(rp.HPARAMS)
 CFG = {"datasets": ["mnist", "fashion_mnist"], "n_eval": 10_000, "bootstrap_resamples": 50,
@@ -55,7 +56,7 @@ def population():
 # ------------------------------------------------------------------ the rule for every variant
 def test_rule_per_variant_on_both_sides(population):
     _, sc = population
-    rules = rr.rule_per_variant(sc, CFG["datasets"])
+    rules = rules_mod.rule_per_variant(sc, CFG["datasets"])
     assert set(rules) == {"w2", "w1_tau0.01", "mean_A_tau0.01"}  # weakness family only (no control)
     for ds in CFG["datasets"]:
         w2 = rules["w2"][ds]
@@ -69,7 +70,7 @@ def test_rule_per_variant_on_both_sides(population):
     assert w1["mnist"]["holds"] and not w1["fashion_mnist"]["holds"] and not w1["on_both"]
     assert w1["fashion_mnist"]["sign_error_max"] == 1.0 and w1["fashion_mnist"]["psi"] == pytest.approx(-1.0)
     # the verdict reads W2 only, whatever the variants do
-    assert rp.x5_verdict({ds: rr.robustly_predictive(sc[f"{ds}/gap_acc"], "w2")
+    assert rp.x5_verdict({ds: rules_mod.robustly_predictive(sc[f"{ds}/gap_acc"], "w2")
                           for ds in CFG["datasets"]}) == "reproduced"
 
 
@@ -77,7 +78,7 @@ def test_a_variant_scored_on_one_dataset_only_is_not_robust_on_both():
     t = pd.DataFrame({"measure": ["w2", "lambda_max"], "family": ["weakness", "sharpness"],
                       "sign_error_max": [0.1, 0.5], "psi": [0.4, 0.0], "psi_lo": [0.2, -0.1],
                       "psi_hi": [0.6, 0.1]})
-    rules = rr.rule_per_variant({"mnist/gap_acc": t}, ["mnist", "fashion_mnist"])
+    rules = rules_mod.rule_per_variant({"mnist/gap_acc": t}, ["mnist", "fashion_mnist"])
     assert rules["w2"]["mnist"]["holds"] and not rules["w2"]["on_both"]
 
 
@@ -90,7 +91,7 @@ def test_environment_counts_on_a_grid_counted_by_hand():
              "gap_acc": 0.1 * a + 0.001 * s + (0.05 if (a, b) == (2, 1) else 0.0)}
             for a in range(3) for b in range(2) for s in range(2)]
     flat = [{**r, "dataset": "flat", "gap_acc": 0.3} for r in rows]  # equal gaps: nothing kept
-    counts = rr.environment_counts(pd.DataFrame(rows + flat), ["a", "b"], 10_000)
+    counts = rules_mod.environment_counts(pd.DataFrame(rows + flat), ["a", "b"], 10_000)
     assert counts["toy"] == {"kept": 14, "total": 18, "per_hparam": {"a": {"kept": 12, "total": 12},
                                                                       "b": {"kept": 2, "total": 6}}}
     assert counts["flat"]["kept"] == 0 and counts["flat"]["total"] == 18
@@ -98,7 +99,7 @@ def test_environment_counts_on_a_grid_counted_by_hand():
 
 def test_environment_counts_agree_with_the_score_tables(population):
     df, sc = population
-    counts = rr.environment_counts(df, HP, CFG["n_eval"])
+    counts = rules_mod.environment_counts(df, HP, CFG["n_eval"])
     for ds in CFG["datasets"]:
         assert counts[ds]["total"] == 16 * 4  # ordered: each configuration is first of 1 per hparam
         assert (sc[f"{ds}/gap_acc"]["n_environments"] == counts[ds]["kept"]).all()
@@ -148,7 +149,7 @@ def test_psi_without_same_configuration_pairs_matches_loops_and_keeps_the_regist
 def test_psi_between_table_orients_every_measure(population):
     df, sc = population
     part = rp.trained(df[df["dataset"] == "fashion_mnist"])
-    t = rr.psi_between_configurations(part, rp.complexity_signs(part), HP, 20, 0).set_index("measure")
+    t = rules_mod.psi_between_configurations(part, rp.complexity_signs(part), HP, 20, 0).set_index("measure")
     assert t.loc["w2", "psi_between"] == pytest.approx(1.0)
     assert t.loc["w1_tau0.01", "psi_between"] == pytest.approx(-1.0)
     assert t["psi"].to_dict() == pytest.approx(sc["fashion_mnist/gap_acc"].set_index("measure")["psi"].to_dict())
@@ -200,8 +201,8 @@ def test_the_runner_refreshes_an_old_summary_without_computing_units(tmp_path, m
 @pytest.fixture(scope="module")
 def result(population):
     df, sc = population
-    return {"config": CFG, "scores": sc, "per_variant": rr.rule_per_variant(sc, CFG["datasets"]),
-            "environments": rr.environment_counts(df, HP, CFG["n_eval"]),
+    return {"config": CFG, "scores": sc, "per_variant": rules_mod.rule_per_variant(sc, CFG["datasets"]),
+            "environments": rules_mod.environment_counts(df, HP, CFG["n_eval"]),
             "psi_between": rp.psi_between(CFG, df)}
 
 

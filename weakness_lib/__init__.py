@@ -1,16 +1,22 @@
 """weakness_lib: flatness, weakness and generalisation — the library behind the executable book.
 
-Sub-packages, by concern:
+Sub-packages, by concern, in layers (each imports only those above it in this list;
+``tests/test_architecture.py`` checks it):
 
-* ``core``     — pinned numerics (set on import, before torch loads), paths, pre-registered configs, the results store, claim files, provenance;
-* ``bennett``  — the science of Bennett (2026): data, models, training, curvature, rescalings,
-  weakness, the measure family, statistics, finite-language theory;
-* ``wen``      — the science of Wen, Li & Ma (2023): xor data, two-layer nets, SAM, constructions;
-* ``studies``  — one module per experiment (``compute`` units, ``analyse`` stored tables,
-  ``verdict`` by the registered rule) and the runner that executes them in dependency order;
-* ``publish``  — notebook execution, the Jupyter Book build, figure/table style, benchmark report;
-* ``cli``      — the ``weakness-repro`` command;
-* ``api``      — the small public API, reached from the package itself (``weakness_lib.measure``,
+* ``core``      — pinned numerics (set on import, before torch loads), paths, pre-registered
+  configs, the results store, claim files, provenance;
+* ``curvature`` — Hessian-vector products, spectra and traces, shared by both papers' science;
+* ``bennett``   — the science of Bennett (2026): data, models, training, rescalings, weakness, the
+  measure family, statistics, robustness scores, finite-language theory;
+* ``wen``       — the science of Wen, Li & Ma (2023): xor data, two-layer nets, SAM, constructions;
+* ``engine``    — the registry of studies, the study protocol, the runner that executes them in
+  dependency order, bitwise verify and compare;
+* ``studies``   — the experiments, grouped by paper (``compute`` units, ``analyse`` stored tables,
+  ``verdict`` by the registered rule);
+* ``views``     — every chapter's tables, figures and glue, from stored tables and claim files;
+* ``publish``   — notebook execution and the Jupyter Book build;
+* ``cli``       — the ``weakness-repro`` command;
+* ``api``       — the small public API, reached from the package itself (``weakness_lib.measure``,
   ``weakness_lib.lambda_max``, ``weakness_lib.rescale``, …; see :mod:`weakness_lib.api`).
 
 The public names are imported on first access (module ``__getattr__``), so ``import weakness_lib``

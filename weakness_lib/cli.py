@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from weakness_lib.core.paths import SCALES
-from weakness_lib.publish.compare import compare_stores
+from weakness_lib.engine.compare import compare_stores
 
 
 def _positive(text: str) -> int:
@@ -34,8 +34,8 @@ def _positive(text: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from weakness_lib.studies import registry
-    from weakness_lib.studies.runner import run_studies
+    from weakness_lib.engine import registry
+    from weakness_lib.engine.runner import run_studies
 
     names = list(registry.STUDIES) if args.study == ["all"] else args.study
     for n in names:
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from weakness_lib.core.claims import load_claims
-    from weakness_lib.studies import base, registry
+    from weakness_lib.engine import base, registry
 
     for scale in [args.scale] if args.scale else list(SCALES):
         claims = {c["claim_id"]: c for c in load_claims(scale)}
@@ -87,8 +87,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Recompute stored units of one study and compare them bitwise (:mod:`~weakness_lib.studies.verify`)."""
-    from weakness_lib.studies.verify import verify_study
+    """Recompute stored units of one study and compare them bitwise (:mod:`~weakness_lib.engine.verify`)."""
+    from weakness_lib.engine.verify import verify_study
 
     return verify_study(args.study, args.scale, sample=args.sample, seed=args.seed,
                         units=args.unit, log=args.log)
@@ -97,7 +97,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_verify_sample(args: argparse.Namespace) -> int:
     """Verify a random sample of trained full-scale units, across every study whose table was
     computed under numerics this process reproduces, within a time budget (CI calls it)."""
-    from weakness_lib.studies.verify import verify_sample
+    from weakness_lib.engine.verify import verify_sample
 
     return verify_sample(args.units, args.seed, args.max_unit_s)
 

@@ -3,7 +3,7 @@
 Timings differ between identical runs and are skipped: fields starting with ``_`` (bookkeeping:
 finish time, unit wall time, device), ending in ``_s`` or containing ``wall``. Used by
 ``weakness-repro verify`` (a row against its recomputation) and by
-:mod:`weakness_lib.publish.compare` (one store against another).
+:mod:`weakness_lib.engine.compare` (one store against another).
 """
 
 from __future__ import annotations

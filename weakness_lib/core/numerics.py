@@ -244,10 +244,10 @@ def table_comparable(source: Any) -> tuple[bool, str]:
 
     ``source`` is a table (anything with a ``provenance`` mapping) or its provenance itself; what
     it recorded (``numerics``, ``cpu``) is set against :func:`record` and this machine's CPU."""
-    from weakness_lib.core.provenance import cpu_model
+    from weakness_lib.core import cpu
 
     prov = getattr(source, "provenance", source) or {}
-    why = comparable(prov.get("numerics"), prov.get("cpu"), record(), cpu_model())
+    why = comparable(prov.get("numerics"), prov.get("cpu"), record(), cpu.cpu_model())
     return why is None, why or ""
 
 

@@ -10,6 +10,7 @@ import sys
 import torch
 
 from weakness_lib.core import numerics
+from weakness_lib.core.cpu import cpu_model
 from weakness_lib.core.paths import project_root
 
 
@@ -38,28 +39,6 @@ def git_commit() -> str:
 def now_iso() -> str:
     """Current UTC time, ISO 8601, second resolution."""
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
-
-
-def cpu_model() -> str:
-    """The CPU model (``/proc/cpuinfo``): kernels, and therefore the last bits of a float32
-    training run, differ between CPU families (e.g. Intel Xeon vs AMD EPYC with AVX-512)."""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def cpu_family() -> str:
-    """A folder-safe name of this CPU model, e.g. ``amd-epyc`` or ``intel-r-xeon-r-platinum-8481c``
-    (frequency suffixes dropped): the unit of "a CPU family" for verify logs."""
-    import re
-
-    model = re.sub(r"\s*(CPU\s*)?@.*$", "", cpu_model())
-    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
-    return slug or "unknown-cpu"
 
 
 def environment() -> dict[str, str | int]:

@@ -1,2 +1,3 @@
-"""Turning stored results into the book: notebook execution and Jupyter Book build (``book``), offline
-assets (``offline``) and the benchmark report (``bench_report``)."""
+"""The book machinery: notebook execution and the Jupyter Book build (``book``), the rerun box
+(``rerun``), site CSS and launch buttons (``site``), offline assets (``offline``). The chapters'
+tables and figures are :mod:`weakness_lib.views`."""

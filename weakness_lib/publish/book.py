@@ -4,7 +4,7 @@
 
 1. runs every study whose chapter is in ``_toc.yml`` (:func:`published_studies`; a chapter joins
    the toc only when its full results are complete) with
-   :func:`weakness_lib.studies.runner.run_studies`: computes only missing units,
+   :func:`weakness_lib.engine.runner.run_studies`: computes only missing units,
    in dependency order, and writes claim files only when their content changes — with complete
    committed results it computes nothing and leaves the clone clean; a changed setting on a
    committed full-scale study stops the build with a message instead of silently retraining;
@@ -78,7 +78,7 @@ def chapter_notebooks() -> list[Path]:
 
 def published_studies() -> list[str]:
     """The registered studies whose chapter is in the table of contents."""
-    from weakness_lib.studies import registry
+    from weakness_lib.engine import registry
 
     published = toc_chapters()
     return [name for name, s in registry.STUDIES.items() if s.notebook in published]
@@ -209,7 +209,7 @@ def build(scale: str = "full", out: Path | None = None, jobs: int = 2, *, worker
           ) -> tuple[Path, dict[str, float]]:
     """Run every published study (:func:`published_studies`), execute the published notebooks at
     ``scale`` and build the HTML book; return the index page and timings."""
-    from weakness_lib.studies.runner import run_studies
+    from weakness_lib.engine.runner import run_studies
 
     out = Path(out) if out is not None else project_root()
     start = time.perf_counter()

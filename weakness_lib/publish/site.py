@@ -41,7 +41,7 @@ CSS = """
 .bd-article .cell_output .admonition { margin-left: 0; margin-right: 0; max-width: 100%;
   box-sizing: border-box; }
 p.table-note { font-size: 0.82rem; color: var(--pst-color-text-muted, #555); }
-/* plain pandas tables (not built with style.table) also scroll inside the column */
+/* plain pandas tables (not built with tables.table) also scroll inside the column */
 .bd-article .cell_output table.dataframe { display: block; overflow-x: auto; max-width: 100%; }
 /* display math wider than a phone scrolls inside its own box */
 .bd-article mjx-container[display="true"] { display: block; overflow-x: auto; overflow-y: hidden;

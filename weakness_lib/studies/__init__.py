@@ -1,7 +1,9 @@
-"""The studies of the book, one module per experiment, and the machinery that runs them.
+"""The experiments of the book, one module per study, grouped by paper.
 
-Each study module implements the protocol of :mod:`weakness_lib.studies.base` (``units``,
-``compute_unit``, ``analyse``, ``claims``, optionally ``summarise``); :mod:`.registry` names the
-studies, their chapters, claims and the studies they need; :mod:`.runner` computes missing units in
-dependency order on Dask and is the only writer of the results store and the claim files.
+:mod:`.bennett` holds Bennett (2026)'s studies (B1–B7, their replications, X5, IV),
+:mod:`.wen` those of Wen, Li & Ma (2023) (W1–W3). Each study module implements the protocol of
+:mod:`weakness_lib.engine.base` (``units``, ``compute_unit``, ``analyse``, ``claims``, optionally
+``summarise``); its verdict functions (the registered rule) sit beside it. Studies import the
+science (``core``, ``curvature``, ``bennett``, ``wen``) and the engine, never the chapter views
+(:mod:`weakness_lib.views`) or the book machinery (:mod:`weakness_lib.publish`).
 """

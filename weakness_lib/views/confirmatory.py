@@ -1,0 +1,294 @@
+"""Tables, figures and glue values of chapter 05b ("Does weakness predict generalisation?").
+
+Every function takes the ``analyse`` results of the studies in :data:`STUDIES` (loaded by the
+chapter with ``chapter.load``) and only reads them: nothing here computes a unit or writes a file.
+Orientation: every correlation is *hypothesis-oriented* — positive means "predicts
+generalisation the way its family's hypothesis says" (weakness and flatness higher ⇒ better,
+sharpness and complexity higher ⇒ worse); Ψ is Jiang's granulated Kendall of the measure,
+oriented as a complexity, against the generalisation gap, so positive is predictive too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.bennett.weakness import column
+from weakness_lib.studies.bennett.replication import PRIMARY_TARGET, pooled_rho
+
+#: the chapter's studies: the originals (chapters 04/05) and the three new ones
+STUDIES: tuple[str, ...] = ("head_to_head_mnist", "head_to_head_fmnist", "replication_mnist",
+                            "replication_fmnist", "scale_60k_mnist", "robustness_population")
+DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+#: populations of the forest plot, in order: (label, study, dataset)
+POPULATIONS: tuple[tuple[str, str, str], ...] = (
+    ("original (ch. 04/05)", "head_to_head_mnist", "mnist"),
+    ("original (ch. 04/05)", "head_to_head_fmnist", "fashion_mnist"),
+    ("replication", "replication_mnist", "mnist"),
+    ("replication", "replication_fmnist", "fashion_mnist"),
+    ("n = 60,000", "scale_60k_mnist", "mnist"),
+)
+ROBUST_LABEL = "robustness Ψ (vs gap)"
+#: estimators of the forest plot and the ablation (column → label)
+FOREST: dict[str, str] = {
+    column("w1", tau=0.01): "W1 τ=0.01", column("w2"): "W2", "lambda_max": "λ_max (sharpness)",
+    "pacbayes_mag_sigma": "PAC-Bayes σ′ (mag.)", "lzma_bytes": "lzma bytes (simplicity)",
+    "val_acc": "validation oracle", "mean_conf": "mean confidence",
+}
+PAPER_RHO: dict[str, float] = {"mnist": 0.374, "fashion_mnist": 0.384}
+
+
+def _acc_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    return result["stats"]["tables"][PRIMARY_TARGET]
+
+
+def _row(t: pd.DataFrame, measure: str) -> pd.Series | None:
+    hit = t[t["measure"] == measure]
+    return None if hit.empty else hit.iloc[0]
+
+
+def forest_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (dataset, estimator, population): oriented value with its 95 % CI."""
+    rows = []
+    for label, study, ds in POPULATIONS:
+        if study not in results:
+            continue
+        t = _acc_table(results[study])
+        for m, name in FOREST.items():
+            r = _row(t, m)
+            if r is not None:
+                rows.append({"dataset": DATASETS[ds], "estimator": name, "population": label,
+                             "value": r["rho_oriented"], "lo": r["ci_lo_oriented"],
+                             "hi": r["ci_hi_oriented"]})
+    rob = results.get("robustness_population")
+    for ds, name_ds in DATASETS.items():
+        sc = None if rob is None else rob["scores"].get(f"{ds}/gap_acc")
+        if sc is None:
+            continue
+        for m, name in FOREST.items():
+            r = _row(sc, m)
+            if r is not None:
+                rows.append({"dataset": name_ds, "estimator": name, "population": ROBUST_LABEL,
+                             "value": r["psi"], "lo": r["psi_lo"], "hi": r["psi_hi"]})
+    return pd.DataFrame(rows)
+
+
+def confirmatory_table(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The registered confirmatory tests (W2) and W1 under B6/B7's rule, one row per study."""
+    rows = []
+    for study in ("replication_mnist", "replication_fmnist", "scale_60k_mnist"):
+        if study not in results:
+            continue
+        r = results[study]
+        out, d = r["outcome"], r["outcome"]["details"]
+        ci = out["ci95"] or [float("nan")] * 2
+        w1ci = d["w1"]["ci95"] or [float("nan")] * 2
+        rows.append({"claim": r["claim_id"], "networks": d["n_networks"],
+                     "test acc. (mean)": d["test_acc_mean"], "W2 ρ": out["rho"], "W2 p": out["p"],
+                     "W2 CI lo": ci[0], "W2 CI hi": ci[1], "verdict": out["verdict"].replace("_", " "),
+                     "W1 ρ": d["w1"]["rho"], "W1 p": d["w1"]["p"], "W1 CI lo": w1ci[0],
+                     "W1 CI hi": w1ci[1], "W1 (B6/B7 rule)": d["w1_rule_outcome"].replace("_", " ")})
+    return pd.DataFrame(rows)
+
+
+def pooled(results: Mapping[str, Mapping[str, Any]], n_resamples: int = 10_000) -> pd.DataFrame:
+    """ρ over both replication populations (200 networks), stratified by dataset."""
+    frames = [results[s]["frame"] for s in ("replication_mnist", "replication_fmnist") if s in results]
+    rows = []
+    for m in (column("w2"), column("w1", tau=0.01)):
+        r = pooled_rho(frames, m, n_resamples=n_resamples)
+        rows.append({"estimator": FOREST[m], "networks": r["n"], "ρ": r["rho"], "p": r["p"],
+                     "CI lo": r["ci_lo"], "CI hi": r["ci_hi"]})
+    return pd.DataFrame(rows)
+
+
+def robustness_table(result: Mapping[str, Any], dataset: str, target: str = "gap_acc") -> pd.DataFrame:
+    """Every measure's Kendall τ, Ψ and robust sign error on one dataset, best Ψ first."""
+    sc = result["scores"][f"{dataset}/{target}"]
+    cols = ["measure", "family", "tau", "psi", "psi_lo", "psi_hi", "sign_error_max",
+            "sign_error_p90", "sign_error_mean", "n_environments"]
+    return sc[cols].sort_values("psi", ascending=False).reset_index(drop=True)
+
+
+#: the measures of the heat-map, one or two per family (column → label)
+HEATMAP: dict[str, str] = {
+    column("w1", tau=0.01): "W1 τ=0.01", column("w1", delta=1.0): "W1 δ=1", "entropy_bits": "entropy",
+    column("w2"): "W2", column("w1", tau=0.01) + "_cal": "W1 τ=0.01 calibrated",
+    "lambda_max": "λ_max", "trace": "Hessian trace", "sam": "SAM", "asam": "adaptive SAM",
+    "pacbayes_sigma": "PAC-Bayes σ*", "pacbayes_bound": "PAC-Bayes bound",
+    "pacbayes_mag_sigma": "PAC-Bayes σ′ (mag.)", "lzma_bytes": "lzma bytes", "l2_norm": "ℓ₂ norm",
+    "path_norm": "path norm", "log_spectral_sum": "Σ log spectral norm",
+    "val_acc": "validation oracle", "mean_conf": "mean confidence",
+}
+HPARAM_LABELS: dict[str, str] = {"n_train": "n", "width": "width", "depth": "depth", "lr": "learning rate"}
+
+
+#: measures of the registered sensitivity analysis without capped networks
+SENSITIVITY: tuple[str, ...] = (column("w2"), column("w1", tau=0.01), "val_acc", "lambda_max",
+                                "pacbayes_bound")
+
+
+def sensitivity_without_capped(result: Mapping[str, Any], n_boot: int = 200) -> pd.DataFrame:
+    """The registered sensitivity analysis: Ψ and robust sign error recomputed on the networks that
+    reached the loss criterion only (hyper-parameters left with one level are dropped)."""
+    from weakness_lib.bennett import robustness
+    from weakness_lib.studies.bennett.robustness_population import HPARAMS, complexity_signs
+
+    df, cfg = result["frame"], result["config"]
+    rows = []
+    for ds, name in DATASETS.items():
+        part = df[(df["dataset"] == ds) & (df["stopped_by"] == "criterion")].reset_index(drop=True)
+        hps = [h for h in HPARAMS if part[h].nunique() > 1]
+        signs = complexity_signs(part) if len(part) > 1 else {}
+        measures = {m: signs[m] for m in SENSITIVITY if m in signs}
+        if not hps or not measures:
+            continue
+        t = robustness.score_measures(part, measures, "gap_acc", hps, int(cfg["n_eval"]),
+                                      n_boot=n_boot, seed=int(cfg["bootstrap_seed"]))
+        for _, r in t.iterrows():
+            rows.append({"dataset": name, "networks": len(part), "varied": ", ".join(
+                HPARAM_LABELS[h] for h in hps), "measure": {**HEATMAP, **FOREST}.get(r["measure"], r["measure"]),
+                "Ψ": r["psi"], "Ψ lo": r["psi_lo"], "Ψ hi": r["psi_hi"],
+                "sign err. max": r["sign_error_max"], "environments": r["n_environments"]})
+    return pd.DataFrame(rows, columns=["dataset", "networks", "varied", "measure", "Ψ", "Ψ lo", "Ψ hi",
+                                       "sign err. max", "environments"])
+
+
+def heatmap_frame(result: Mapping[str, Any], dataset: str, stat: str = "mean") -> pd.DataFrame:
+    """measure × varied hyper-parameter: the ``stat`` (mean or max) of the sign error over the
+    environments that vary that hyper-parameter (the measures of :data:`HEATMAP`, labelled)."""
+    from weakness_lib.studies.bennett.robustness_population import HPARAMS
+
+    sc = result["scores"][f"{dataset}/gap_acc"].set_index("measure")
+    keep = [m for m in HEATMAP if m in sc.index]
+    h = pd.DataFrame({HPARAM_LABELS[hp]: sc.loc[keep, f"sign_error_{stat}_{hp}"] for hp in HPARAMS})
+    return h.rename(index=HEATMAP)
+
+
+def ablation_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """W1 under each admissibility choice (τ, δ, calibrated, other probe split): oriented ρ with
+    test accuracy on each seed-only population, Ψ on the robustness population."""
+    measures = [m for m in _acc_table(results["replication_mnist"])["measure"]
+                if m.startswith("w1_")] if "replication_mnist" in results else []
+    rows = {m: {"estimator": m} for m in sorted(measures)}
+    for label, study, ds in POPULATIONS[2:]:
+        if study in results:
+            t = _acc_table(results[study])
+            for m in rows:
+                r = _row(t, m)
+                rows[m][f"ρ {label} {DATASETS[ds]}"] = None if r is None else r["rho_oriented"]
+    rob = results.get("robustness_population")
+    for ds, name in DATASETS.items():
+        sc = None if rob is None else rob["scores"].get(f"{ds}/gap_acc")
+        for m in rows:
+            r = None if sc is None else _row(sc, m)
+            rows[m][f"Ψ {name}"] = None if r is None else r["psi"]
+    return pd.DataFrame(list(rows.values()))
+
+
+def population_overview(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Per dataset and training-set size: networks, how many reached the loss criterion / hit the
+    cap, and the spread of test accuracy and of the gap."""
+    df = result["frame"]
+    g = df.groupby(["dataset", "n_train"])
+    out = pd.DataFrame({
+        "networks": g.size(), "reached CE < 0.01": g["stopped_by"].apply(lambda s: int((s == "criterion").sum())),
+        "hit the cap": g["stopped_by"].apply(lambda s: int((s == "cap").sum())),
+        "test acc. min": g["test_acc"].min(), "test acc. max": g["test_acc"].max(),
+        "gap min": g["gap_acc"].min(), "gap max": g["gap_acc"].max(),
+    }).reset_index()
+    out["dataset"] = out["dataset"].map(DATASETS)
+    return out
+
+
+#: the weakness estimators of the B4 table (one per variant family)
+B4_MEASURES: dict[str, str] = {k: v for k, v in HEATMAP.items()
+                               if k in (column("w1", tau=0.01), column("w1", delta=1.0), "entropy_bits",
+                                        column("w2"), column("w1", tau=0.01) + "_cal")}
+
+
+def b4_frame(result: Mapping[str, Any]) -> pd.DataFrame:
+    """B4 on the population: the PAC-Bayes bound against the main weakness estimators."""
+    t = result["b4"]
+    if not len(t):
+        return t
+    t = t[t["measure"].isin(B4_MEASURES)].copy()
+    t["dataset"] = t["dataset"].map(DATASETS)
+    t["measure"] = t["measure"].map(B4_MEASURES)
+    return t.rename(columns={"measure": "estimator", "rho": "Spearman ρ", "kendall_tau": "Kendall τ",
+                             "p_kendall": "p (τ)"}).reset_index(drop=True)
+
+
+def wall_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Per new study: networks and compute time (sum over units, and elapsed first→last unit)."""
+    rows = []
+    for study in STUDIES[2:]:
+        if study in results:
+            w = results[study]["wall"]
+            rows.append({"study": study, "networks": len(results[study]["table"].rows()),
+                         "compute [CPU-min]": w["compute_s"] / 60,
+                         "elapsed [min]": w["elapsed_s"] / 60})
+    return pd.DataFrame(rows)
+
+
+def _num(x: float, fmt: str) -> str:
+    """A number for prose: typographic minus; undefined → "undefined" (never ``nan``)."""
+    if x is None or not math.isfinite(x):
+        return "undefined"
+    return format(x, fmt).replace("-", "−")
+
+
+def _rob_line(rob: Mapping[str, Any], ds: str) -> str:
+    v = rob["per_dataset"].get(ds)
+    if v is None or "psi" not in v:
+        return f"{DATASETS[ds]}: not scored"
+    lo, hi = v["psi_ci"]
+    return (f"{DATASETS[ds]}: Ψ = {_num(v['psi'], '+.3f')} [{_num(lo, '+.3f')}, {_num(hi, '+.3f')}], "
+            f"worst-case sign error {_num(v['sign_error_max'], '.2f')} vs "
+            f"{_num(v['best_sharpness_sign_error_max'], '.2f')} for the best sharpness measure"
+            + (" (undefined: no environment survived the noise filter)"
+               if not math.isfinite(v["sign_error_max"]) else "") + " — "
+            + ("robustly predictive" if v["holds"] else "not robustly predictive"))
+
+
+def plain_verdict(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """What the evidence supports, in plain language, from the registered outcomes only."""
+    lines = []
+    for study in ("replication_mnist", "replication_fmnist", "scale_60k_mnist"):
+        if study not in results:
+            continue
+        o = results[study]["outcome"]
+        ci = o["ci95"]
+        ci_text = f" [{_num(ci[0], '+.3f')}, {_num(ci[1], '+.3f')}]" if ci else ""
+        confirmed = "confirmed" if o["verdict"] == "reproduced" else "not confirmed"
+        lines.append(f"- **{results[study]['claim_id']}**: W2 ρ = {_num(o['rho'], '+.3f')}{ci_text}, "
+                     f"p = {_num(o['p'], '.2g')} — the registered hypothesis is **{confirmed}**; "
+                     f"W1 (τ = 0.01) ρ = {_num(o['details']['w1']['rho'], '+.3f')} "
+                     f"({o['details']['w1_rule_outcome'].replace('_', ' ')} under B6/B7's rule).")
+    rob = results.get("robustness_population")
+    if rob is not None:
+        lines.append(f"- **X5** ({rob['verdict'].replace('_', ' ')}): "
+                     + "; ".join(_rob_line(rob, ds) for ds in DATASETS) + ".")
+        lines.append("")
+        lines.append(_oracle_line(rob))
+    return "\n".join(lines)
+
+
+def _oracle_line(rob: Mapping[str, Any]) -> str:
+    """W2 against the validation oracle: does weakness add anything to held-out accuracy?"""
+    parts = []
+    for ds, name in DATASETS.items():
+        sc = rob["scores"].get(f"{ds}/gap_acc")
+        if sc is None:
+            continue
+        w2, oracle = _row(sc, column("w2")), _row(sc, "val_acc")
+        if w2 is None or oracle is None:
+            continue
+        parts.append(f"on {name} W2 has Ψ = {_num(w2['psi'], '+.3f')} and the validation oracle "
+                     f"Ψ = {_num(oracle['psi'], '+.3f')}")
+    return ("**Against the reference point.** " + "; ".join(parts) + ". A weakness estimator whose "
+            "Ψ is no better than the oracle's ranks networks no better than held-out accuracy does, "
+            "which a practitioner can measure directly.") if parts else ""

@@ -1,0 +1,210 @@
+"""Tables, figures, glue values and prose of chapters 04 (MNIST) and 05 (Fashion-MNIST).
+
+The two chapters differ only by their ``study`` parameter: every table, figure and sentence
+computed from results lives here and takes the :func:`weakness_lib.studies.bennett.head_to_head.analyse`
+result (``chapter.load(study, scale)``). Glue keys are prefixed by the claim id in lower case
+(``b6_…`` in chapter 04, ``b7_…`` in chapter 05). Nothing here computes a unit or writes a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.bennett.weakness import column
+
+#: measures shown beside the four registered ones in the "other targets" table
+EXTRA_MEASURES: tuple[str, ...] = ("trace", "sam", "pacbayes_bound", "l2_norm", "entropy_bits")
+#: the secondary measures whose ρ and p are glued and listed under the verdict
+SECONDARY: tuple[str, ...] = ("secondary_weakness", "primary_sharpness", "primary_simplicity")
+_LABELS: dict[str, str] = {
+    "entropy_bits": "mean predictive entropy [bits]", "lambda_max": "λ_max",
+    "trace": "Hessian trace", "lzma_bytes": "lzma bytes",
+}
+
+
+def setup() -> None:
+    """Plot style and display width shared by the chapters."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    pd.set_option("display.width", 200)
+
+
+def py(value: Any) -> Any:
+    """numpy scalar → Python number (glue formats only plain numbers)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def describe(measure: str, cfg: Mapping[str, Any]) -> str:
+    """A readable name of a measure column (W1 thresholds from the registered config)."""
+    from weakness_lib.bennett.weakness import default_transforms
+
+    for tau in cfg["taus"]:
+        if measure == column("w1", tau=tau):
+            return f"W1 τ={tau:g} [bits]"
+    for delta in cfg["deltas"]:
+        if measure == column("w1", delta=delta):
+            return f"W1 δ={delta:g} [bits]"
+    if measure == column("w2"):
+        return f"W2 [of {len(default_transforms())}]"
+    return _LABELS.get(measure, measure)
+
+
+def _acc(result: Mapping[str, Any]) -> pd.DataFrame | None:
+    from weakness_lib.studies.bennett.head_to_head import PRIMARY_TARGET
+
+    return result["stats"]["tables"].get(PRIMARY_TARGET)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------
+def overview(result: Mapping[str, Any]) -> pd.DataFrame:
+    """The networks: sizes of the data, accuracy summary and compute time."""
+    cfg, frame, wall = result["config"], result["frame"], result["wall"]
+    return pd.Series({
+        "networks": len(frame), "training images": cfg["n_train"], "probe images (W1)": cfg["n_probe"],
+        "W2 probe images": cfg["w2_probe"], "curvature batch": cfg["curvature_batch"],
+        "epochs": cfg["train"]["epochs"],
+        "train accuracy (mean)": f'{frame["train_acc"].mean():.4f}',
+        "test accuracy mean ± sd": f'{frame["test_acc"].mean():.4f} ± {frame["test_acc"].std():.4f}',
+        "test accuracy range": f'{frame["test_acc"].min():.4f} – {frame["test_acc"].max():.4f}',
+        "wall time, sum over networks (s)": f'{wall["compute_s"]:.0f}',
+        "… of which training (s)": f'{wall["train_s"]:.0f}',
+        "… of which measures (s)": f'{wall["measure_s"]:.0f}',
+        "wall time, first → last stored network (s)": f'{wall["elapsed_s"]:.0f}',
+    }).to_frame("value")
+
+
+def comparison(result: Mapping[str, Any]):  # -> pandas Styler
+    """Ours vs the paper (primary measures against test accuracy), raw and oriented signs."""
+    return result["comparison"].style.format(
+        {"rho_raw": "{:+.3f}", "rho_oriented": "{:+.3f}", "p": "{:.3g}", "p_holm": "{:.3g}",
+         "ci_lo": "{:+.3f}", "ci_hi": "{:+.3f}"}, na_rep="—")
+
+
+def measures(result: Mapping[str, Any]):  # -> pandas Styler | None
+    """Every measure against test accuracy, sorted by oriented ρ; prints the constant columns."""
+    acc = _acc(result)
+    constant = result["stats"]["constant"]
+    if constant:
+        print("constant across networks (no ρ):", ", ".join(constant))
+    if acc is None:
+        return None
+    cols = ["measure", "family", "sign", "rho", "rho_oriented", "p", "p_holm", "ci_lo", "ci_hi", "kendall_tau"]
+    cols += [c for c in ("partial_rho", "partial_p") if c in acc]
+    return (acc[cols].sort_values("rho_oriented", ascending=False).style.format(precision=3)
+            .format({"p": "{:.2g}", "p_holm": "{:.2g}"}))
+
+
+def other_targets(result: Mapping[str, Any]):  # -> pandas Styler | None
+    """The registered and a few other measures against test error and the two gaps."""
+    cfg = result["config"]
+    tables = [t for k, t in result["stats"]["tables"].items() if k != "test_acc"]
+    if not tables:
+        return None
+    other = pd.concat(tables, ignore_index=True)
+    keep = [cfg["primary_weakness"], cfg["secondary_weakness"], cfg["primary_sharpness"],
+            cfg["primary_simplicity"], *EXTRA_MEASURES]
+    cols = ["target", "measure", "family", "rho", "rho_oriented", "p", "p_holm", "ci_lo", "ci_hi"]
+    return (other[other["measure"].isin(keep)][cols].style.format(precision=3)
+            .format({"p": "{:.2g}", "p_holm": "{:.2g}"}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Figure
+# ---------------------------------------------------------------------------------------------
+def scatter(result: Mapping[str, Any]):  # -> matplotlib Figure
+    """Test accuracy against six measures, one point per network, with the raw ρ in the title."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    cfg, frame = result["config"], result["frame"]
+    pick = [(cfg["primary_weakness"], "weakness (primary)"), (cfg["secondary_weakness"], "weakness"),
+            ("entropy_bits", None), (cfg["primary_sharpness"], "sharpness"),
+            ("trace", "sharpness"), (cfg["primary_simplicity"], "complexity")]
+    acc = _acc(result)
+    rho = {} if acc is None else dict(zip(acc["measure"], acc["rho"], strict=True))
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    for ax, (col, role) in zip(axes.flat, pick, strict=True):
+        label = describe(col, cfg) if role is None else f"{role}: {describe(col, cfg)}"
+        sns.regplot(data=frame, x=col, y="test_acc", ax=ax, ci=None,
+                    scatter_kws={"s": 14, "alpha": 0.7}, line_kws={"lw": 1})
+        r = rho.get(col)
+        ax.set_title(f"{label}\nraw ρ = {r:+.3f}" if r is not None else f"{label}\n(constant)")
+        ax.set_xlabel(col)
+    fig.suptitle(f"{result['dataset_label']}: {len(frame)} networks differing only by seed", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdict, glue values and dataset-aware prose
+# ---------------------------------------------------------------------------------------------
+def fit_caveat(result: Mapping[str, Any]) -> str:
+    """The caveat about the final iterate, for what this dataset's training actually reached."""
+    frame, label = result["frame"], result["dataset_label"]
+    mean = float(frame["train_acc"].mean())
+    if float(frame["train_acc"].min()) >= 1.0:
+        return (f"Every network reached 100 % train accuracy on {label} with this recipe, so the "
+                "measures are taken at interpolating solutions; the `partial_rho` column (controlling "
+                "for the final training loss) shows how much of each correlation is carried by how far "
+                "each run drove the training loss down.")
+    return (f"Training does not reach 100 % train accuracy on {label} with this recipe (mean "
+            f"{mean:.4f}), so every measure taken at the final iterate also reflects where in the "
+            "optimisation noise each run stopped; the `partial_rho` column (controlling for the final "
+            "training loss) shows how much of each correlation survives that confound.")
+
+
+def glue_values(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Every number (and text) the chapter's prose quotes, by glue key (``b6_…`` / ``b7_…``)."""
+    out, frame = result["outcome"], result["frame"]
+    d = out["details"]
+    prefix = result["claim_id"].lower()
+    ci = out["ci95"]
+    values: dict[str, Any] = {
+        "verdict": out["verdict"], "verdict_words": out["verdict"].replace("_", " "),
+        "rho": out["rho"], "p": out["p"],
+        "ci_lo": ci[0] if ci else float("nan"), "ci_hi": ci[1] if ci else float("nan"),
+        "n": len(frame), "acc_mean": frame["test_acc"].mean(), "acc_sd": frame["test_acc"].std(),
+        "wall_s": result["wall"]["compute_s"], "fit_caveat": fit_caveat(result),
+    }
+    for label in SECONDARY:
+        r = d.get(label)
+        values[f"{label}_rho"] = float("nan") if r is None else r["rho_raw"]
+        values[f"{label}_p"] = float("nan") if r is None else r["p"]
+    return {f"{prefix}_{k}": py(v) for k, v in values.items()}
+
+
+def verdict_markdown(result: Mapping[str, Any]) -> str:
+    """The verdict under the registered rule, with the paper's values and the secondary measures."""
+    out, cfg = result["outcome"], result["config"]
+    paper = result["rule"]["target"]["weakness"]
+    d = out["details"]
+    ci = "undefined" if out["ci95"] is None else f"[{out['ci95'][0]:+.3f}, {out['ci95'][1]:+.3f}]"
+    lines = [f"**Verdict (pre-registered rule): `{out['verdict']}`.** Primary weakness "
+             f"{cfg['primary_weakness']}: ρ = {out['rho']:+.3f}, p = {out['p']:.3g}, 95 % CI {ci} "
+             f"(paper: {paper['rho']:+.3f}, p = {paper['p']:.3g})."]
+    for label in SECONDARY:
+        r = d.get(label)
+        if r is None:
+            continue
+        extra = (f"; consistent with the paper: {r['consistent_with_paper']} ({r['compared_with']})"
+                 if "consistent_with_paper" in r else "")
+        extra += f"; same rule as primary: {r['rule_outcome']}" if "rule_outcome" in r else ""
+        lines.append(f"* {label.replace('_', ' ')} `{r['measure']}`: raw ρ = {r['rho_raw']:+.3f}, "
+                     f"oriented ρ = {r['rho_oriented']:+.3f}, p = {r['p']:.3g} (Holm {r['p_holm']:.3g}){extra}")
+    return "\n".join(lines)
+
+
+def verdict(result: Mapping[str, Any]):  # -> IPython Markdown
+    """Glue every quoted value (:func:`glue_values`) and return the verdict as Markdown."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    for key, value in glue_values(result).items():
+        glue(key, value, display=False)
+    return Markdown(verdict_markdown(result))

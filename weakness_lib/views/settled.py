@@ -1,0 +1,253 @@
+"""Chapter 05c, "Settled at full scale": B6-60k-R, B7-60k, IV and B5-R.
+
+Reads stored tables (through each study's ``analyse``, which reads stored statistics only) and claim
+files; computes nothing that a study stores. Every caveat a reader would ask about is derived from
+the numbers here, so the page cannot say more than they show.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.core.claims import claims_dir
+from weakness_lib.engine.base import MissingResults, rule
+from weakness_lib.views.robustness import measure_label
+
+DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+#: the measures the B6-60k-R/B7-60k registrations report beside W2, in that order
+REPORTED: tuple[str, ...] = ("w2", "w1_tau0.01", "val_acc", "mean_conf", "lambda_max", "sam",
+                             "lzma_bytes")
+VERDICTS: dict[str, str] = {"reproduced": "✅ reproduced", "partially_reproduced": "🟡 partially reproduced",
+                            "not_reproduced": "❌ not reproduced"}
+EXTRA_LABELS: dict[str, str] = {"lzma_bytes": "lzma size (simplicity)"}
+
+
+def minus(text: str) -> str:
+    """A true minus sign for readers (hyphen-minus only where it is a sign)."""
+    return text.replace("-", "−")
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def signed(x: float | None, digits: int = 3) -> str:
+    return "—" if _missing(x) else minus(f"{x:+.{digits}f}")
+
+
+def pval(p: float | None) -> str:
+    return "—" if _missing(p) else minus(f"{p:.2g}")
+
+
+def interval(lo: float | None, hi: float | None, digits: int = 3) -> str:
+    return "—" if _missing(lo) or _missing(hi) else f"[{signed(lo, digits)}, {signed(hi, digits)}]"
+
+
+def claim(claim_id: str, scale: str) -> dict[str, Any]:
+    """The claim file ``claim_id`` at ``scale`` (:class:`MissingResults` naming the command)."""
+    path = claims_dir(scale) / f"{claim_id}.json"
+    if not path.exists():
+        raise MissingResults(f"claim {claim_id} at scale {scale} is not derived yet; compute it "
+                             f"with `weakness-repro run <its study> --scale {scale}`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def label(measure: str) -> str:
+    return EXTRA_LABELS.get(measure, measure_label(measure))
+
+
+# ---------------------------------------------------------------------------------------------
+# B6-60k-R and B7-60k
+# ---------------------------------------------------------------------------------------------
+def population_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """W2 (the registered test) and the measures reported beside it: Spearman ρ with test
+    accuracy, its 95 % CI, p and the Holm-adjusted p over every measure of the study."""
+    t = result["stats"]["tables"]["test_acc"].set_index("measure")
+    rows = []
+    for m in REPORTED:
+        if m not in t.index:
+            continue
+        r = t.loc[m]
+        rows.append({"measure": label(m), "ρ with test accuracy": signed(r["rho"]),
+                     "95 % CI": interval(r["ci_lo"], r["ci_hi"]), "p": pval(r["p"]),
+                     "Holm p": pval(r["p_holm"])})
+    return pd.DataFrame(rows)
+
+
+def population_caveat(c: Mapping[str, Any], paper_rho: float, oracle_rho: float) -> str:
+    """What a reader must see beside the verdict: the paper's value inside or outside the CI,
+    W1 against W2, and whether the validation oracle does as well."""
+    ci = c.get("ci95")
+    w1 = (c.get("details") or {}).get("w1") or {}
+    parts = []
+    if ci:
+        inside = ci[0] <= paper_rho <= ci[1]
+        parts.append(f"the 95 % CI {interval(*ci)} {'contains' if inside else 'excludes'} the paper's "
+                     f"{signed(paper_rho)}")
+    if w1.get("rho") is not None:
+        parts.append(f"the other estimator, W1 (τ = 0.01), gives ρ = {signed(w1['rho'])}")
+    parts.append(f"the validation oracle gives ρ = {signed(oracle_rho)}")
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
+
+
+# ---------------------------------------------------------------------------------------------
+# IV
+# ---------------------------------------------------------------------------------------------
+def iv_table(iv: Mapping[str, Any]) -> pd.DataFrame:
+    """Per dataset: the registered partial ρ (given the oracle) and what the registration reports
+    beside it, in readers' words."""
+    rows = []
+    for ds, name in DATASETS.items():
+        d = iv["details"].get(ds)
+        if d is None:
+            continue
+        g, conf, both, diff = d["given_oracle"], d["given_confidence"], d["given_both"], d["difference"]
+        rows.append({
+            "dataset": name,
+            "W2 given the oracle: partial ρ": signed(g["rho"]),
+            "95 % CI": interval(g.get("ci_lo"), g.get("ci_hi")),
+            "Holm p": pval(g.get("p_holm")),
+            "given mean confidence": signed(conf["rho"]),
+            "given both": signed(both["rho"]),
+            "ρ(W2) − ρ(oracle)": f"{signed(diff['difference'])} {interval(diff['ci_lo'], diff['ci_hi'])}",
+        })
+    return pd.DataFrame(rows)
+
+
+def noise_table(iv: Mapping[str, Any]) -> pd.DataFrame:
+    """Per dataset: how noisy the oracle is, and the partial ρ a perfect predictor of accuracy
+    would show only because of that noise (median and 95 % range over simulations)."""
+    rows = []
+    for ds, name in DATASETS.items():
+        d = iv["details"].get(ds)
+        if d is None:
+            continue
+        n = d["oracle_noise"]
+        rows.append({
+            "dataset": name, "oracle images": f"{n['images']:,}",
+            "binomial s.e. (median)": f"{n['se_median']:.4f}",
+            "spread between networks (sd)": f"{n['sd_between']:.4f}",
+            "reliability": "—" if n["reliability"] is None else minus(f"{n['reliability']:.2f}"),
+            "noise-only partial ρ": f"{signed(n['reference_median'])} "
+                                    f"{interval(n['reference_lo'], n['reference_hi'])}",
+        })
+    return pd.DataFrame(rows)
+
+
+def iv_glue(iv: Mapping[str, Any]) -> dict[str, Any]:
+    """Numbers for the IV prose, keyed ``iv_<dataset>_<what>``."""
+    out: dict[str, Any] = {"iv_verdict": VERDICTS[iv["verdict"]], "iv_value": iv["our_value"]}
+    for ds in DATASETS:
+        d = iv["details"].get(ds)
+        if d is None:
+            continue
+        out[f"iv_{ds}_partial"] = d["given_oracle"]["rho"]
+        out[f"iv_{ds}_p_holm"] = d["given_oracle"].get("p_holm")
+        out[f"iv_{ds}_reference"] = d["oracle_noise"]["reference_median"]
+        out[f"iv_{ds}_reliability"] = d["oracle_noise"]["reliability"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# B5 with 5 and with 20 seeds
+# ---------------------------------------------------------------------------------------------
+def b5_table(b5: Mapping[str, Any], b5r: Mapping[str, Any]) -> pd.DataFrame:
+    """The large-batch advantage (percentage points, paired by seed) at the smallest and largest
+    n: B5's 5 seeds beside B5-R's 20 fresh seeds, with ±1 s.e. and the verdict of each."""
+    rows = []
+    for name, c in (("B5 (chapter 03)", b5), ("B5-R (fresh seeds)", b5r)):
+        d = c["details"]
+        seeds = max(int(p["seeds"]) for p in d["curve"])
+        rows.append({
+            "study": name, "paired seeds": seeds,
+            f"advantage at n = {d['n_small']:,} [pp]": f"{signed(d['A_small_n'], 2)} ± {d['se_small_n']:.2f}",
+            f"advantage at n = {d['n_large']:,} [pp]": f"{signed(d['A_large_n'], 2)} ± {d['se_large_n']:.2f}",
+            "95 % CI at the largest n": interval(*(c["ci95"] or (None, None)), digits=2),
+            "verdict": VERDICTS[c["verdict"]],
+        })
+    return pd.DataFrame(rows)
+
+
+def result_box(c: Mapping[str, Any], caveat: str) -> str:
+    """A chapter's answer first: verdict, our value beside the paper's target, one caveat (HTML, a
+    tip admonition as the theme draws it; Markdown outputs are not parsed as MyST)."""
+    ci = c.get("ci95")
+    value = signed(c["our_value"]) + (f" (95 % CI {interval(*ci)})" if ci else "")
+    esc = html.escape
+    return (f'<div class="admonition tip result-box"><p class="admonition-title">'
+            f"{esc(c['claim_id'])}: {esc(VERDICTS[c['verdict']])}</p>"
+            f"<p><b>Our value</b> {esc(value)} · <b>target</b> {esc(c['paper_value'])}</p>"
+            f"<p>{esc(caveat)}</p></div>")
+
+
+# ---------------------------------------------------------------------------------------------
+# The answer first: one box per claim, and the numbers the prose glues
+# ---------------------------------------------------------------------------------------------
+#: claim → the study that computes it (the populations are analysed by ``replication``)
+POPULATIONS: dict[str, str] = {"B6-60k-R": "scale_60k_mnist_r", "B7-60k": "scale_60k_fmnist"}
+
+
+def oracle_rho(result: Mapping[str, Any]) -> float:
+    """The validation oracle's Spearman ρ with test accuracy in a stored population."""
+    t = result["stats"]["tables"]["test_acc"].set_index("measure")
+    return float(t.loc["val_acc", "rho"])
+
+
+def paper_rho(result: Mapping[str, Any]) -> float:
+    """The paper's weakness ρ, as registered for this population's claim."""
+    return float(result["rule"]["target"]["weakness"]["rho"])
+
+
+def iv_caveat(iv: Mapping[str, Any]) -> str:
+    """The noise-only reference beside IV's verdict: what a perfect accuracy predictor would show."""
+    refs = [f"{signed(iv['details'][ds]['oracle_noise']['reference_median'])} on {name}"
+            for ds, name in DATASETS.items() if ds in iv["details"]]
+    return ("This is our test of the paper's thesis, not a number from the paper. Through the "
+            "oracle's sampling noise alone, a perfect predictor of test accuracy would show a "
+            f"partial ρ of about {' and '.join(refs)}: compare W2's values with these, not with 0.")
+
+
+def b5_caveat(b5: Mapping[str, Any], b5r: Mapping[str, Any]) -> str:
+    """B5's five seeds against B5-R's twenty at the largest n, beside the paper's value."""
+    d, r = b5["details"], b5r["details"]
+    target = float(rule("batch_size_r", "B5-R")["target"]["advantage_pp"][60000])
+    seeds = [max(int(p["seeds"]) for p in x["curve"]) for x in (r, d)]
+    return (f"At n = {r['n_large']:,} the advantage is {signed(r['A_large_n'], 2)} ± "
+            f"{r['se_large_n']:.2f} pp with {seeds[0]} fresh seeds, {signed(d['A_large_n'], 2)} ± "
+            f"{d['se_large_n']:.2f} pp with B5's {seeds[1]}; the paper reports {signed(target, 2)} pp.")
+
+
+def boxes(claims: Mapping[str, Mapping[str, Any]], results: Mapping[str, Mapping[str, Any]]) -> str:
+    """The chapter's result boxes (HTML), one per claim present, in reading order."""
+    out = []
+    for cid, study in POPULATIONS.items():
+        if cid in claims:
+            r = results[study]
+            out.append(result_box(claims[cid], population_caveat(claims[cid], paper_rho(r), oracle_rho(r))))
+    if "IV" in claims:
+        out.append(result_box(claims["IV"], iv_caveat(claims["IV"])))
+    if "B5-R" in claims and "B5" in claims:
+        out.append(result_box(claims["B5-R"], b5_caveat(claims["B5"], claims["B5-R"])))
+    return "".join(out)
+
+
+def population_glue(cid: str, c: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+    """Numbers for the populations' prose, keyed ``<b6r|b7>_<what>``."""
+    tag = {"B6-60k-R": "b6r", "B7-60k": "b7"}[cid]
+    w1 = (c.get("details") or {}).get("w1") or {}
+    t = result["stats"]["tables"]["test_acc"].set_index("measure")
+    out = {f"{tag}_rho": c["our_value"], f"{tag}_p": (c.get("details") or {}).get("confirmatory_p"),
+           f"{tag}_verdict": VERDICTS[c["verdict"]], f"{tag}_oracle": oracle_rho(result),
+           f"{tag}_w1": w1.get("rho"), f"{tag}_paper": paper_rho(result),
+           f"{tag}_acc": float(result["frame"]["test_acc"].mean())}
+    for m in ("lambda_max", "sam"):
+        if m in t.index:
+            out[f"{tag}_{m}"] = float(t.loc[m, "rho"])
+    return out

@@ -1,0 +1,209 @@
+"""One figure style for every chapter of the book (the table style is :mod:`weakness_lib.views.tables`).
+
+Figures
+    :func:`apply` sets a seaborn theme with a colour-blind-safe palette, font sizes chosen for the
+    rendered width of the book's content column, and high-dpi PNG output. Figures are sized with
+    :func:`figsize` (one panel or a grid that fits the column) or :func:`facet` (seaborn's
+    ``height``/``aspect`` for a FacetGrid of ``ncols`` columns), and shown with :func:`show`, which
+    refuses a figure whose smallest text would render below :data:`MIN_DISPLAY_PT` at the column
+    width.
+
+Tables
+    are :mod:`weakness_lib.views.tables` (same column geometry, :data:`EM_DASH` for a missing value).
+
+The geometry: the book's content column is about :data:`COLUMN_PX` CSS pixels wide at a 1280 px
+window (pydata/sphinx-book theme), and a CSS pixel is 1/96 inch, so a figure
+:data:`COLUMN_IN` inches wide is shown at its own size and a font of *s* pt reads as *s* pt.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+#: width of the book's content column at a 1280 px window, in CSS pixels (measured in Chromium)
+COLUMN_PX = 690
+#: CSS pixels per inch
+CSS_PX_PER_IN = 96
+#: the column width in inches: a figure this wide is displayed at 1:1
+COLUMN_IN = COLUMN_PX / CSS_PX_PER_IN
+#: resolution of the PNGs written into the book (natural width = inches × DPI ≥ 600 px)
+DPI = 200
+#: the smallest font size (pt) any figure text may have once scaled to the column
+MIN_DISPLAY_PT = 8.0
+#: colour-blind-safe palette (seaborn's "colorblind", after Wong 2011)
+PALETTE = "colorblind"
+EM_DASH = "—"
+#: digits and minus as superscripts (powers of ten in tick labels and table cells)
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+_FONTS = {
+    "font.size": 10.5,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10.5,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9.5,
+    "legend.title_fontsize": 10,
+    "figure.titlesize": 11.5,
+}
+
+
+def apply() -> None:
+    """Set the book's plotting theme (call once per chapter, after importing pyplot)."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper", palette=PALETTE, rc=_FONTS)
+    mpl.rcParams.update({
+        "figure.dpi": DPI, "savefig.dpi": DPI, "savefig.bbox": "tight",
+        "figure.figsize": figsize(), "figure.constrained_layout.use": False,
+        "legend.frameon": True, "legend.framealpha": 0.9, "axes.titlepad": 6,
+    })
+    try:  # the inline backend's own figure format: plain PNG (no 'retina' width metadata)
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except ImportError:  # pragma: no cover - outside Jupyter
+        pass
+    pd.set_option("display.precision", 4)
+
+
+def figsize(nrows: int = 1, ncols: int = 1, *, panel_aspect: float = 0.72,
+            width: float = COLUMN_IN) -> tuple[float, float]:
+    """(width, height) in inches of an ``nrows × ncols`` grid that spans the column.
+
+    ``panel_aspect`` is each panel's height / width (plus room for titles and tick labels).
+    """
+    if nrows < 1 or ncols < 1:
+        raise ValueError("a figure needs at least one row and one column")
+    panel_w = width / ncols
+    return (width, round(nrows * panel_w * panel_aspect + 0.35, 2))
+
+
+def grid(n: int, max_cols: int = 2) -> tuple[int, int]:
+    """(rows, cols) for ``n`` panels, at most ``max_cols`` wide: 4 → 2×2, 3 → 2×2, 2 → 1×2."""
+    if n < 1:
+        raise ValueError("need at least one panel")
+    cols = min(n, max_cols)
+    return math.ceil(n / cols), cols
+
+
+def facet(ncols: int, *, panel_aspect: float = 0.8, legend_in: float = 0.0) -> dict[str, float]:
+    """``height`` and ``aspect`` for a seaborn FacetGrid/relplot of ``ncols`` columns that fits
+    the column (``legend_in``: inches kept free on the right for an outside legend)."""
+    panel_w = (COLUMN_IN - legend_in) / ncols
+    height = panel_w * panel_aspect
+    return {"height": round(height, 3), "aspect": round(panel_w / height, 3)}
+
+
+def regrid(fig: Any, nrows: int, ncols: int, *, panel_aspect: float = 0.72) -> Any:
+    """Move the axes of ``fig`` (in order) into an ``nrows × ncols`` grid sized for the column,
+    e.g. a figure built as one row of four panels into a 2×2 grid."""
+    from matplotlib.gridspec import GridSpec
+
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    if len(axes) > nrows * ncols:
+        raise ValueError(f"{len(axes)} axes do not fit a {nrows}×{ncols} grid")
+    fig.set_size_inches(*figsize(nrows, ncols, panel_aspect=panel_aspect))
+    gs = GridSpec(nrows, ncols, figure=fig)
+    for ax, spec in zip(axes, gs, strict=False):
+        ax.set_subplotspec(spec)
+    fig.tight_layout()
+    return fig
+
+
+def legend_below(grid: Any, ncol: int = 4, title: str | None = None) -> Any:
+    """A seaborn FacetGrid's legend moved under the panels, the figure back to the column width
+    (seaborn widens it for a legend on the right) and laid out; returns the figure."""
+    import seaborn as sns
+
+    fig = grid.figure
+    sns.move_legend(grid, "lower center", bbox_to_anchor=(0.5, 0), ncol=ncol, title=title,
+                    frameon=False)
+    height = fig.get_size_inches()[1]
+    rows = math.ceil(len(grid.legend.texts) / ncol)
+    fig.set_size_inches(COLUMN_IN, height + 0.2 * rows)
+    fig.tight_layout(rect=(0, (0.12 + 0.2 * rows) / (height + 0.2 * rows), 1, 1))
+    return fig
+
+
+def log_ticks(ax: Any, axis: str = "y") -> None:
+    """Readable ticks on a log axis: decades only when it spans several, else 1-2-5 steps, labelled
+    as plain numbers (``20``, ``0.01``) where short, and no minor labels (they overlap)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    span = math.log10(hi / lo) if lo > 0 else 10
+    subs = (1.0,) if span > 2.5 else (1.0, 2.0, 5.0)
+    target.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    target.set_minor_formatter(NullFormatter())
+
+    def label(v: float, _pos: Any) -> str:
+        if v <= 0:
+            return ""
+        if 1e-3 <= v < 1e5:
+            return f"{v:g}"
+        exponent = math.floor(math.log10(v) + 1e-9)
+        mantissa = v / 10 ** exponent
+        power = str(exponent).translate(SUPERSCRIPT)
+        return f"10{power}" if abs(mantissa - 1) < 1e-9 else f"{mantissa:g}×10{power}"
+
+    target.set_major_formatter(FuncFormatter(label))
+
+
+def _text_sizes(fig: Any) -> list[float]:
+    from matplotlib.text import Text
+
+    return [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def display_scale(fig: Any) -> float:
+    """Factor by which the figure's text is scaled when the saved (tight) PNG is shown in the
+    column: 1 when it is at most the column width, smaller when the browser shrinks it."""
+    fig.canvas.draw()
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+    width_in = bbox.width + 2 * 0.1  # savefig's tight padding
+    return min(1.0, COLUMN_IN / width_in)
+
+
+def check(fig: Any) -> float:
+    """The smallest displayed font size of ``fig`` (pt); raise ``ValueError`` below the minimum."""
+    sizes = _text_sizes(fig)
+    smallest = min(sizes) * display_scale(fig) if sizes else float("inf")
+    if smallest < MIN_DISPLAY_PT - 1e-6:
+        raise ValueError(
+            f"figure text would render at {smallest:.1f} pt in the {COLUMN_PX} px column "
+            f"(minimum {MIN_DISPLAY_PT:g} pt): size it with style.figsize/style.facet"
+        )
+    return smallest
+
+
+def show(fig: Any = None) -> None:
+    """Check the figure's legibility (:func:`check`) and display it (``plt.show``)."""
+    import matplotlib.pyplot as plt
+
+    fig = fig if fig is not None else plt.gcf()
+    fig = getattr(fig, "figure", fig)  # a seaborn FacetGrid
+    check(fig)
+    plt.show()
+
+
+def yes_no(value: Any) -> str:
+    """A truth value as prose: yes / no (never a Python literal)."""
+    return "yes" if bool(value) else "no"
+
+
+def prose(text: str) -> str:
+    """Replace Python literals in generated prose: True → yes, False → no, None → —, and a
+    list's brackets and quotes (``['a', 'b']`` → a, b)."""
+    import re
+
+    text = re.sub(r"\[((?:'[^']*'(?:, )?)+)\]", lambda m: m.group(1).replace("'", ""), text)
+    text = re.sub(r"`?\b((?:not_|partially_)?reproduced)\b`?", lambda m: m.group(1).replace("_", " "), text)
+    text = re.sub(r"\bTrue\b", "yes", text)
+    text = re.sub(r"\bFalse\b", "no", text)
+    return re.sub(r"\bNone\b", EM_DASH, text)

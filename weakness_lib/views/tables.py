@@ -1,0 +1,123 @@
+"""One table style for every chapter of the book (the figure style is :mod:`weakness_lib.views.style`).
+
+:func:`table` turns a DataFrame into HTML that fits the book's content column: values rounded to
+meaningful digits (:func:`fmt_number`), no pandas index, an em-dash for a missing value (with a
+note saying why), and a container that scrolls sideways inside the column instead of being cut
+off; :func:`with_ci` joins a lower and an upper column into one "95 % CI" column.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.views.style import EM_DASH, SUPERSCRIPT
+
+
+def fmt_number(value: Any, digits: int = 3) -> str:
+    """A number to ``digits`` significant digits, thousands separated; missing → em-dash."""
+    if value is None or isinstance(value, str):
+        return EM_DASH if value is None or value == "" else value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x):
+        return EM_DASH
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if float(x).is_integer() and abs(x) < 1e7:
+        return f"{int(x):,}"
+    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
+        mantissa, exponent = f"{x:.{max(1, digits - 1)}e}".split("e")
+        power = str(int(exponent)).translate(SUPERSCRIPT)
+        return f"{mantissa.replace('-', '−')} × 10{power}"
+    text = f"{round(x):,}" if abs(x) >= 10 ** digits else f"{x:.{digits}g}"
+    return text.replace("-", "−")
+
+
+def _cell(value: Any, fmt: Callable[[Any], str] | str | None, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return EM_DASH
+    if callable(fmt):
+        return fmt(value)
+    if isinstance(fmt, str):
+        return fmt.format(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt_number(v, digits) for v in value)
+    return fmt_number(value, digits)
+
+
+#: formats of the columns of a correlation table (ρ with its sign, p-values to two digits)
+RHO_FORMATS: dict[str, str] = {
+    **dict.fromkeys(("rho", "rho_raw", "rho_oriented", "kendall_tau", "partial_rho"), "{:+.3f}"),
+    **dict.fromkeys(("p", "p_holm", "partial_p"), "{:.2g}"),
+}
+
+
+def with_ci(frame: pd.DataFrame, lo: str = "ci_lo", hi: str = "ci_hi", name: str = "95 % CI",
+            fmt: str = "{:+.3f}") -> pd.DataFrame:
+    """``frame`` with its two interval columns merged into one "[lo, hi]" column in their place."""
+    cells = [EM_DASH if (pd.isna(a) or pd.isna(b)) else f"[{fmt.format(a)}, {fmt.format(b)}]"
+             for a, b in zip(frame[lo], frame[hi], strict=True)]
+    pos = list(frame.columns).index(lo)
+    out = frame.drop(columns=[lo, hi])
+    out.insert(pos, name, cells)
+    return out
+
+
+def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
+          formats: Mapping[str, Callable[[Any], str] | str] | None = None,
+          missing: str | None = None, caption: str | None = None,
+          wrap: Iterable[str] = (), escape: bool = True, index: bool = False,
+          compact: bool = False) -> Any:
+    """An HTML table for the book (an ``IPython.display.HTML`` object).
+
+    Every value is formatted by ``formats[column]`` (a format string or a function) or rounded to
+    ``digits`` significant digits; booleans read yes/no; a missing value (``None``/NaN) becomes an
+    em-dash, and ``missing`` — the reason a value can be missing — is printed under the table
+    (required when there is one). A Series becomes a two-column name/value table; ``index=True``
+    keeps a DataFrame's index as its first column. Columns named in ``wrap`` may wrap (long text);
+    the others stay on one line, and a table wider than the column scrolls inside its own box.
+    ``compact`` uses a smaller type and narrower wrapped columns (a summary table that should fit
+    the column without scrolling at desktop width).
+    """
+    from IPython.display import HTML
+
+    if isinstance(frame, pd.Series):
+        frame = frame.rename_axis(frame.index.name or "").reset_index()
+        frame.columns = [str(frame.columns[0]), str(frame.columns[1])]
+        frame.columns = ["" if c == "index" else c for c in frame.columns]
+    elif index:
+        frame = frame.reset_index()
+        frame = frame.rename(columns={"index": ""})
+    formats = dict(formats or {})
+    wrap = set(wrap)
+    has_missing = bool(frame.map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)))
+                       .to_numpy().any())
+    if has_missing and not missing:
+        raise ValueError("the table has missing values: say why with missing='…'")
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for col in frame.columns:
+            text = _cell(row[col], formats.get(col), digits)
+            text = html.escape(text) if escape else text
+            cls = ' class="wrap"' if col in wrap else ""
+            num = isinstance(row[col], (int, float)) and not isinstance(row[col], bool)
+            cls = cls or (' class="num"' if num else "")
+            cells.append(f"<td{cls}>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    note = (f'<p class="table-note">{EM_DASH} {html.escape(missing)}</p>'
+            if has_missing and missing else "")
+    body = (f'<div class="book-table{" compact" if compact else ""}" style="overflow-x:auto;max-width:100%"><table>{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
+    return HTML(body)
