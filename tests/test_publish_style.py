@@ -254,3 +254,15 @@ def test_launch_buttons_open_the_committed_notebook():
     buttons = context["header_buttons"][0]["buttons"]
     assert buttons[0]["url"].endswith("lab/tree/notebooks/07_wen_scenario_I.ipynb")
     assert buttons[1]["url"] == "https://x/book/generated/"
+
+
+def test_a_thesis_test_without_paper_value_stays_out_of_the_forest():
+    """IV's partial ρ (paper "ours") is a correlation but has no paper target: its long metric
+    must not become a forest label (it made the figure text unreadably small)."""
+    iv = claim(claim_id="IV", paper="ours", metric="Per dataset, the partial Spearman correlation of "
+               "W2 with test accuracy given the validation oracle: the Pearson correlation of the "
+               "residuals of rank(W2) and rank(test_acc) after a least-squares fit", our_value=0.1,
+               ci95=[-0.1, 0.3], paper_value="not a number from the paper")
+    assert corr.is_correlation(iv)
+    frame = corr.forest_frame([*committed_claims(), iv])
+    assert "IV" not in set(frame["claim"]) and len(frame)
