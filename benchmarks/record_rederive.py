@@ -75,12 +75,15 @@ def twin_agreement(before: str, studies: dict[str, dict]) -> dict[str, dict]:
         if res.returncode != 0:
             continue
         old, new = json.loads(res.stdout)["rows"], {r["key"]: r for r in t.rows()}
-        keys = [k for k in old if k in new and isinstance(old[k].get("test_acc"), float)]
+        # networks trained in both stores (a network may diverge in one and not the other)
+        keys = [k for k in old if k in new and isinstance(old[k].get("test_acc"), float)
+                and isinstance(new[k].get("test_acc"), float)]
         if len(keys) < 10:
             continue
         out[name] = {"networks": len(keys)}
         for col in ("test_acc", "w2", "lambda_max"):
-            if all(isinstance(old[k].get(col), float) for k in keys):
+            if all(isinstance(old[k].get(col), float) and isinstance(new[k].get(col), float)
+                   for k in keys):
                 a = np.array([old[k][col] for k in keys])
                 b = np.array([new[k][col] for k in keys])
                 if np.ptp(a) > 0 and np.ptp(b) > 0:
