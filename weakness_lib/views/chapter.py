@@ -5,15 +5,19 @@ defaults a chapter renders the published results in seconds; a unit missing from
 the chapter with one line naming the command that computes it. ``compute=True`` (opt-in, for
 readers who explore) first runs the missing units through the same runner as
 ``weakness-repro run`` — same file lock, same single writer, same refusal to recompute a committed
-full-scale study whose settings changed — and then loads.
+full-scale study whose settings changed — and then loads. A chapter reads its verdicts from the
+claim files the runner wrote (:func:`claim`), never re-derives them.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from weakness_lib.core.claims import claims_dir
 from weakness_lib.core.paths import check_scale
 from weakness_lib.engine import registry
+from weakness_lib.engine.base import MissingResults
 
 
 def load(study: str, scale: str = "full", compute: bool = False) -> dict[str, Any]:
@@ -30,3 +34,12 @@ def load(study: str, scale: str = "full", compute: bool = False) -> dict[str, An
 
         run_studies([study], scale, explicit=False)  # a changed full-scale setting still stops
     return spec.load().analyse(scale, **spec.params)
+
+
+def claim(claim_id: str, scale: str = "full") -> dict[str, Any]:
+    """The claim file ``claim_id`` at ``scale`` (:class:`MissingResults` naming the command)."""
+    path = claims_dir(check_scale(scale)) / f"{claim_id}.json"
+    if not path.exists():
+        raise MissingResults(f"claim {claim_id} at scale {scale} is not derived yet; compute it "
+                             f"with `weakness-repro run <its study> --scale {scale}`")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -8,15 +8,14 @@ the numbers here, so the page cannot say more than they show.
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from weakness_lib.core.claims import claims_dir
-from weakness_lib.engine.base import MissingResults, rule
+from weakness_lib.engine.base import rule
+from weakness_lib.views.chapter import claim  # noqa: F401  (the chapter reads it from here)
 from weakness_lib.views.robustness import measure_label
 
 DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
@@ -47,15 +46,6 @@ def pval(p: float | None) -> str:
 
 def interval(lo: float | None, hi: float | None, digits: int = 3) -> str:
     return "—" if _missing(lo) or _missing(hi) else f"[{signed(lo, digits)}, {signed(hi, digits)}]"
-
-
-def claim(claim_id: str, scale: str) -> dict[str, Any]:
-    """The claim file ``claim_id`` at ``scale`` (:class:`MissingResults` naming the command)."""
-    path = claims_dir(scale) / f"{claim_id}.json"
-    if not path.exists():
-        raise MissingResults(f"claim {claim_id} at scale {scale} is not derived yet; compute it "
-                             f"with `weakness-repro run <its study> --scale {scale}`")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def label(measure: str) -> str:
