@@ -43,3 +43,11 @@ def claim(claim_id: str, scale: str = "full") -> dict[str, Any]:
         raise MissingResults(f"claim {claim_id} at scale {scale} is not derived yet; compute it "
                              f"with `weakness-repro run <its study> --scale {scale}`")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def glue(**values: Any) -> None:
+    """Glue each value under its name for the chapter's prose (myst-nb, not displayed)."""
+    from myst_nb import glue as glue_one
+
+    for key, value in values.items():
+        glue_one(key, value, display=False)

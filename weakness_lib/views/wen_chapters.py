@@ -15,13 +15,7 @@ import pandas as pd
 
 from weakness_lib.views import style, tables
 from weakness_lib.views import wen as W
-
-
-def glue_all(**values: Any) -> None:
-    from myst_nb import glue
-
-    for key, value in values.items():
-        glue(key, value, display=False)
+from weakness_lib.views.chapter import glue as glue_all
 
 
 def _phases(run: Mapping[str, Any]) -> str:

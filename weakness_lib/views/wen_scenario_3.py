@@ -11,7 +11,8 @@ from typing import Any
 from weakness_lib.views import style, tables
 from weakness_lib.views import wen as W
 from weakness_lib.views.chapter import claim as read_claim
-from weakness_lib.views.wen_chapters import ci_bounds, glue_all, per_seed, run_mean
+from weakness_lib.views.chapter import glue as glue_all
+from weakness_lib.views.wen_chapters import ci_bounds, per_seed, run_mean
 
 #: why the comparison table has empty cells
 NOT_APPLICABLE = ("not applicable: Scenario I has no flattest memorising construction (Thm 3.1–3.2), "
