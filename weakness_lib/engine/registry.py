@@ -44,7 +44,7 @@ STUDIES: dict[str, Study] = {
         Study("replication_mnist", _B + "replication", "05b_does_weakness_predict", ("B6-R",),
               params={"claim": "B6-R"}),
         Study("replication_fmnist", _B + "replication", "05b_does_weakness_predict", ("B7-R",),
-              params={"claim": "B7-R"}),
+              needs=("replication_mnist",), params={"claim": "B7-R"}),  # B7-R stores the pooled ρ
         Study("scale_60k_mnist", _B + "replication", "05b_does_weakness_predict", ("B6-60k",),
               params={"claim": "B6-60k"}),
         # registered 2026-12-03 (issue "Settle what is still open"); their chapter joins the toc

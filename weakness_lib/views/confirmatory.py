@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.bennett.weakness import column
-from weakness_lib.studies.bennett.replication import PRIMARY_TARGET, pooled_rho
+from weakness_lib.studies.bennett.replication import PRIMARY_TARGET
 
 #: the chapter's studies: the originals (chapters 04/05) and the three new ones
 STUDIES: tuple[str, ...] = ("head_to_head_mnist", "head_to_head_fmnist", "replication_mnist",
@@ -94,15 +94,12 @@ def confirmatory_table(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def pooled(results: Mapping[str, Mapping[str, Any]], n_resamples: int = 10_000) -> pd.DataFrame:
-    """ρ over both replication populations (200 networks), stratified by dataset."""
-    frames = [results[s]["frame"] for s in ("replication_mnist", "replication_fmnist") if s in results]
-    rows = []
-    for m in (column("w2"), column("w1", tau=0.01)):
-        r = pooled_rho(frames, m, n_resamples=n_resamples)
-        rows.append({"estimator": FOREST[m], "networks": r["n"], "ρ": r["rho"], "p": r["p"],
-                     "CI lo": r["ci_lo"], "CI hi": r["ci_hi"]})
-    return pd.DataFrame(rows)
+def pooled(b7r: Mapping[str, Any]) -> pd.DataFrame:
+    """ρ over both replication populations (200 networks), stratified by dataset, as the
+    replication study stored it in claim B7-R (``details["pooled_with_B6-R"]``)."""
+    rows = b7r["details"]["pooled_with_B6-R"]["rows"]
+    return pd.DataFrame([{"estimator": FOREST[r["measure"]], "networks": r["n"], "ρ": r["rho"],
+                          "p": r["p"], "CI lo": r["ci_lo"], "CI hi": r["ci_hi"]} for r in rows])
 
 
 def robustness_table(result: Mapping[str, Any], dataset: str, target: str = "gap_acc") -> pd.DataFrame:
@@ -126,35 +123,21 @@ HEATMAP: dict[str, str] = {
 HPARAM_LABELS: dict[str, str] = {"n_train": "n", "width": "width", "depth": "depth", "lr": "learning rate"}
 
 
-#: measures of the registered sensitivity analysis without capped networks
-SENSITIVITY: tuple[str, ...] = (column("w2"), column("w1", tau=0.01), "val_acc", "lambda_max",
-                                "pacbayes_bound")
-
-
-def sensitivity_without_capped(result: Mapping[str, Any], n_boot: int = 200) -> pd.DataFrame:
-    """The registered sensitivity analysis: Ψ and robust sign error recomputed on the networks that
-    reached the loss criterion only (hyper-parameters left with one level are dropped)."""
-    from weakness_lib.bennett import robustness
-    from weakness_lib.studies.bennett.robustness_population import HPARAMS, complexity_signs
-
-    df, cfg = result["frame"], result["config"]
-    rows = []
-    for ds, name in DATASETS.items():
-        part = df[(df["dataset"] == ds) & (df["stopped_by"] == "criterion")].reset_index(drop=True)
-        hps = [h for h in HPARAMS if part[h].nunique() > 1]
-        signs = complexity_signs(part) if len(part) > 1 else {}
-        measures = {m: signs[m] for m in SENSITIVITY if m in signs}
-        if not hps or not measures:
-            continue
-        t = robustness.score_measures(part, measures, "gap_acc", hps, int(cfg["n_eval"]),
-                                      n_boot=n_boot, seed=int(cfg["bootstrap_seed"]))
-        for _, r in t.iterrows():
-            rows.append({"dataset": name, "networks": len(part), "varied": ", ".join(
-                HPARAM_LABELS[h] for h in hps), "measure": {**HEATMAP, **FOREST}.get(r["measure"], r["measure"]),
-                "Ψ": r["psi"], "Ψ lo": r["psi_lo"], "Ψ hi": r["psi_hi"],
-                "sign err. max": r["sign_error_max"], "environments": r["n_environments"]})
-    return pd.DataFrame(rows, columns=["dataset", "networks", "varied", "measure", "Ψ", "Ψ lo", "Ψ hi",
-                                       "sign err. max", "environments"])
+def sensitivity_without_capped(x5: Mapping[str, Any]) -> pd.DataFrame:
+    """The registered sensitivity analysis (Ψ and robust sign error on the networks that reached
+    the loss criterion only), as the robustness study stored it in claim X5."""
+    labels = {**HEATMAP, **FOREST}
+    rows = [{"dataset": DATASETS[r["dataset"]], "networks": r["networks"],
+             "varied": ", ".join(HPARAM_LABELS[h] for h in r["varied"]),
+             "measure": labels.get(r["measure"], r["measure"]), "Ψ": r["psi"], "Ψ lo": r["psi_lo"],
+             "Ψ hi": r["psi_hi"], "sign err. max": r["sign_error_max"],
+             "environments": r["n_environments"]}
+            for r in x5["details"]["sensitivity_without_capped"]["rows"]]
+    frame = pd.DataFrame(rows, columns=["dataset", "networks", "varied", "measure", "Ψ", "Ψ lo", "Ψ hi",
+                                        "sign err. max", "environments"])
+    for c in ("Ψ", "Ψ lo", "Ψ hi", "sign err. max"):  # a JSON null is a missing number
+        frame[c] = pd.to_numeric(frame[c], errors="coerce")
+    return frame
 
 
 def heatmap_frame(result: Mapping[str, Any], dataset: str, stat: str = "mean") -> pd.DataFrame:

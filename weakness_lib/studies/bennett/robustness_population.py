@@ -259,6 +259,11 @@ def claims(result: Mapping[str, Any]) -> list[Claim]:
                "psi_without_same_configuration_pairs": {
                    "role": "sensitivity analysis: no verdict changes with it",
                    "per_dataset": _psi_between_details(result)}}
+    # chapter 05b's sensitivity analysis, stored here: a page never resamples
+    from weakness_lib.studies.bennett import confirmatory_summaries
+
+    details["sensitivity_without_capped"] = confirmatory_summaries.sensitivity_without_capped(
+        result["config"], result["frame"], HPARAMS, complexity_signs)
     return [base.registered_claim(
         "robustness_population", "X5", our_value=result["our_value"], ci95=result["ci95"],
         verdict=result["verdict"], provenance=base.provenance(result["table"]), details=details)]
