@@ -30,7 +30,8 @@ from weakness_lib.core import numerics as _numerics
 
 _numerics.pin()
 
-#: the public API (weakness_lib.api), imported on first access
+#: the public API (weakness_lib.api), imported on first access; the one list of its names
+#: (``api.__all__`` is this tuple), kept here so that naming them needs no torch
 _API: tuple[str, ...] = (
     "measure", "MEASURE_INFO", "MeasureInfo", "GENERIC",
     "lambda_max", "hessian_trace", "sam_sharpness", "adaptive_sharpness", "pacbayes_flatness",

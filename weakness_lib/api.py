@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from weakness_lib.bennett.measures import (
+from weakness_lib import _API
+from weakness_lib.bennett.measures import (  # noqa: F401
     MeasureResult,
     PacBayesResult,
     adaptive_sharpness,
@@ -32,8 +33,8 @@ from weakness_lib.bennett.measures import (
     sam_sharpness,
 )
 from weakness_lib.bennett.measures import path_norm as _path_norm
-from weakness_lib.bennett.models import MLP, build_mlp
-from weakness_lib.bennett.reparam import rescale, rescale_chain, rescale_layer
+from weakness_lib.bennett.models import MLP, build_mlp  # noqa: F401
+from weakness_lib.bennett.reparam import rescale, rescale_chain, rescale_layer  # noqa: F401
 from weakness_lib.bennett.weakness import (
     MNIST_SHAPE,
     Transform,
@@ -43,7 +44,7 @@ from weakness_lib.bennett.weakness import (
     w1_log_freedom,
 )
 from weakness_lib.core.checks import ArgumentError
-from weakness_lib.wen.constructions import (
+from weakness_lib.wen.constructions import (  # noqa: F401
     bias_generaliser,
     bias_memoriser,
     nobias_width4,
@@ -52,18 +53,12 @@ from weakness_lib.wen.constructions import (
     simln_generaliser,
     simln_memoriser,
 )
-from weakness_lib.wen.twolayer import TwoLayerSpec, closed_form_trace
-from weakness_lib.wen.xor import make_xor
+from weakness_lib.wen.twolayer import TwoLayerSpec, closed_form_trace  # noqa: F401
+from weakness_lib.wen.xor import make_xor  # noqa: F401
 
-__all__ = [
-    "measure", "MEASURE_INFO", "MeasureInfo", "GENERIC",
-    "lambda_max", "hessian_trace", "sam_sharpness", "adaptive_sharpness", "pacbayes_flatness",
-    "weakness_w1", "weakness_w2", "path_norm", "MeasureResult", "PacBayesResult", "W2Result",
-    "Transform", "MLP", "build_mlp", "rescale", "rescale_layer", "rescale_chain",
-    "TwoLayerSpec", "make_xor", "nobias_width4", "bias_memoriser", "bias_generaliser",
-    "simln_memoriser", "simln_generaliser", "simbn_quadrant_model", "rescale_neurons",
-    "closed_form_trace",
-]
+#: the public names, listed once (torch-free) in ``weakness_lib._API`` so that the package can
+#: offer them without importing this module (the imports marked ``noqa: F401`` are these re-exports)
+__all__ = list(_API)
 
 
 @dataclass(frozen=True)

@@ -15,39 +15,12 @@ Everything runs on the device and in the dtype of the parameters and inputs it i
 CPU is the bitwise reference. Usage: ``from weakness_lib.bennett import curvature as hessian``.
 """
 
-from weakness_lib.curvature.hvp import HVP, GraphHVP, dense_hessian, quiet_jit_deprecation
-from weakness_lib.curvature.params import (
-    LossFn,
-    Params,
-    flatten,
-    loss_function,
-    model_params,
-    unflatten,
-)
-from weakness_lib.curvature.spectrum import EigResult, lanczos_lambda_max, top_eigenvalues
-from weakness_lib.curvature.trace import (
-    TraceResult,
-    hutchinson_to_stderr,
-    hutchinson_trace,
-    xtrace,
-)
+# Each name is defined, and listed in __all__, once: in its submodule; the package re-exports
+# every submodule's __all__.
+from weakness_lib.curvature import hvp, params, spectrum, trace
+from weakness_lib.curvature.hvp import *  # noqa: F403
+from weakness_lib.curvature.params import *  # noqa: F403
+from weakness_lib.curvature.spectrum import *  # noqa: F403
+from weakness_lib.curvature.trace import *  # noqa: F403
 
-__all__ = [
-    "Params",
-    "LossFn",
-    "EigResult",
-    "TraceResult",
-    "HVP",
-    "GraphHVP",
-    "model_params",
-    "flatten",
-    "unflatten",
-    "loss_function",
-    "top_eigenvalues",
-    "lanczos_lambda_max",
-    "hutchinson_trace",
-    "hutchinson_to_stderr",
-    "xtrace",
-    "dense_hessian",
-    "quiet_jit_deprecation",
-]
+__all__ = [*hvp.__all__, *params.__all__, *spectrum.__all__, *trace.__all__]

@@ -36,49 +36,15 @@ the log-spectral sum and the per-tensor-quantised compressed size are invariant 
 per-neuron rescaling. :func:`measure_table` (:mod:`.table`) computes all of them for one network.
 """
 
-from weakness_lib.bennett.measures.pacbayes import (
-    PacBayesResult,
-    gaussian_kl,
-    pacbayes_bound_value,
-    pacbayes_flatness,
-)
-from weakness_lib.bennett.measures.registry import MEASURES, MeasureResult, MeasureSpec, oriented
-from weakness_lib.bennett.measures.sharpness import (
-    adaptive_sharpness,
-    as_hvp,
-    curvature_hvp,
-    hessian_trace,
-    lambda_max,
-    sam_sharpness,
-)
-from weakness_lib.bennett.measures.simplicity import (
-    compressed_size,
-    l2_norm,
-    log_spectral_sum,
-    path_norm,
-    quantised_weight_bytes,
-)
-from weakness_lib.bennett.measures.table import measure_table
+# Each name is defined, and listed in __all__, once: in its submodule; the package re-exports
+# every submodule's __all__.
+from weakness_lib.bennett.measures import pacbayes, registry, sharpness, simplicity, table
+from weakness_lib.bennett.measures.pacbayes import *  # noqa: F403
+from weakness_lib.bennett.measures.registry import *  # noqa: F403
+from weakness_lib.bennett.measures.sharpness import *  # noqa: F403
+from weakness_lib.bennett.measures.simplicity import *  # noqa: F403
+from weakness_lib.bennett.measures.table import *  # noqa: F403
 
 __all__ = [
-    "MeasureSpec",
-    "MeasureResult",
-    "MEASURES",
-    "as_hvp",
-    "curvature_hvp",
-    "lambda_max",
-    "hessian_trace",
-    "sam_sharpness",
-    "adaptive_sharpness",
-    "PacBayesResult",
-    "pacbayes_flatness",
-    "gaussian_kl",
-    "pacbayes_bound_value",
-    "quantised_weight_bytes",
-    "compressed_size",
-    "l2_norm",
-    "path_norm",
-    "log_spectral_sum",
-    "measure_table",
-    "oriented",
+    *pacbayes.__all__, *registry.__all__, *sharpness.__all__, *simplicity.__all__, *table.__all__,
 ]

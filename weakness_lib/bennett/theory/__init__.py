@@ -26,68 +26,15 @@ This package checks the reconstruction of reference §7 by exact enumeration:
   2-bit binary arithmetic; see :func:`wmax_vs_mdl`.
 """
 
-from weakness_lib.bennett.theory.demand import (
-    MAX_U,
-    biased_law,
-    binomial_law,
-    exchangeable_success_closed_form,
-    is_exchangeable,
-    mixture_law,
-    popcounts,
-    size_law,
-    success_all,
-    uniform_k_law,
-    uniform_powerset_law,
-)
-from weakness_lib.bennett.theory.minimax import (
-    MinimaxReport,
-    MonotonicityReport,
-    find_reversal,
-    minimax_report,
-    monotonicity_report,
-)
-from weakness_lib.bennett.theory.pacbayes import (
-    kl_check_exclusion_language,
-    kl_check_functions,
-    kl_uniform,
-    pacbayes_bound,
-)
-from weakness_lib.bennett.theory.volume import perturbation_volume
-from weakness_lib.bennett.theory.wmax_mdl import (
-    FULL,
-    N_SITUATIONS,
-    Grammar,
-    arithmetic_targets,
-    expression_grammar,
-    wmax_vs_mdl,
-)
+# Each name is defined, and listed in __all__, once: in its submodule; the package re-exports
+# every submodule's __all__.
+from weakness_lib.bennett.theory import demand, minimax, pacbayes, volume, wmax_mdl
+from weakness_lib.bennett.theory.demand import *  # noqa: F403
+from weakness_lib.bennett.theory.minimax import *  # noqa: F403
+from weakness_lib.bennett.theory.pacbayes import *  # noqa: F403
+from weakness_lib.bennett.theory.volume import *  # noqa: F403
+from weakness_lib.bennett.theory.wmax_mdl import *  # noqa: F403
 
 __all__ = [
-    "MAX_U",
-    "N_SITUATIONS",
-    "FULL",
-    "popcounts",
-    "size_law",
-    "uniform_powerset_law",
-    "uniform_k_law",
-    "binomial_law",
-    "mixture_law",
-    "biased_law",
-    "is_exchangeable",
-    "success_all",
-    "exchangeable_success_closed_form",
-    "MonotonicityReport",
-    "monotonicity_report",
-    "MinimaxReport",
-    "minimax_report",
-    "find_reversal",
-    "kl_uniform",
-    "pacbayes_bound",
-    "kl_check_functions",
-    "kl_check_exclusion_language",
-    "perturbation_volume",
-    "Grammar",
-    "expression_grammar",
-    "arithmetic_targets",
-    "wmax_vs_mdl",
+    *demand.__all__, *minimax.__all__, *pacbayes.__all__, *volume.__all__, *wmax_mdl.__all__,
 ]

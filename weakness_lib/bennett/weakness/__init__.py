@@ -24,76 +24,16 @@ Estimators (reference bennett2026.md §4, design INFERRED — the paper's estima
 Sign convention: higher = weaker (more completions left open).
 """
 
-from weakness_lib.bennett.weakness.columns import (
-    DEFAULT_DELTAS,
-    DEFAULT_TAUS,
-    PLAIN_KINDS,
-    SWEEP_DELTAS,
-    SWEEP_TAUS,
-    THRESHOLDED_KINDS,
-    column,
-    weakness_columns,
-)
-from weakness_lib.bennett.weakness.language import (
-    FiniteLanguage,
-    exclusion_language,
-    exclusion_statement,
-    freedom_closed_form,
-)
-from weakness_lib.bennett.weakness.logits import probe_logits
-from weakness_lib.bennett.weakness.table import weakness_table
-from weakness_lib.bennett.weakness.w1 import (
-    fraction_singleton,
-    generalisation_log2_probability,
-    log2_freedom_per_size,
-    mean_permitted,
-    permitted_by_margin,
-    permitted_by_probability,
-    permitted_sets,
-    predictive_entropy,
-    w1_log_freedom,
-    w1_sweep,
-)
-from weakness_lib.bennett.weakness.w2 import (
-    MNIST_SHAPE,
-    Transform,
-    W2Result,
-    default_transforms,
-    transformation_compatibility,
-    w2_from_logits,
-    wrong_group_transforms,
-)
+# Each name is defined, and listed in __all__, once: in its submodule; the package re-exports
+# every submodule's __all__.
+from weakness_lib.bennett.weakness import columns, language, logits, table, w1, w2
+from weakness_lib.bennett.weakness.columns import *  # noqa: F403
+from weakness_lib.bennett.weakness.language import *  # noqa: F403
+from weakness_lib.bennett.weakness.logits import *  # noqa: F403
+from weakness_lib.bennett.weakness.table import *  # noqa: F403
+from weakness_lib.bennett.weakness.w1 import *  # noqa: F403
+from weakness_lib.bennett.weakness.w2 import *  # noqa: F403
 
 __all__ = [
-    "DEFAULT_TAUS",
-    "DEFAULT_DELTAS",
-    "SWEEP_TAUS",
-    "SWEEP_DELTAS",
-    "PLAIN_KINDS",
-    "THRESHOLDED_KINDS",
-    "MNIST_SHAPE",
-    "column",
-    "probe_logits",
-    "permitted_by_probability",
-    "permitted_by_margin",
-    "permitted_sets",
-    "log2_freedom_per_size",
-    "w1_log_freedom",
-    "mean_permitted",
-    "fraction_singleton",
-    "predictive_entropy",
-    "generalisation_log2_probability",
-    "w1_sweep",
-    "Transform",
-    "default_transforms",
-    "wrong_group_transforms",
-    "W2Result",
-    "transformation_compatibility",
-    "w2_from_logits",
-    "weakness_table",
-    "weakness_columns",
-    "FiniteLanguage",
-    "exclusion_language",
-    "exclusion_statement",
-    "freedom_closed_form",
+    *columns.__all__, *language.__all__, *logits.__all__, *table.__all__, *w1.__all__, *w2.__all__,
 ]

@@ -21,26 +21,12 @@ forming W̃1′. Sim-BN recomputes its statistics s_j over all n training points
 differentiates through them. The tests check every step against ``torch.func`` autograd.
 """
 
-from weakness_lib.wen.sam.loop import train
-from weakness_lib.wen.sam.spec import (
-    ALGORITHMS,
-    Phase,
-    TrainingDivergedError,
-    TrainResult,
-    TrainSpec,
-    log_epochs,
-)
-from weakness_lib.wen.sam.threads import single_threaded
-from weakness_lib.wen.sam.trainer import Trainer
+# Each name is defined, and listed in __all__, once: in its submodule; the package re-exports
+# every submodule's __all__.
+from weakness_lib.wen.sam import loop, spec, threads, trainer
+from weakness_lib.wen.sam.loop import *  # noqa: F403
+from weakness_lib.wen.sam.spec import *  # noqa: F403
+from weakness_lib.wen.sam.threads import *  # noqa: F403
+from weakness_lib.wen.sam.trainer import *  # noqa: F403
 
-__all__ = [
-    "ALGORITHMS",
-    "Phase",
-    "TrainSpec",
-    "TrainResult",
-    "TrainingDivergedError",
-    "Trainer",
-    "train",
-    "log_epochs",
-    "single_threaded",
-]
+__all__ = [*loop.__all__, *spec.__all__, *threads.__all__, *trainer.__all__]
