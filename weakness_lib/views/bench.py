@@ -87,18 +87,23 @@ LAMBDA_LABELS = {
 }
 
 
+def _method_table(rows: list[dict[str, Any]], labels: dict[str, str], columns: dict[str, str],
+                  *, labelled_only: bool) -> pd.DataFrame:
+    """One line per stored row: its method's label (the method's own name when unlabelled), then
+    ``columns`` (header → stored key; None where a row lacks the key); with ``labelled_only``,
+    only the methods ``labels`` names."""
+    return pd.DataFrame([
+        {"method": labels.get(r["method"], r["method"]), **{h: r.get(k) for h, k in columns.items()}}
+        for r in rows if not labelled_only or r["method"] in labels
+    ])
+
+
 def lambda_table(curv: dict[str, Any]) -> pd.DataFrame:
     """λ_max rows: method, dtype, HVPs, wall time, value, relative error vs the reference."""
-    rows = []
-    for r in curv["results"]["lambda_max"]["rows"]:
-        if r["method"] not in LAMBDA_LABELS:
-            continue
-        rows.append({
-            "method": LAMBDA_LABELS[r["method"]], "dtype": r["dtype"], "HVPs": r["n_hvp"],
-            "HVPs to true 1e-3": r.get("n_hvp_to_true_1e-3"),
-            "wall s": r["wall_s"], "λ_max": r["lambda_max"], "rel. error": r["rel_err"],
-        })
-    return pd.DataFrame(rows)
+    return _method_table(curv["results"]["lambda_max"]["rows"], LAMBDA_LABELS, {
+        "dtype": "dtype", "HVPs": "n_hvp", "HVPs to true 1e-3": "n_hvp_to_true_1e-3",
+        "wall s": "wall_s", "λ_max": "lambda_max", "rel. error": "rel_err",
+    }, labelled_only=True)
 
 
 def time_to_accuracy_table(curv: dict[str, Any]) -> pd.DataFrame:
@@ -149,14 +154,11 @@ TRACE_LABELS = {
 
 
 def trace_table(curv: dict[str, Any]) -> pd.DataFrame:
-    rows = []
-    for r in curv["results"]["trace"]["rows"]:
-        rows.append({
-            "method": TRACE_LABELS.get(r["method"], r["method"]), "probes = HVPs": r["n_hvp"],
-            "wall s": r["wall_s"], "ms / HVP": r["ms_per_hvp"], "trace": r["trace"],
-            "s.e.": r["stderr"], "rel. s.e.": r["rel_stderr"],
-        })
-    return pd.DataFrame(rows)
+    """Trace rows: method, probes (= HVPs), wall time, ms per HVP, estimate, s.e., relative s.e."""
+    return _method_table(curv["results"]["trace"]["rows"], TRACE_LABELS, {
+        "probes = HVPs": "n_hvp", "wall s": "wall_s", "ms / HVP": "ms_per_hvp", "trace": "trace",
+        "s.e.": "stderr", "rel. s.e.": "rel_stderr",
+    }, labelled_only=False)
 
 
 def variance_reduced_table(curv: dict[str, Any]) -> pd.DataFrame:
