@@ -1,0 +1,32 @@
+"""The presentation of chapter 11 ("Measure your own network"), which keeps its calls of the public
+API visible: the rerun box and the table of measures with their meaning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.views import tables
+
+RERUN = ('<div class="admonition tip rerun-box"><p class="admonition-title">Rerun this chapter</p><p>This '
+         'page computes everything it shows, in well under a minute: training the network and measuring it. Run '
+         'the notebook (launch button above) or <code>papermill notebooks/11_measure_your_own_network.ipynb '
+         '/tmp/11.ipynb -p scale smoke</code>; swap in your own <code>torch.nn.Module</code> to measure it.'
+         '</p></div>')
+
+
+def rerun_box():  # -> IPython HTML
+    """The chapter computes what it shows (no results store): how to rerun it."""
+    from IPython.display import HTML
+
+    return HTML(RERUN)
+
+
+def measures_table(values: Mapping[str, float], info: Mapping[str, Any]) -> Any:
+    """``weakness_lib.measure``'s values with each measure's label, units and reading (``info``:
+    ``weakness_lib.MEASURE_INFO``, passed by the chapter: a view never imports the API)."""
+    rows = [{"measure": info[k].label, "value": f"{v:.4g}", "units": info[k].units,
+             "a higher value means": info[k].higher} for k, v in values.items()]
+    return tables.table(pd.DataFrame(rows), wrap=["measure", "units"])
