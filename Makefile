@@ -18,8 +18,11 @@ $(VENV)/.installed: pyproject.toml
 book: venv
 	$(PY) -m weakness_lib.cli book --scale $(SCALE)
 
+# 2 pytest-xdist workers; the tests of the smoke book stay together on one (conftest.py).
+# TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # Speed benchmarks (benchmarks/README.md); results go to benchmarks/results/*.json.
 bench: venv

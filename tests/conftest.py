@@ -1,8 +1,16 @@
 """Shared fixtures: tiny float64 networks and batches, isolated results/cache folders, and the
-smoke book (built once per session, used by test_notebooks.py and test_browser.py)."""
+smoke book (built once per test run, used by test_notebooks.py and test_browser.py).
+
+``$WEAKNESS_SMOKE_STORE`` (a results root holding ``smoke/``, as ``.ci/run`` leaves it after its
+``weakness-repro run all --scale smoke``) lets the smoke book read that store instead of running
+every study again; unset, the fixture computes the store itself (``make test`` alone). Under
+pytest-xdist (``make test`` runs 2 workers) the book is built once, by the first worker that
+needs it, under a file lock; the tests that use it run on one worker (``xdist_group``)."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,6 +35,18 @@ from weakness_lib.publish.book import (
 
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
+#: a results root whose ``smoke/`` the smoke book reads instead of computing its own
+SMOKE_STORE_ENV = "WEAKNESS_SMOKE_STORE"
+#: test files whose tests use the smoke book: kept on one xdist worker (``--dist loadgroup``)
+SMOKE_BOOK_FILES = ("test_browser.py", "test_notebooks.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "smoke_book" in getattr(item, "fixturenames", ()) or item.path.name == "test_browser.py":
+            item.add_marker(pytest.mark.xdist_group("smoke_book"))
+
 
 @pytest.fixture
 def tiny_mlp():
@@ -50,22 +70,20 @@ def isolated_results(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.fixture(scope="session")
-def smoke_book(tmp_path_factory):
-    """Run every study at smoke scale (2 Dask workers), execute every notebook into a staged book,
-    then build it (once).
+def _build_smoke_book(out: Path) -> tuple[dict[str, str], str | None]:
+    """Every study at smoke scale into ``out/results`` (or ``$WEAKNESS_SMOKE_STORE``, linked
+    there), every notebook executed into a staged book, the book built: ``(errors, build_error)``."""
+    from weakness_lib.engine.registry import STUDIES
+    from weakness_lib.engine.runner import run_studies
 
-    Yields ``(out, errors, build_error)``: ``out/_build/html`` is the book, ``out/results/smoke``
-    the results store it wrote, ``errors`` maps failed notebook stems to their error.
-    """
-    out = tmp_path_factory.mktemp("smoke_book")
+    given = os.environ.get(SMOKE_STORE_ENV)
+    if given and not (out / "results").is_symlink():
+        (out / "results").symlink_to(Path(given).resolve(), target_is_directory=True)
     saved = os.environ.get("WEAKNESS_RESULTS")
-    os.environ["WEAKNESS_RESULTS"] = str(out / "results")
+    os.environ["WEAKNESS_RESULTS"] = str(out / "results")  # the kernels inherit it
     try:
-        from weakness_lib.engine.registry import STUDIES
-        from weakness_lib.engine.runner import run_studies
-
-        run_studies(list(STUDIES), "smoke", workers=2, progress=False)  # what `make book` does
+        # what `make book` does; with a complete $WEAKNESS_SMOKE_STORE it computes nothing
+        run_studies(list(STUDIES), "smoke", workers=2, progress=False)
         staging = out / "_build" / "src"
         stage(staging)
         dest = staging / "book" / "generated"
@@ -87,9 +105,34 @@ def smoke_book(tmp_path_factory):
                 jupyter_book(staging, out)
             except BookError as exc:
                 build_error = str(exc)
-        yield out, errors, build_error
+        return errors, build_error
     finally:
         if saved is None:
             os.environ.pop("WEAKNESS_RESULTS", None)
         else:
             os.environ["WEAKNESS_RESULTS"] = saved
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory):
+    """The smoke book, built once per test run (shared by xdist workers through a file lock).
+
+    Returns ``(out, errors, build_error)``: ``out/_build/html`` is the book, ``out/results/smoke``
+    the results store it read, ``errors`` maps failed notebook stems to their error.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one folder for all workers of this run
+        out = tmp_path_factory.getbasetemp().parent / "smoke_book"
+    else:
+        out = tmp_path_factory.mktemp("smoke_book")
+    out.mkdir(exist_ok=True)
+    done = out / "built.json"
+    with open(out.parent / "smoke_book.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits for the first's book
+        try:
+            if not done.exists():
+                errors, build_error = _build_smoke_book(out)
+                done.write_text(json.dumps({"errors": errors, "build_error": build_error}))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    built = json.loads(done.read_text())
+    return out, built["errors"], built["build_error"]
