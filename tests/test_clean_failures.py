@@ -33,6 +33,7 @@ from weakness_lib.core import config as C
 from weakness_lib.core.checks import ArgumentError
 from weakness_lib.core.paths import configs_dir, project_root
 from weakness_lib.engine import executor as E
+from weakness_lib.engine import settings as S
 from weakness_lib.wen.twolayer import TwoLayerSpec
 from weakness_lib.wen.xor import make_xor
 
@@ -248,6 +249,7 @@ def test_a_user_config_with_exponent_floats_loads(user_configs):
          "lr: 1e-3\n    momentum: 0.9\n    batch_size: 64\n    epochs: 5")
     cfg = C.experiment_config("head_to_head_mnist", "smoke")
     assert cfg["train"]["lr"] == 1e-3 and TrainConfig(**cfg["train"]).lr == 1e-3
+    assert S.load("head_to_head_mnist", "smoke").train.lr == 1e-3
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -264,7 +266,7 @@ def test_a_config_value_of_the_wrong_kind_names_the_file_and_key(user_configs, o
         edit(path, "  curvature_batch: 512 ", "  # ")
     edit(path, old, new)
     with pytest.raises(C.ConfigError) as exc:
-        C.experiment_config("head_to_head_mnist", "smoke")
+        S.load("head_to_head_mnist", "smoke")
     assert str(exc.value) == f"{path}: {message} (scale smoke)"
 
 
@@ -278,23 +280,21 @@ def test_the_cli_reports_a_bad_config_in_one_line(user_configs):
                                      "n_train must be an integer, got '600' (scale smoke)")
 
 
-def test_a_registered_config_edited_in_place_is_checked_against_its_other_scale(user_configs,
-                                                                                 monkeypatch):
-    """Editing configs/<study>.yaml itself: a number written as text, or a key missing at one
-    scale, is caught; a keyword at one scale (theory's recreation_trials: all) is not."""
-    monkeypatch.setattr(C, "SHIPPED_CONFIGS", user_configs)
+def test_a_config_edited_at_one_scale_is_checked_at_that_scale(user_configs):
+    """A number written as text, or a key missing at one scale, is caught at that scale; a
+    keyword where the study's settings allow one (theory's recreation_trials: all) is not."""
     for study in STUDIES:
         for scale in ("smoke", "full"):
-            C.experiment_config(study, scale)
+            S.load(study, scale)
     path = user_configs / "head_to_head_mnist.yaml"
     edit(path, "  n_train: 500\n", '  n_train: "600"\n')
     with pytest.raises(C.ConfigError, match=r"head_to_head_mnist.yaml: n_train must be an integer, "
                                             r"got '600' \(scale smoke\)"):
-        C.experiment_config("head_to_head_mnist", "smoke")
-    C.experiment_config("head_to_head_mnist", "full")  # the full block is fine
+        S.load("head_to_head_mnist", "smoke")
+    S.load("head_to_head_mnist", "full")  # the full block is fine
     edit(path, '  n_train: "600"\n', "")
     with pytest.raises(C.ConfigError, match="missing key n_train"):
-        C.experiment_config("head_to_head_mnist", "smoke")
+        S.load("head_to_head_mnist", "smoke")
 
 
 def test_invalid_yaml_is_one_line(user_configs):

@@ -15,9 +15,10 @@ Each file is committed *before* the full-scale run and holds:
 Files are read as YAML 1.1 except that exponent floats without a dot or a signed exponent
 (``1e-3``, ``1.0e4``, ``-2E+5``) are floats, as in YAML 1.2, instead of strings.
 
-A config is checked against the registered one before use (:func:`check_types`): a setting whose
-value has the wrong kind (``n_train: "600"``) or a missing setting stops with one line naming the
-file and the key, instead of failing later inside a unit.
+Each study declares its settings as typed dataclasses (``weakness_lib/studies/<paper>/settings.py``);
+:func:`weakness_lib.engine.settings.load` checks a merged config against them once, so a value of
+the wrong type (``n_train: "600"``), a missing or an unknown key stops with one line naming the file
+and the key (:mod:`weakness_lib.core.settings`), instead of failing later inside a unit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import numbers
 import os
 import re
 from collections.abc import Mapping
@@ -74,7 +74,7 @@ def _shown(path: Path) -> str:
 
 def load_registration(experiment: str, folder: Path | None = None) -> dict[str, Any]:
     """The whole pre-registration file of ``experiment``."""
-    path = (folder or configs_dir()) / f"{experiment}.yaml"
+    path = folder / f"{experiment}.yaml" if folder else config_path(experiment)
     if not path.exists():
         raise ConfigError(f"no pre-registered config {path}")
     try:
@@ -106,14 +106,20 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 def experiment_config(
     experiment: str, scale: str, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``common`` deep-merged with the ``scale`` section, then ``overrides`` (unknown keys rejected).
+    """The merged config of ``experiment`` at ``scale`` as a plain mapping (the input of
+    :func:`settings_hash`), read from ``configs/<experiment>.yaml``; see :func:`merged_config`.
 
-    The file's ``free_text`` list (if any) is kept in the config so that :func:`settings_hash`
-    knows which keys to leave out.
-    """
-    reg = load_registration(experiment)
-    config = scale_config(reg, check_scale(scale))
-    check_types(experiment, scale, config, reg)
+    Its types are not checked here: :func:`weakness_lib.engine.settings.load` builds the study's
+    validated settings object from it (core knows no study's settings)."""
+    return merged_config(experiment, scale, load_registration(experiment), overrides)
+
+
+def merged_config(experiment: str, scale: str, registration: Mapping[str, Any],
+                  overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``common`` deep-merged with the ``scale`` section, then ``overrides`` (unknown keys rejected),
+    then the bookkeeping keys ``free_text`` (the file's list, if any, so that
+    :func:`settings_hash` knows which keys to leave out), ``experiment`` and ``scale``."""
+    config = scale_config(registration, check_scale(scale))
     for key, value in (overrides or {}).items():
         if key not in config:
             raise ConfigError(
@@ -121,8 +127,8 @@ def experiment_config(
                 f"known settings: {sorted(config)}"
             )
         config[key] = value
-    if reg.get("free_text"):
-        config["free_text"] = sorted(reg["free_text"])
+    if registration.get("free_text"):
+        config["free_text"] = sorted(registration["free_text"])
     config["experiment"] = experiment
     config["scale"] = scale
     return config
@@ -133,99 +139,14 @@ def scale_config(registration: Mapping[str, Any], scale: str) -> dict[str, Any]:
     return deep_merge(registration.get("common") or {}, registration.get(scale) or {})
 
 
-#: the registered configs shipped with the package, the reference of :func:`check_types`
-SHIPPED_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
-_KINDS = {"boolean": "true or false", "integer": "an integer", "number": "a number",
-          "string": "a string", "list": "a list", "mapping": "a mapping"}
+def config_path(experiment: str) -> Path:
+    """Where ``experiment``'s registration is read from (``$WEAKNESS_CONFIGS`` or ``configs/``)."""
+    return configs_dir() / f"{experiment}.yaml"
 
 
-def _kind(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, numbers.Integral):
-        return "integer"
-    if isinstance(value, numbers.Real):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "mapping" if isinstance(value, Mapping) else "list" if isinstance(value, list) else None
-
-
-def _numeric_text(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return isinstance(value, str)
-
-
-def _type_problem(config: Mapping[str, Any], refs: list[Mapping[str, Any]], lenient: bool,
-                  skip: frozenset[str], prefix: str = "") -> str | None:
-    """The first setting of ``config`` that is missing or of a kind no reference has, as text."""
-    keys = [k for r in refs for k in r if k not in skip]
-    for key in dict.fromkeys(keys):
-        name = f"{prefix}{key}"
-        if key not in config:
-            if key in refs[0]:  # the first reference is this scale's (or, in place, the other's)
-                return f"missing key {name}"
-            continue
-        value = config[key]
-        registered = [r[key] for r in refs if key in r]
-        if lenient:  # in place: the other scale may be the edited one
-            if any(isinstance(v, str) and not _numeric_text(v) for v in [value, *registered]):
-                continue  # a keyword at one scale (recreation_trials: all): the study checks it
-            registered = [v for v in registered if not _numeric_text(v)]
-        kinds = {_kind(v) for v in registered}
-        if not kinds or None in kinds:  # registered as null (or not usable): anything goes
-            continue
-        kind = _kind(value)
-        if kind in kinds or (kind == "integer" and "number" in kinds):
-            if kind == "mapping":
-                nested = [v for v in registered if isinstance(v, Mapping)]
-                problem = _type_problem(value, nested, lenient, skip, f"{name}.")
-                if problem:
-                    return problem
-            continue
-        want = " or ".join(_KINDS[k] for k in sorted(kinds, key=list(_KINDS).index))
-        return f"{name} must be {want}, got {value!r}"
-    return None
-
-
-def check_types(experiment: str, scale: str, config: Mapping[str, Any],
-                registration: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` (one line naming the file and the key) when a setting of
-    ``config`` is missing or has a kind the registered config never gives it.
-
-    The reference is the registration shipped with the package (``configs/<experiment>.yaml``
-    beside it: both its scales, so a setting may be an integer at one scale and a keyword at the
-    other). When ``config`` *is* that file (edited in place), the reference is its other scale,
-    and a string is only refused where it reads as a number (``"600"``). Values registered as
-    null, free-text keys and list items are not checked.
-    """
-    path = configs_dir() / f"{experiment}.yaml"
-    shipped = SHIPPED_CONFIGS / f"{experiment}.yaml"
-    other = next(s for s in ("smoke", "full") if s != scale)
-    try:
-        same = not shipped.exists() or shipped.resolve() == path.resolve()
-    except OSError:
-        same = True
-    if same:
-        refs, lenient = [scale_config(registration, other)], True
-    else:
-        try:
-            ref = yaml_load(shipped.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            return
-        if not isinstance(ref, Mapping):
-            return
-        refs, lenient = [scale_config(ref, scale), scale_config(ref, other)], False
-    skip = FREE_TEXT_KEYS | set(registration.get("free_text") or ()) | {"experiment", "scale"}
-    problem = _type_problem(config, refs, lenient, frozenset(skip))
-    if problem:
-        raise ConfigError(f"{_shown(path)}: {problem} (scale {scale})")
+def shown_path(experiment: str) -> str:
+    """:func:`config_path` as a user would type it (relative to the working directory if below)."""
+    return _shown(config_path(experiment))
 
 
 def result_settings(config: Mapping[str, Any]) -> dict[str, Any]:

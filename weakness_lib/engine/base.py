@@ -18,6 +18,12 @@ chapters. It provides, with no other entry points:
 ``claims(result) -> list[Claim]``
     The claim record(s), with verdicts from the registered rule (pure; the runner writes them).
 
+``SETTINGS``
+    The study's typed settings, a :class:`~weakness_lib.core.settings.StudySettings` dataclass
+    (``studies/<paper>/settings.py``): every key of its config with its type and default.
+    :func:`settings` builds the validated object once from the YAML; its ``config`` names the table
+    and its ``rule(claim)`` gives the targets and thresholds that the verdicts read.
+
 Optionally ``summarise(cfg, rows) -> dict``: expensive derived numbers (e.g. bootstrap tables) that
 the runner computes once after the units and stores beside the table (see :func:`summary`).
 """
@@ -31,9 +37,10 @@ from typing import Any
 import torch
 
 from weakness_lib.core.claims import Claim
-from weakness_lib.core.config import experiment_config, load_registration
 from weakness_lib.core.paths import project_root
+from weakness_lib.core.settings import StudySettings
 from weakness_lib.core.store import ResultsStore, Table, config_hash
+from weakness_lib.engine import settings as registered
 
 __all__ = [
     "MissingResults",
@@ -45,6 +52,7 @@ __all__ = [
     "provenance",
     "registered_claim",
     "rule",
+    "settings",
 ]
 
 
@@ -67,9 +75,15 @@ def threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
+def settings(name: str, scale: str) -> StudySettings:
+    """The registered, validated settings of study ``name`` at ``scale`` (built once per file):
+    the config that names its table and the claim blocks its verdicts read (``.rule(claim)``)."""
+    return registered.load(name, scale)
+
+
 def table(name: str, scale: str, config: Mapping[str, Any] | None = None) -> Table:
-    """The store table of study ``name`` for its pre-registered config at ``scale``."""
-    cfg = dict(config) if config is not None else experiment_config(name, scale)
+    """The store table of study ``name`` for its registered settings at ``scale``."""
+    cfg = dict(config) if config is not None else settings(name, scale).config
     return ResultsStore(scale).table(name, cfg)
 
 
@@ -140,14 +154,13 @@ def provenance(*tables: Table) -> dict[str, Any]:
     return out
 
 
-def rule(study: str, claim_id: str) -> dict[str, Any]:
-    """The registration block of ``claim_id`` in ``configs/<study>.yaml``: prose (``statement``,
-    ``paper_value``, ``metric``, ``verdict_rule``) and the structured ``target`` (paper values) and
-    ``thresholds`` that the verdict function reads — one source for each rule."""
-    block = load_registration(study)["claims"].get(claim_id)
-    if block is None:
-        raise KeyError(f"configs/{study}.yaml registers no claim {claim_id}")
-    return block
+def rule(study: str, claim_id: str, scale: str = "full") -> dict[str, Any]:
+    """The registration block of ``claim_id`` of ``study``: prose (``statement``, ``paper_value``,
+    ``metric``, ``verdict_rule``) and the structured ``target`` (paper values) and ``thresholds``
+    that the verdict function reads — from the registered settings object of :func:`settings`
+    (the one whose config names the table the verdict judges; claim blocks are the same at
+    every scale)."""
+    return settings(study, scale).rule(claim_id)
 
 
 def registered_claim(study: str, claim_id: str, *, our_value: float, ci95: list[float] | None,

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from weakness_lib.core import numerics
 from weakness_lib.core.claims import write_claim
-from weakness_lib.core.config import experiment_config, result_settings
+from weakness_lib.core.config import result_settings
 from weakness_lib.core.provenance import git_commit, now_iso
 from weakness_lib.core.store import ResultsStore, Table, ensure_writable
 from weakness_lib.engine import base, registry
@@ -229,7 +229,7 @@ def run_studies(names: list[str], scale: str, *, workers: int | None = None,
     studies = registry.in_dependency_order(names)
     tables = {}
     for s in studies:  # check every study before computing anything
-        tables[s.name] = ResultsStore(scale).table(s.name, experiment_config(s.name, scale))
+        tables[s.name] = ResultsStore(scale).table(s.name, base.settings(s.name, scale).config)
         if scale == "full" and not (explicit and s.name in names):
             check_settings(s, tables[s.name])
     executor = Executor(workers, scheduler)

@@ -37,6 +37,7 @@ from weakness_lib.bennett.data import make_split
 from weakness_lib.bennett.weakness import column
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base
+from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.common import dataset, fixed_batch
 from weakness_lib.studies.bennett.networks import (
     performance,
@@ -46,6 +47,7 @@ from weakness_lib.studies.bennett.networks import (
 )
 
 EXPERIMENT = "batch_size"
+SETTINGS = settings.BatchSize  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "03_large_batch_vs_n.ipynb"
 CLAIMS: tuple[str, ...] = ("B5",)
 DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
@@ -237,7 +239,7 @@ def analyse(scale: str, study: str = EXPERIMENT, claim: str = "B5") -> dict[str,
     ``config``, ``wall`` and ``provenance``."""
     t = base.load_table(study, scale)
     df = t.to_frame()
-    rule = base.rule(study, claim)
+    rule = base.settings(study, scale).rule(claim)  # the registration that names the table
     paper = paper_advantage(rule)
     adv = advantage_table(df, paper)
     b5 = b5_facts(df, adv, rule)

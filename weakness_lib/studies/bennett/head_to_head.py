@@ -43,6 +43,7 @@ from torch import Tensor
 
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
+from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.common import dataset, fixed_batch, split_for
 from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (re-exported)
     _NON_MEASURES,
@@ -84,6 +85,7 @@ from weakness_lib.studies.bennett.networks import (
 DEVICES: tuple[str, ...] = ("cpu",)
 #: readable dataset names (figure titles, prose)
 DATASET_LABELS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+SETTINGS = settings.HeadToHead  # the typed settings of configs/<study>.yaml
 ALIASES: dict[str, str] = {"fmnist": "fashion_mnist", "fashion-mnist": "fashion_mnist"}
 
 
@@ -114,9 +116,9 @@ def claim_id(study: str) -> str:
     return cid
 
 
-def claim_rule(study: str) -> dict[str, Any]:
+def claim_rule(study: str, scale: str = "full") -> dict[str, Any]:
     """The registered claim block of ``study`` (prose, ``target`` and ``thresholds``)."""
-    return base.rule(study, claim_id(study))
+    return base.settings(study, scale).rule(claim_id(study))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +225,7 @@ def analyse(scale: str, dataset: str = "mnist") -> dict[str, Any]:
     study = study_for(ds)
     table = base.load_table(study, scale)
     cfg = table.config
-    rule = claim_rule(study)
+    rule = claim_rule(study, scale)
     df = table.to_frame()
     stats, source = stored_statistics(table)
     return {

@@ -41,6 +41,7 @@ from weakness_lib.bennett.reparam import check_function_preserved, rescale_chain
 from weakness_lib.core.claims import Claim
 from weakness_lib.core.config import settings_hash
 from weakness_lib.engine import base
+from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.common import dataset, fixed_batch, split_for
 from weakness_lib.studies.bennett.networks import (
     DISCRETE_WEAKNESS_PREFIXES,
@@ -55,6 +56,7 @@ from weakness_lib.studies.bennett.networks import (
 )
 
 EXPERIMENT = "invariance_audit"
+SETTINGS = settings.InvarianceAudit  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "02_invariance_audit.ipynb"
 CLAIMS: tuple[str, ...] = ("B2",)
 DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
@@ -275,15 +277,15 @@ def analyse(scale: str) -> dict[str, Any]:
     × α per mode), ``facts`` (the rule's evidence and checks), ``B2`` (our value, verdict),
     ``rule`` (the registration block), ``config``, ``wall`` and ``provenance``."""
     t = base.load_table(EXPERIMENT, scale)
-    cfg = t.config
+    cfg, rule = t.config, base.settings(EXPERIMENT, scale).rule("B2")  # the table's registration
     df = t.to_frame()
     factors = factor_table(df)
     summary = change_summary(factors)
-    b2 = b2_facts(df, summary)
+    b2 = b2_facts(df, summary, rule)
     return {"frame": df, "factors": factors, "summary": summary,
             "tables": {m: wide_table(factors, m) for m in cfg["modes"]},
             "facts": b2["facts"], "verdict": b2["verdict"], "B2": b2,
-            "rule": base.rule(EXPERIMENT, "B2"), "config": cfg, "wall": wall_time(t),
+            "rule": rule, "config": cfg, "wall": wall_time(t),
             "provenance": base.provenance(t)}
 
 

@@ -29,8 +29,10 @@ from weakness_lib.bennett.weakness import (
     weakness_table,
     wrong_group_transforms,
 )
+from weakness_lib.core.settings import pick
 from weakness_lib.core.store import Table
 from weakness_lib.studies.bennett.common import weights_digest
+from weakness_lib.studies.bennett.settings import Family
 
 __all__ = [
     "train_network",
@@ -109,18 +111,19 @@ def family_measures(
 ) -> dict[str, float]:
     """Every sharpness and simplicity measure of :func:`weakness_lib.bennett.measures.measure_table`
     on the fixed curvature batch (Xc, yc), float64, with the registered parameters of ``cfg``
-    (``n_train``, ``lanczos_tol``, ``hutchinson_probes``, ``sam_rho``, ``curvature_seed``,
-    ``pacbayes_draws``, ``pacbayes_bisect``; all
-    other arguments at their defaults). Its wall-time keys ``cost_<group>_s`` are renamed
+    (``n_train`` and the :class:`~weakness_lib.studies.bennett.settings.Family` settings; one not
+    registered, and all other arguments, at the measure's default). Its wall-time keys ``cost_<group>_s`` are renamed
     ``<group>_wall_s`` so that every key ending in ``_wall_s`` is a timing (excluded from the
     bit-for-bit comparison of ``verify``)."""
     from weakness_lib.bennett.measures import measure_table
 
+    m = pick(Family, cfg)
+    registered = {"sam_rho": (float, m.sam_rho), "pb_draws": (int, m.pacbayes_draws),
+                  "pb_bisect": (int, m.pacbayes_bisect)}
     out = measure_table(
-        model, (Xc, yc), n_train=int(cfg["n_train"]), lanczos_tol=float(cfg["lanczos_tol"]),
-        n_probes=int(cfg["hutchinson_probes"]), sam_rho=float(cfg.get("sam_rho", 0.05)),
-        seed=int(cfg.get("curvature_seed", 0)), pb_draws=int(cfg.get("pacbayes_draws", 8)),
-        pb_bisect=int(cfg.get("pacbayes_bisect", 12)),
+        model, (Xc, yc), n_train=int(cfg["n_train"]), lanczos_tol=float(m.lanczos_tol),
+        n_probes=int(m.hutchinson_probes), seed=int(m.curvature_seed),
+        **{k: kind(v) for k, (kind, v) in registered.items() if v is not None},  # None: its default
     )
     renamed = {}
     for k, v in out.items():

@@ -41,7 +41,9 @@ from weakness_lib.bennett.weakness import column
 from weakness_lib.bennett.weakness.calibration import fit_temperature, mean_confidence
 from weakness_lib.bennett.weakness.logits import probe_logits
 from weakness_lib.bennett.weakness.w1 import w1_log_freedom
+from weakness_lib.core.settings import pick
 from weakness_lib.studies.bennett.common import dataset, fixed_batch
+from weakness_lib.studies.bennett.settings import Sampling
 
 __all__ = ["PopulationData", "population_data", "data_for", "extra_measures", "PROBE_SOURCES"]
 
@@ -112,10 +114,11 @@ def population_data(ds: str, n_train: int, n_probe: int, probe_source: str, spli
 def data_for(cfg: Mapping[str, Any], *, dataset_name: str | None = None,
              n_train: int | None = None) -> PopulationData:
     """:func:`population_data` with the settings of ``cfg`` (``dataset``/``n_train`` overridable)."""
+    s = pick(Sampling, cfg)
     return population_data(
         dataset_name or cfg["dataset"], int(n_train or cfg["n_train"]), int(cfg["n_probe"]),
-        cfg.get("probe_source", "train"), int(cfg["split_seed"]), int(cfg["curvature_batch"]),
-        int(cfg["curvature_seed"]), cfg.get("curvature_pool"), int(cfg["w2_probe"]))
+        s.probe_source, int(s.split_seed), int(cfg["curvature_batch"]),
+        int(cfg["curvature_seed"]), s.curvature_pool, int(cfg["w2_probe"]))
 
 
 def extra_measures(model: nn.Module, d: PopulationData, taus: Sequence[float],
@@ -133,5 +136,5 @@ def extra_measures(model: nn.Module, d: PopulationData, taus: Sequence[float],
     out[column("w1", tau=taus[0]) + "_alt"] = w1_log_freedom(probe_logits(model, d.alt_x), tau=taus[0])
     out["pacbayes_mag_sigma"] = pacbayes_mag_flatness(
         model, d.Xc, d.yc, n_draws=int(cfg["pacbayes_draws"]),
-        n_bisect=int(cfg["pacbayes_bisect"]), seed=int(cfg.get("curvature_seed", 0)))
+        n_bisect=int(cfg["pacbayes_bisect"]), seed=int(cfg["curvature_seed"]))
     return out

@@ -47,6 +47,7 @@ from weakness_lib.core.claims import Claim
 from weakness_lib.core.config import settings_hash
 from weakness_lib.curvature import HVP, hutchinson_trace, top_eigenvalues
 from weakness_lib.engine import base
+from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.common import (
     dataset,
     fit_network,
@@ -60,6 +61,7 @@ from weakness_lib.studies.bennett.reparameterisation_verdicts import (  # noqa: 
 )
 
 EXPERIMENT = "reparameterisation"
+SETTINGS = settings.Reparameterisation  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "01_reparameterisation.ipynb"
 CLAIMS = ("B1",)
 TRAIN = "train"
@@ -263,7 +265,7 @@ def analyse(scale: str) -> dict[str, Any]:
     cfg = t.config
     rows = [r for r in t.rows() if r["key"] != TRAIN]
     frame = ratio_table(rows, build_mlp(cfg["widths"]).double())
-    rule = base.rule(EXPERIMENT, "B1")
+    rule = base.settings(EXPERIMENT, scale).rule("B1")  # the registration that names the table
     return {"config": cfg, "train": t.get(TRAIN), "table": frame, "B1": b1_facts(frame, rule),
             "rule": rule, "provenance": base.provenance(t), "stored": dict(t.provenance),
             "wall_s": t.total_wall_s()}

@@ -33,6 +33,7 @@ from scipy import stats as sps
 
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
+from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.head_to_head import key_index, network_key
 from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (the runner's summary hook)
     PRIMARY_TARGET,
@@ -48,6 +49,7 @@ from weakness_lib.studies.bennett.networks import (
 from weakness_lib.studies.bennett.population_data import data_for, extra_measures
 
 DEVICES: tuple[str, ...] = ("cpu",)
+SETTINGS = settings.Replication  # the typed settings of configs/<study>.yaml
 
 
 def units(cfg: Mapping[str, Any]) -> list[list[str]]:
@@ -158,7 +160,7 @@ def analyse(scale: str, claim: str = "B6-R") -> dict[str, Any]:
     study = studies()[claim]
     table = base.load_table(study, scale)
     cfg = table.config
-    rule = base.rule(study, claim)
+    rule = base.settings(study, scale).rule(claim)  # the registration that names the table
     df = table.to_frame()
     stats, source = stored_statistics(table)
     return {"study": study, "claim_id": claim, "scale": scale, "config": cfg, "rule": rule,

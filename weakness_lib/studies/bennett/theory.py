@@ -36,6 +36,7 @@ from weakness_lib.bennett.weakness import column
 from weakness_lib.core.claims import Claim
 from weakness_lib.core.jsonable import jsonable
 from weakness_lib.engine import base
+from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.theory_units import (  # noqa: F401  (VOLUME_TAUS: the chapter's)
     VOLUME_TAUS,
     b3_for_size,
@@ -55,6 +56,7 @@ from weakness_lib.studies.bennett.theory_verdicts import (  # noqa: F401  (re-ex
 )
 
 STUDY = "theory"
+SETTINGS = settings.Theory  # the typed settings of configs/<study>.yaml
 DEVICES: tuple[str, ...] = ("cpu",)  # exact enumerations and a tiny demo network
 TRAINS = False  # exact enumerations: CI's verify-sample draws trained units from other studies
 # ---------------------------------------------------------------------------------------------
@@ -107,21 +109,21 @@ def analyse(scale: str) -> dict[str, Any]:
     from weakness_lib.studies.bennett import head_to_head
 
     table = base.load_table(STUDY, scale)
-    cfg = table.config
+    cfg, registered = table.config, base.settings(STUDY, scale)  # the registration of the table
     results = {r["key"]: r for r in table.rows()}
     h2h = {ds: base.load_table(head_to_head.study_for(ds), scale) for ds in cfg["head_to_head_datasets"]}
     trained = trained_networks(cfg, h2h)
 
     b3_rows = [results[f"b3_n{n}"] for n in cfg["u_sizes"]]
     finite = [results[k] for k in results if k.startswith("b4_")]
-    verdict3, value3, checks3 = b3_verdict(b3_rows, base.rule(STUDY, "B3"))
+    verdict3, value3, checks3 = b3_verdict(b3_rows, registered.rule("B3"))
     b3 = {"verdict": verdict3, "our_value": value3, "ci95": None, "details": {
         **checks3, "u_sizes": cfg["u_sizes"], "laws_per_size": len(b3_rows[0]["laws"]),
         "max_within_size_spread": max(law["spread"] for r in b3_rows for law in r["laws"]),
         "max_powerset_err": max(r["powerset_err"] for r in b3_rows),
         "reconstruction_note": "checks the reconstruction of reference §7.1; the paper's proof is unknown"}}
     verdict4, value4, ci4, checks4 = b4_verdict(finite, trained, cfg["head_to_head_datasets"],
-                                                base.rule(STUDY, "B4"), head_to_head.DATASET_LABELS)
+                                                registered.rule("B4"), head_to_head.DATASET_LABELS)
     b4 = {"verdict": verdict4, "our_value": value4, "ci95": ci4, "details": {
         **checks4, "max_kl_err": max(r["kl_max_err"] for r in finite),
         "trained_networks": _clean(trained),
@@ -152,7 +154,7 @@ def analyse(scale: str) -> dict[str, Any]:
         "volume_w1_columns": [column("w1", tau=tau) for tau in VOLUME_TAUS],
         "p_table": derived_p_table(),
         "paper_rho": {head_to_head.claim_id(head_to_head.study_for(ds)):
-                      head_to_head.claim_rule(head_to_head.study_for(ds))["target"]["weakness"]["rho"]
+                      head_to_head.claim_rule(head_to_head.study_for(ds), scale)["target"]["weakness"]["rho"]
                       for ds in cfg["head_to_head_datasets"]},
         "outcomes": {"B3": b3, "B4": b4},
         "table": table,

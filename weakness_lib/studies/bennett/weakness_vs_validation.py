@@ -36,11 +36,12 @@ from weakness_lib.bennett.added_information import (
 )
 from weakness_lib.bennett.stats import holm
 from weakness_lib.core.claims import Claim
-from weakness_lib.core.config import experiment_config
 from weakness_lib.engine import base
+from weakness_lib.studies.bennett import settings
 
 DEVICES: tuple[str, ...] = ("cpu",)
 STUDY = "weakness_vs_validation"
+SETTINGS = settings.WeaknessVsValidation  # the typed settings of configs/<study>.yaml
 CLAIM = "IV"
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
@@ -98,8 +99,8 @@ def _oracle_images(study: str, table_cfg: Mapping[str, Any], cfg: Mapping[str, A
 
 def analyse(scale: str) -> dict[str, Any]:
     """IV on the two stored populations (complete tables, else :class:`base.MissingResults`)."""
-    cfg = experiment_config(STUDY, scale)
-    rule = base.rule(STUDY, CLAIM)
+    registered = base.settings(STUDY, scale)  # IV trains nothing: its settings are its registration
+    cfg, rule = registered.config, registered.rule(CLAIM)
     tables, per_dataset = [], {}
     for dataset, study in cfg["populations"].items():
         t = base.load_table(study, scale)

@@ -1,6 +1,6 @@
 """Shared machinery of the three Wen, Li & Ma (2023) scenario studies (claims W1, W2, W3).
 
-A config (``configs/wen_scenario_*.yaml``, merged by :func:`weakness_lib.core.config.experiment_config`)
+A config (``configs/wen_scenario_*.yaml``, typed by :mod:`weakness_lib.studies.wen.settings`)
 holds the data settings (``d``, ``n_train``, ``n_test``, ``width``, ``ln_eps``), the ``seeds``,
 ``log_points`` and ``final_window`` (the fraction of the last epochs whose logged traces are
 averaged into the final trace), and ``runs``: per run name an architecture and a
@@ -129,7 +129,7 @@ class Scenario:
         config = table.config
         cons = table.get(CONSTRUCTIONS)
         rows = [table.get(k) for k in unit_keys(config)]
-        rule = base.rule(self.study, self.claim_id)
+        rule = base.settings(self.study, scale).rule(self.claim_id)  # the table's registration
         checks = self.checks(rule, config, rows, cons)
         prov = base.provenance(table)
         return {
@@ -141,6 +141,7 @@ class Scenario:
             "final": final_frame(rows),
             "history": history_frame(rows),
             "checks": checks,
+            "rule": rule,
             "labels": self.labels,
             "bound": self.bound(config),
             "provenance": prov,
@@ -152,7 +153,7 @@ class Scenario:
     def claims(self, result: Mapping[str, Any]) -> list[Claim]:
         """The claim record, its verdict from :attr:`checks` (already in ``result``)."""
         c = result["checks"]
-        rule = base.rule(self.study, self.claim_id)
+        rule = result.get("rule") or base.rule(self.study, self.claim_id, result["scale"])
         details = {
             "conditions": c["conditions"],
             "per_seed": {str(k): v for k, v in c["per_seed"].items()},

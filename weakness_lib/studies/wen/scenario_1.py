@@ -23,11 +23,13 @@ from typing import Any
 import torch
 
 from weakness_lib.studies.wen import common as W
+from weakness_lib.studies.wen import settings
 from weakness_lib.wen import constructions as C
 from weakness_lib.wen import twolayer
 from weakness_lib.wen.twolayer import TwoLayerSpec
 
 EXPERIMENT = "wen_scenario_1"
+SETTINGS = settings.Scenario1  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "07_wen_scenario_I.ipynb"
 CLAIMS = ("W1",)
 

@@ -22,11 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from weakness_lib.studies.wen import common as W
+from weakness_lib.studies.wen import settings
 from weakness_lib.wen import constructions as C
 from weakness_lib.wen import twolayer
 from weakness_lib.wen.twolayer import TwoLayerSpec
 
 EXPERIMENT = "wen_scenario_2"
+SETTINGS = settings.Scenario2  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "08_wen_scenario_II.ipynb"
 CLAIMS = ("W2",)
 

@@ -25,12 +25,13 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.studies.wen import common as W
-from weakness_lib.studies.wen import scenario_1, scenario_2
+from weakness_lib.studies.wen import scenario_1, scenario_2, settings
 from weakness_lib.wen import constructions as C
 from weakness_lib.wen import twolayer
 from weakness_lib.wen.twolayer import TwoLayerSpec
 
 EXPERIMENT = "wen_scenario_3"
+SETTINGS = settings.Scenario3  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "09_wen_scenario_III.ipynb"
 CLAIMS = ("W3",)
 

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from weakness_lib.core.settings import pick
 from weakness_lib.curvature import Params
+from weakness_lib.studies.wen.settings import Run
 from weakness_lib.wen import sam, twolayer
 from weakness_lib.wen.twolayer import TwoLayerSpec
 from weakness_lib.wen.xor import XorData, make_xor
@@ -29,11 +31,12 @@ def data_for(config: Mapping[str, Any], seed: int) -> XorData:
 
 def spec_for(config: Mapping[str, Any], run: Mapping[str, Any]) -> TwoLayerSpec:
     """Architecture of a run (its own ``width`` overrides the config's)."""
+    r = pick(Run, run)
     return TwoLayerSpec(
-        run["arch"],
+        r.arch,
         config["d"],
-        width=int(run.get("width", config["width"])),
-        ln_eps=float(config.get("ln_eps", 1e-4)),
+        width=int(config["width"] if r.width is None else r.width),
+        ln_eps=float(config["ln_eps"]),
     )
 
 
@@ -129,7 +132,7 @@ def train_unit(config: Mapping[str, Any], key: str) -> dict[str, Any]:
     run = config["runs"][name]
     spec = spec_for(config, run)
     data = data_for(config, seed)
-    params = twolayer.init_params(spec, seed, first_layer_scale=float(run.get("init_scale", 1.0)))
+    params = twolayer.init_params(spec, seed, first_layer_scale=float(pick(Run, run).init_scale))
     train_spec = sam.TrainSpec.from_dict(run)
     log_at = sam.log_epochs(train_spec.epochs, int(config["log_points"]))
     start = time.perf_counter()
