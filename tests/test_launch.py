@@ -1,0 +1,132 @@
+"""Launch buttons that work (issue 18, point 6).
+
+Every chapter starts with the bootstrap cell of :mod:`weakness_lib.publish.launch`, which does
+nothing where the package is installed. Both launch paths are tested offline, each in a fresh venv:
+
+* Binder: ``binder/requirements.txt`` (its CPU-only index dropped, see
+  :func:`~weakness_lib.publish.launch.offline_requirements`) installed into a fresh venv from a local
+  clone, then a chapter executed there, as Binder opens it;
+* Colab: a chapter copied alone into an empty folder, run in a fresh venv that has only Jupyter and
+  papermill; its bootstrap clones the repository (``$WEAKNESS_REPO`` = a local clone), installs the
+  package and reads the committed results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from weakness_lib.core.paths import project_root
+from weakness_lib.publish import launch
+
+NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
+#: a chapter that reads the committed store only (no data, no training)
+CHAPTER = "04_head_to_head_mnist.ipynb"
+#: a glue key the chapter produces from the committed store when it ran through
+GLUED = "verdict"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_notebook_starts_with_the_bootstrap(path: Path) -> None:
+    found = launch.bootstrap_of(json.loads(path.read_text()))
+    assert found is not None, f"{path.name} has no launch bootstrap: python -m weakness_lib.publish.launch"
+    index, cell = found
+    assert index == 0, f"{path.name}: the bootstrap must be the first code cell"
+    assert "".join(cell["source"]) == launch.bootstrap_source(), f"{path.name}: stale bootstrap"
+    assert cell["metadata"]["tags"] == ["remove-cell"]
+
+
+def test_the_bootstrap_does_nothing_where_the_package_imports(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WEAKNESS_ROOT", raising=False)
+    exec(launch.bootstrap_source("file:///nowhere"), {})  # noqa: S102 - the cell readers run
+    assert list(tmp_path.iterdir()) == [] and "WEAKNESS_ROOT" not in os.environ
+
+
+def test_with_bootstrap_replaces_an_older_cell_and_keeps_the_rest() -> None:
+    nb = {"cells": [{"cell_type": "markdown", "source": ["# t"]},
+                    {"cell_type": "code", "source": [launch.MARK + " old"], "metadata": {}},
+                    {"cell_type": "code", "source": ["x = 1"], "metadata": {}}]}
+    new = launch.with_bootstrap(nb, "NEW")  # a source without the mark is inserted, not matched
+    assert [c["source"] for c in new["cells"]] == [["# t"], ["NEW"], ["x = 1"]]
+    again = launch.with_bootstrap(launch.with_bootstrap(nb, launch.bootstrap_source("u")),
+                                  launch.bootstrap_source("u"))
+    assert sum(launch.MARK in "".join(c["source"]) for c in again["cells"]) == 1
+
+
+def test_offline_requirements_keep_every_pin_but_the_cpu_index() -> None:
+    text = (project_root() / "binder" / "requirements.txt").read_text()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
+    assert "torch==2.14.1+cpu" in text and "-e ." in text
+    offline = launch.offline_requirements(text)
+    assert "extra-index-url" not in offline and "+cpu" not in offline
+    assert "torch==2.14.1" in offline and "torchvision==0.29.1" in offline and "-e ." in offline
+
+
+# ---- both launch paths, offline, each in a fresh venv -------------------------------------------
+
+def _env() -> dict[str, str]:
+    """The environment of a reader's fresh machine: none of this project's variables."""
+    drop = ("WEAKNESS_", "VIRTUAL_ENV", "PYTHONPATH", "JUPYTER_", "IPYTHONDIR")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def _run(cmd: list, **kw) -> None:
+    done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=1200, **kw)
+    assert done.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def _venv(path: Path, *packages: str) -> Path:
+    _run([sys.executable, "-m", "venv", path], env=_env())
+    if packages:
+        _run([path / "bin" / "pip", "install", "--quiet", *packages], env=_env())
+    return path
+
+
+def _glued(nb_path: Path) -> set[str]:
+    nb = json.loads(nb_path.read_text())
+    keys = set()
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            glue = out.get("metadata", {}).get("scrapbook", {})
+            if glue.get("name"):
+                keys.add(glue["name"])
+    return keys
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local clone of the committed repository (what a launch button opens)."""
+    dest = tmp_path_factory.mktemp("launch") / "repo"
+    _run(["git", "clone", "--quiet", "--depth", "1", f"file://{project_root()}", dest])
+    return dest
+
+
+def test_binder_environment_builds_and_runs_a_chapter(clone: Path, tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(launch.offline_requirements((clone / "binder" / "requirements.txt").read_text()))
+    venv = _venv(tmp_path / "binder")
+    _run([venv / "bin" / "pip", "install", "--quiet", "-r", requirements], cwd=clone, env=_env())
+    out = tmp_path / "out.ipynb"
+    _run([venv / "bin" / "papermill", clone / "notebooks" / CHAPTER, out, "-k", "python3",
+          "--cwd", clone / "notebooks"], env=_env())
+    assert GLUED in _glued(out)
+
+
+def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, tmp_path: Path) -> None:
+    venv = _venv(tmp_path / "colab", "papermill", "ipykernel")  # what Colab provides
+    folder = tmp_path / "content"
+    folder.mkdir()
+    shutil.copy(clone / "notebooks" / CHAPTER, folder / CHAPTER)
+    out = folder / "out.ipynb"
+    env = {**_env(), "WEAKNESS_REPO": f"file://{clone}"}
+    _run([venv / "bin" / "papermill", folder / CHAPTER, out, "-k", "python3", "--cwd", folder], env=env)
+    assert (folder / "flat-minima-book" / "results" / "full").is_dir()
+    assert GLUED in _glued(out)
