@@ -1,7 +1,9 @@
 """One table style for every chapter of the book (the figure style is :mod:`weakness_lib.views.style`).
 
 :func:`table` turns a DataFrame into HTML that fits the book's content column: values rounded to
-meaningful digits (:func:`fmt_number`), no pandas index, an em-dash for a missing value (with a
+meaningful digits (:func:`fmt_number`, the book's one format :func:`~weakness_lib.views.names.num`),
+column names and stored names in cells as readers write them (:func:`~weakness_lib.views.names.in_text`,
+a registered study's name in code formatting), no pandas index, an em-dash for a missing value (with a
 note saying why), and a container that scrolls sideways inside the column instead of being cut
 off; :func:`with_ci` joins a lower and an upper column into one "95 % CI" column.
 """
@@ -15,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from weakness_lib.views.style import EM_DASH, SUPERSCRIPT
+from weakness_lib.views import names
+from weakness_lib.views.style import EM_DASH
 
 
 def fmt_number(value: Any, digits: int = 3) -> str:
@@ -32,26 +35,33 @@ def fmt_number(value: Any, digits: int = 3) -> str:
         return EM_DASH
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
-    if float(x).is_integer() and abs(x) < 1e7:
-        return f"{int(x):,}"
-    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
-        mantissa, exponent = f"{x:.{max(1, digits - 1)}e}".split("e")
-        power = str(int(exponent)).translate(SUPERSCRIPT)
-        return f"{mantissa.replace('-', '−')} × 10{power}"
-    text = f"{round(x):,}" if abs(x) >= 10 ** digits else f"{x:.{digits}g}"
-    return text.replace("-", "−")
+    return names.num(value if isinstance(value, int) or type(value).__name__.startswith(("int", "uint"))
+                     else x, digits)
 
 
 def _cell(value: Any, fmt: Callable[[Any], str] | str | None, digits: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return EM_DASH
     if callable(fmt):
-        return fmt(value)
+        return names.minus(fmt(value))
     if isinstance(fmt, str):
-        return fmt.format(value)
+        return names.minus(fmt.format(value))
+    if isinstance(value, str):
+        return _studies().get(value) or names.in_text(value)
     if isinstance(value, (list, tuple)):
         return ", ".join(fmt_number(v, digits) for v in value)
     return fmt_number(value, digits)
+
+
+def _studies() -> dict[str, str]:
+    """A registered study's name → that name in code formatting (readers type it in commands)."""
+    from weakness_lib.engine.registry import STUDIES
+
+    return {s: f"\0code\0{s}\0/code\0" for s in STUDIES}
+
+
+def _code(text: str) -> str:
+    return text.replace("\0code\0", "<code>").replace("\0/code\0", "</code>")
 
 
 #: formats of the columns of a correlation table (ρ with its sign, p-values to two digits)
@@ -103,13 +113,13 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
                        .to_numpy().any())
     if has_missing and not missing:
         raise ValueError("the table has missing values: say why with missing='…'")
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{html.escape(names.in_text(str(c)))}</th>" for c in frame.columns)
     rows = []
     for _, row in frame.iterrows():
         cells = []
         for col in frame.columns:
             text = _cell(row[col], formats.get(col), digits)
-            text = html.escape(text) if escape else text
+            text = _code(html.escape(text) if escape else text)
             cls = ' class="wrap"' if col in wrap else ""
             num = isinstance(row[col], (int, float)) and not isinstance(row[col], bool)
             cls = cls or (' class="num"' if num else "")
