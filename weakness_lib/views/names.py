@@ -23,51 +23,53 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u207
 @dataclass(frozen=True)
 class Name:
     """A reader's name of a stored quantity: ``label`` in tables and figures, ``symbol`` in maths,
-    ``unit`` (empty when dimensionless) and a one-line ``meaning`` for the glossary."""
+    ``unit`` (empty when dimensionless), a one-line ``meaning`` for the glossary and a ``short``
+    form for figure ticks and legends (the label when empty)."""
 
     label: str
     symbol: str = ""
     unit: str = ""
     meaning: str = ""
+    short: str = ""
 
 
 NAMES: dict[str, Name] = {
     # weakness estimators (Bennett 2026)
     "w2": Name("W2 (transformation compatibility)", "W₂", "transformations",
                "mean number of small input transformations (shifts, rotations, …) under which the "
-               "predicted class of a probe image is unchanged; higher = weaker"),
-    "w2_frac": Name("W2 as a fraction", "W₂/|G|", "", "W2 divided by the number of transformations"),
+               "predicted class of a probe image is unchanged; higher = weaker", short="W2"),
+    "w2_frac": Name("W2 as a fraction", "W₂/|G|", "", "W2 divided by the number of transformations", short="W2/|G|"),
     "w2_wrong_vflip": Name("W2, vertical-flip control", "", "", "W2 for a vertical flip, a "
-                           "transformation the labels are not invariant to (a negative control)"),
+                           "transformation the labels are not invariant to (a negative control)", short="W2 vertical-flip control"),
     # sharpness / flatness
     "lambda_max": Name("largest Hessian eigenvalue", "λ_max", "", "sharpness: top eigenvalue of the "
-                       "training-loss Hessian (Lanczos)"),
-    "trace": Name("Hessian trace", "tr H", "", "sharpness: sum of the Hessian's eigenvalues (Hutchinson)"),
+                       "training-loss Hessian (Lanczos)", short="λ_max"),
+    "trace": Name("Hessian trace", "tr H", "", "sharpness: sum of the Hessian's eigenvalues (Hutchinson)", short="Hessian trace"),
     "sam": Name("SAM sharpness", "S_SAM", "", "training-loss increase after one ascent step of norm "
                 "ρ = 0.05 along the gradient (SAM)"),
     "asam": Name("adaptive SAM sharpness", "S_ASAM", "", "SAM sharpness with a perturbation scaled by "
                  "each weight's size (ASAM), unchanged by rescalings that keep the function"),
     "pacbayes_bound": Name("PAC-Bayes flatness bound", "", "", "a McAllester-type PAC-Bayes bound at σ* "
-                           "(Jiang et al. 2019): a measure in the form of a bound, not a certified bound"),
+                           "(Jiang et al. 2019): a measure in the form of a bound, not a certified bound", short="PAC-Bayes bound"),
     "pacbayes_sigma": Name("PAC-Bayes flatness", "σ*", "", "the largest scale of Gaussian weight noise "
-                           "that raises the training loss by at most a fixed amount; higher = flatter"),
+                           "that raises the training loss by at most a fixed amount; higher = flatter", short="PAC-Bayes σ*"),
     "pacbayes_mag_sigma": Name("magnitude-aware PAC-Bayes flatness", "σ′*", "", "σ* with noise scaled "
-                               "by each weight's magnitude (Jiang et al. 2020); higher = flatter"),
+                               "by each weight's magnitude (Jiang et al. 2020); higher = flatter", short="PAC-Bayes σ′* (mag.)"),
     "log_spectral_sum": Name("log spectral sum", "Σ log‖W‖₂", "", "simplicity: sum of the layers' "
-                             "log spectral norms"),
+                             "log spectral norms", short="Σ log spectral norm"),
     # simplicity
     "lzma_bytes": Name("compressed size (lzma)", "", "bytes", "simplicity: lzma size of the weights "
-                       "quantised to 8 bits, a description-length proxy"),
-    "zlib_bytes": Name("compressed size (zlib)", "", "bytes", "simplicity: the same with zlib"),
-    "l2_norm": Name("weight norm", "‖θ‖₂", "", "simplicity: Euclidean norm of all weights"),
+                       "quantised to 8 bits, a description-length proxy", short="lzma size"),
+    "zlib_bytes": Name("compressed size (zlib)", "", "bytes", "simplicity: the same with zlib", short="zlib size"),
+    "l2_norm": Name("weight norm", "‖θ‖₂", "", "simplicity: Euclidean norm of all weights", short="ℓ₂ norm"),
     "param_norm": Name("weight norm", "‖θ‖₂"),
     "path_norm": Name("path norm", "", "", "simplicity: the ℓ₂ path norm"),
     # baselines
     "val_acc": Name("validation accuracy (oracle)", "", "", "accuracy on held-out labelled images: the "
-                    "reference a practitioner would use"),
+                    "reference a practitioner would use", short="validation oracle"),
     "mean_conf": Name("mean confidence", "", "", "the network's mean top-class probability on probe images"),
     "entropy_bits": Name("mean predictive entropy", "", "bits", "the mean entropy of the predicted "
-                         "class distribution"),
+                         "class distribution", short="entropy"),
     # outcomes
     "test_acc": Name("test accuracy", "", "", "accuracy on the evaluation half of the test set"),
     "train_acc": Name("training accuracy", "", "", ""),
@@ -86,15 +88,16 @@ NAMES: dict[str, Name] = {
                          "where the hypothesis predicts a negative correlation: > 0 supports it"),
     "p": Name("p", "p"), "p_holm": Name("p (Holm-adjusted)", "p_Holm"),
     "ci95": Name("95 % CI"), "ci_lo": Name("CI low"), "ci_hi": Name("CI high"),
-    "partial_rho": Name("partial ρ given the oracle", "ρ_partial", "", "Spearman correlation after "
-                        "the validation accuracy is regressed out of both ranks"),
+    "partial_rho": Name("partial ρ", "ρ_partial", "", "Spearman ρ after a control is regressed out of "
+                        "both ranks (the final training loss in chapters 04 and 05, the validation "
+                        "oracle in claim IV)"),
     "psi": Name("Ψ (mean sign error)", "Ψ", "", "Jiang et al.'s mean sign error over environments: "
                 "0.5 is chance, lower is better"),
 }
 
 NAMES.update({
     # more statistics
-    "kendall_tau": Name("Kendall τ", "τ"), "tau": Name("Kendall τ", "τ"), "p_kendall": Name("p (Kendall τ)"),
+    "kendall_tau": Name("Kendall τ", "τ"), "tau": Name("Kendall τ", "τ"), "p_kendall": Name("p (Kendall τ)"), "kendall_p": Name("p (Kendall τ)"),
     "partial_p": Name("p (partial ρ)"), "sign": Name("hypothesised sign"),
     "sign_error_max": Name("worst-case sign error"), "sign_error_mean": Name("mean sign error"),
     "psi_lo": Name("Ψ, CI low"), "psi_hi": Name("Ψ, CI high"),
@@ -169,12 +172,20 @@ def known(word: str) -> bool:
     return name(word) != Name(word)
 
 
-def in_text(text: str) -> str:
+def in_text(text: str, short: bool = False) -> str:
     """``text`` with every stored name in it (a word with an underscore, e.g. "Δ lambda_max")
-    replaced by its reader's name; a text that is one stored name (``w2``) is replaced whole."""
+    replaced by its reader's name (its short form when ``short``); a text that is one stored name
+    (``w2``) is replaced whole."""
+    say = globals()["short"] if short else label
     if known(text):
-        return label(text)
-    return _WORD.sub(lambda m: label(m[0]) if known(m[0]) else m[0], text)
+        return say(text)
+    return _WORD.sub(lambda m: say(m[0]) if known(m[0]) else m[0], text)
+
+
+def short(column: str) -> str:
+    """The short form of a column for figures (``w2`` → "W2", ``lambda_max`` → "λ_max")."""
+    n = name(column)
+    return n.short or n.label
 
 
 def readable(frame: pd.DataFrame, unit: bool = False) -> pd.DataFrame:
