@@ -10,7 +10,13 @@ resamples while it renders):
   recomputed on the networks that reached the loss criterion only (hyper-parameters left with one
   level are dropped), with the registered bootstrap seed.
 
-Both are reported analyses; no verdict reads them.
+* :func:`oracle_beside` (claims B6-R, B7-R, B6-60k and their 60,000-image successors,
+  ``details["oracle"]``): the validation oracle (accuracy on held-out labelled images) beside the
+  confirmatory weakness estimator — its own ρ and p, and the paired-bootstrap difference
+  ρ(weakness) − ρ(oracle) with its percentile 95 % CI (the registered bootstrap seed and resamples),
+  so that a reader sees whether weakness does better than a plain validation set.
+
+All are reported analyses; no verdict reads them.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.bennett import robustness
+from weakness_lib.bennett.added_information import difference_with_ci, resample_indices
+from weakness_lib.bennett.stats import spearman
 from weakness_lib.bennett.weakness import column
 from weakness_lib.engine import base
 
@@ -73,3 +81,25 @@ def sensitivity_without_capped(cfg: Mapping[str, Any], df: pd.DataFrame, hparams
             "method": f"networks with stopped_by == 'criterion' only; {SENSITIVITY_RESAMPLES} "
                       "bootstrap resamples, the registered bootstrap seed",
             "rows": rows}
+
+
+#: the validation oracle's column (accuracy on the held-out labelled images of the study)
+ORACLE = "val_acc"
+
+
+def oracle_beside(cfg: Mapping[str, Any], df: pd.DataFrame, measure: str,
+                  target: str = "test_acc") -> dict[str, Any] | None:
+    """The validation oracle beside ``measure``: ρ(oracle, target) with its two-sided p, and
+    ρ(measure, target) − ρ(oracle, target) with a paired percentile 95 % CI over
+    ``cfg["bootstrap_resamples"]`` resamples of networks (seed ``cfg["bootstrap_seed"]``); networks
+    with a missing value are left out. ``None`` when the table has no oracle column."""
+    if ORACLE not in df or measure not in df:
+        return None
+    part = df[[measure, ORACLE, target]].dropna()
+    rho, p = spearman(part[ORACLE].to_numpy(float), part[target].to_numpy(float))
+    idx = resample_indices(len(part), int(cfg["bootstrap_resamples"]), int(cfg["bootstrap_seed"]))
+    diff = difference_with_ci(part[measure], part[ORACLE], part[target], idx)
+    return {"role": "reported; not part of any verdict", "measure": measure, "oracle": ORACLE,
+            "n": int(len(part)), "oracle_rho": float(rho), "oracle_p": float(p),
+            "difference": diff["difference"], "difference_ci95": [diff["ci_lo"], diff["ci_hi"]],
+            "weakness_better_than_oracle": bool(diff["ci_lo"] is not None and diff["ci_lo"] > 0)}

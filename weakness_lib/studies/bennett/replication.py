@@ -171,13 +171,13 @@ def analyse(scale: str, claim: str = "B6-R") -> dict[str, Any]:
 
 def claims(result: Mapping[str, Any]) -> list[Claim]:
     """The claim record of an :func:`analyse` result (pure: the runner writes it)."""
-    out = result["outcome"]
-    details = out["details"]
-    if result["claim_id"] == "B7-R":  # chapter 05b's pooled ρ, stored here: a page never resamples
-        from weakness_lib.studies.bennett import confirmatory_summaries
+    from weakness_lib.studies.bennett import confirmatory_summaries
 
-        details = {**details, "pooled_with_B6-R": confirmatory_summaries.pooled_replications(
-            result, pooled_rho)}
+    out = result["outcome"]
+    details = {**out["details"], "oracle": confirmatory_summaries.oracle_beside(
+        result["config"], result["frame"], out["details"]["confirmatory_weakness"])}
+    if result["claim_id"] == "B7-R":  # chapter 05b's pooled ρ, stored here: a page never resamples
+        details["pooled_with_B6-R"] = confirmatory_summaries.pooled_replications(result, pooled_rho)
     return [base.registered_claim(
         result["study"], result["claim_id"], our_value=out["our_value"], ci95=out["ci95"],
         verdict=out["verdict"], provenance=base.provenance(result["table"]), details=details,

@@ -1,0 +1,61 @@
+"""Result boxes (issue 18, points 1-2): each caveat appears exactly when its condition holds."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from weakness_lib.views import result_box
+
+CLAIM = {
+    "claim_id": "B6-60k", "paper": "bennett2026", "verdict": "reproduced",
+    "paper_value": "weakness ρ = +0.374", "metric": "Spearman ρ between W2 and test accuracy",
+    "our_value": 0.686, "ci95": [0.569, 0.776],
+    "details": {
+        "ci_contains_paper": False, "confirmatory_weakness": "w2",
+        "w1": {"measure": "w1_tau0.01", "rho": -0.739, "p": 1.6e-18},
+        "secondary_weakness": {"measure": "w2", "rule_outcome": "partially_reproduced"},
+        "oracle": {"measure": "w2", "oracle_rho": 0.681, "difference": 0.006,
+                   "difference_ci95": [-0.126, 0.138], "weakness_better_than_oracle": False},
+    },
+}
+
+
+def _with(**changes) -> dict:
+    c = copy.deepcopy(CLAIM)
+    for key, value in changes.items():
+        c["details"][key] = value
+    return c
+
+
+def test_every_caveat_of_b6_60k_is_said() -> None:
+    text = " ".join(result_box.caveats(CLAIM))
+    assert "CI [+0.569, +0.776] excludes the paper's value" in text
+    assert "W1 (τ = 0.01), points the other way: ρ = −0.739" in text
+    assert "would be partially reproduced" in text
+    assert "validation oracle's ρ = +0.681" in text and "[−0.126, +0.138]" in text
+
+
+@pytest.mark.parametrize(("change", "gone"), [
+    ({"ci_contains_paper": True}, "excludes the paper's value"),
+    ({"w1": {"measure": "w1_tau0.01", "rho": 0.2, "p": 0.04}}, "points the other way"),
+    ({"secondary_weakness": {"measure": "w2", "rule_outcome": "reproduced"}}, "original head-to-head rule"),
+    ({"oracle": {**CLAIM["details"]["oracle"], "weakness_better_than_oracle": True}}, "validation set"),
+])
+def test_each_caveat_disappears_when_its_condition_fails(change, gone) -> None:
+    text = " ".join(result_box.caveats(_with(**change)))
+    assert gone not in text
+    assert len(result_box.caveats(_with(**change))) == 3
+
+
+def test_a_claim_without_details_has_no_caveat_and_a_plain_box() -> None:
+    plain = {k: v for k, v in CLAIM.items() if k != "details"}
+    assert result_box.caveats(plain) == []
+    box = result_box.html_box([plain])
+    assert "admonition tip" in box and "But:" not in box and "ρ = +0.686" in box
+
+
+def test_a_caveat_turns_the_box_into_a_warning_beside_the_verdict() -> None:
+    box = result_box.html_box([CLAIM])
+    assert "admonition warning" in box and "✅ reproduced" in box and "But:" in box
