@@ -18,7 +18,6 @@ MAX_CODE_LINES = 40
 VIEWS = Path(__file__).resolve().parent.parent / "weakness_lib" / "views"
 #: chapters not yet moved into their views (strict xfail: remove an entry once its chapter is thin)
 PENDING: dict[str, str] = {
-    "06_theory_finite_languages": "169 code lines; its logic is to move into views/ (B3, B4 tables and figures)",
     "10_benchmarks": "255 code lines; to move into a new view module beside views/bench.py",
 }
 #: calls that resample or refit: none may run while a page renders
