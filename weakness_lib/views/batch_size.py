@@ -10,7 +10,7 @@ import pandas as pd
 
 from weakness_lib.bennett.weakness import column
 from weakness_lib.studies.bennett.batch_size import TRACKED
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views.chapter import glue as glue_all
 from weakness_lib.views.invariance_audit import py
 
@@ -63,6 +63,7 @@ def measures_figure(result: Mapping[str, Any]):  # -> seaborn FacetGrid
 
     frame, tracked = result["frame"], _tracked(result)
     long = frame.melt(id_vars=["n", "regime", "seed"], value_vars=["test_acc", *tracked], var_name="measure")
+    long["measure"] = long["measure"].map(names.short)  # the panel titles: readers' names
     g = sns.relplot(data=long, x="n", y="value", hue="regime", col="measure", col_wrap=2, kind="line",
                     marker="o", errorbar="se", **style.facet(2, panel_aspect=0.62),
                     facet_kws={"sharey": False})
@@ -72,6 +73,7 @@ def measures_figure(result: Mapping[str, Any]):  # -> seaborn FacetGrid
         ax.minorticks_off()
         ax.set_xticks(ns, [f"{n // 1000}k" if n >= 1000 else str(n) for n in ns])
     g.set_titles("{col_name}")
+    g.set_axis_labels(names.label("n"), "")
     style.legend_below(g, ncol=2)
     return g
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from weakness_lib.bennett.weakness import column
 from weakness_lib.studies.bennett.replication import PRIMARY_TARGET
+from weakness_lib.views import names
 
 #: the chapter's studies: the originals (chapters 04/05) and the three new ones
 STUDIES: tuple[str, ...] = ("head_to_head_mnist", "head_to_head_fmnist", "replication_mnist",
@@ -32,12 +33,9 @@ POPULATIONS: tuple[tuple[str, str, str], ...] = (
     ("n = 60,000", "scale_60k_mnist", "mnist"),
 )
 ROBUST_LABEL = "robustness Ψ (vs gap)"
-#: estimators of the forest plot and the ablation (column → label)
-FOREST: dict[str, str] = {
-    column("w1", tau=0.01): "W1 τ=0.01", column("w2"): "W2", "lambda_max": "λ_max (sharpness)",
-    "pacbayes_mag_sigma": "PAC-Bayes σ′ (mag.)", "lzma_bytes": "lzma bytes (simplicity)",
-    "val_acc": "validation oracle", "mean_conf": "mean confidence",
-}
+#: estimators of the forest plot and the ablation (column → short name, from views.names)
+FOREST: dict[str, str] = {m: names.short(m) for m in (
+    column("w1", tau=0.01), column("w2"), "lambda_max", "pacbayes_mag_sigma", "lzma_bytes", "val_acc", "mean_conf")}
 PAPER_RHO: dict[str, float] = {"mnist": 0.374, "fashion_mnist": 0.384}
 
 
@@ -110,17 +108,11 @@ def robustness_table(result: Mapping[str, Any], dataset: str, target: str = "gap
     return sc[cols].sort_values("psi", ascending=False).reset_index(drop=True)
 
 
-#: the measures of the heat-map, one or two per family (column → label)
-HEATMAP: dict[str, str] = {
-    column("w1", tau=0.01): "W1 τ=0.01", column("w1", delta=1.0): "W1 δ=1", "entropy_bits": "entropy",
-    column("w2"): "W2", column("w1", tau=0.01) + "_cal": "W1 τ=0.01 calibrated",
-    "lambda_max": "λ_max", "trace": "Hessian trace", "sam": "SAM", "asam": "adaptive SAM",
-    "pacbayes_sigma": "PAC-Bayes σ*", "pacbayes_bound": "PAC-Bayes bound",
-    "pacbayes_mag_sigma": "PAC-Bayes σ′ (mag.)", "lzma_bytes": "lzma bytes", "l2_norm": "ℓ₂ norm",
-    "path_norm": "path norm", "log_spectral_sum": "Σ log spectral norm",
-    "val_acc": "validation oracle", "mean_conf": "mean confidence",
-}
-HPARAM_LABELS: dict[str, str] = {"n_train": "n", "width": "width", "depth": "depth", "lr": "learning rate"}
+#: the measures of the heat-map, one or two per family (column → short name, from views.names)
+HEATMAP: dict[str, str] = {m: names.short(m) for m in (
+    column("w1", tau=0.01), column("w1", delta=1.0), "entropy_bits", column("w2"), column("w1", tau=0.01) + "_cal",
+    "lambda_max", "trace", "sam", "asam", "pacbayes_sigma", "pacbayes_bound", "pacbayes_mag_sigma", "lzma_bytes",
+    "l2_norm", "path_norm", "log_spectral_sum", "val_acc", "mean_conf")}
 
 
 def sensitivity_without_capped(x5: Mapping[str, Any]) -> pd.DataFrame:
@@ -128,7 +120,7 @@ def sensitivity_without_capped(x5: Mapping[str, Any]) -> pd.DataFrame:
     the loss criterion only), as the robustness study stored it in claim X5."""
     labels = {**HEATMAP, **FOREST}
     rows = [{"dataset": DATASETS[r["dataset"]], "networks": r["networks"],
-             "varied": ", ".join(HPARAM_LABELS[h] for h in r["varied"]),
+             "varied": ", ".join(names.label(h) for h in r["varied"]),
              "measure": labels.get(r["measure"], r["measure"]), "Ψ": r["psi"], "Ψ lo": r["psi_lo"],
              "Ψ hi": r["psi_hi"], "sign err. max": r["sign_error_max"],
              "environments": r["n_environments"]}
@@ -147,7 +139,7 @@ def heatmap_frame(result: Mapping[str, Any], dataset: str, stat: str = "mean") -
 
     sc = result["scores"][f"{dataset}/gap_acc"].set_index("measure")
     keep = [m for m in HEATMAP if m in sc.index]
-    h = pd.DataFrame({HPARAM_LABELS[hp]: sc.loc[keep, f"sign_error_{stat}_{hp}"] for hp in HPARAMS})
+    h = pd.DataFrame({names.label(hp): sc.loc[keep, f"sign_error_{stat}_{hp}"] for hp in HPARAMS})
     return h.rename(index=HEATMAP)
 
 
@@ -156,7 +148,7 @@ def ablation_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     test accuracy on each seed-only population, Ψ on the robustness population."""
     measures = [m for m in _acc_table(results["replication_mnist"])["measure"]
                 if m.startswith("w1_")] if "replication_mnist" in results else []
-    rows = {m: {"estimator": m} for m in sorted(measures)}
+    rows = {m: {"estimator": names.label(m)} for m in sorted(measures)}
     for label, study, ds in POPULATIONS[2:]:
         if study in results:
             t = _acc_table(results[study])

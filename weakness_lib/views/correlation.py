@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from weakness_lib.views import style
+from weakness_lib.views import names, style
 
 FAMILIES = ("weakness", "sharpness", "simplicity", "pac-bayes")
 FAMILY_NAMES = {"weakness": "weakness", "sharpness": "sharpness", "simplicity": "simplicity",
@@ -58,15 +58,6 @@ def family_of(text: str) -> str:
     return "other"
 
 
-def pretty_measure(name: str) -> str:
-    """A stored measure column as a reader writes it: ``lambda_max`` → λ_max, ``w1_tau0.01`` →
-    W1 τ=0.01, ``lzma_bytes`` → lzma bytes."""
-    name = re.sub(r"^w(\d)\b", lambda m: f"W{m.group(1)}", name)
-    name = re.sub(r"^w(\d)_tau", lambda m: f"W{m.group(1)} τ=", name)
-    name = re.sub(r"^w(\d)_delta", lambda m: f"W{m.group(1)} δ=", name)
-    return name.replace("_", " ").replace("lambda max", "λmax")
-
-
 def paper_targets(paper_value: str) -> dict[str, float]:
     """``{family: ρ}`` for every "<family> ρ = <number>" in a claim's ``paper_value``."""
     out: dict[str, float] = {}
@@ -102,9 +93,9 @@ def forest_frame(claims: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         if fam == "pac-bayes":  # ρ(bound, weakness): the paper gives no number
             name = "vs weakness"
         elif "primary" in subject and isinstance(details.get(f"primary_{fam}"), str):
-            name = pretty_measure(details[f"primary_{fam}"])  # "the primary weakness estimator"
+            name = names.short(details[f"primary_{fam}"])  # "the primary weakness estimator"
         else:
-            name = pretty_measure(re.sub(r"^the\s+", "", subject))
+            name = names.in_text(re.sub(r"^the\s+", "", subject), short=True)
         label = f"{FAMILY_NAMES.get(fam, fam)} ({name}, primary)" if fam != "pac-bayes" \
             else f"{FAMILY_NAMES[fam]} ({name})"
         lo, hi = interval(c.get("ci95"))
@@ -117,7 +108,7 @@ def forest_frame(claims: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             rho = d.get("rho_raw", d.get("rho"))
             if not isinstance(rho, (int, float)) or isinstance(rho, bool) or not math.isfinite(rho):
                 continue
-            measure = pretty_measure(str(d.get("measure", key)))
+            measure = names.short(str(d.get("measure", key)))
             if measure == name and math.isclose(rho, float(c["our_value"])):
                 continue  # the claim's own estimate, repeated in its details
             fam_k = family_of(str(d.get("measure", ""))) if family_of(key) == "other" else family_of(key)
@@ -156,7 +147,7 @@ def forest_plot(frame: pd.DataFrame, width: float = 5.0):  # -> matplotlib Figur
     labels = []
     for r in frame.itertuples():
         fam, _, rest = r.label.partition(" (")
-        labels.append(f"{r.claim} {fam}" + (f"\n{rest.rstrip(')')}" if rest else ""))
+        labels.append(f"{r.claim} {fam}" + (f"\n{rest.removesuffix(')')}" if rest else ""))
     ax.set_yticks(ys, labels, fontsize=10.5)
     ax.set_ylim(-0.6, n - 0.4)
     ax.set_xlim(-1, 1)

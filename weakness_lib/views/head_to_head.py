@@ -13,16 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from weakness_lib.bennett.weakness import column
+from weakness_lib.views import names
 
 #: measures shown beside the four registered ones in the "other targets" table
 EXTRA_MEASURES: tuple[str, ...] = ("trace", "sam", "pacbayes_bound", "l2_norm", "entropy_bits")
 #: the secondary measures whose ρ and p are glued and listed under the verdict
 SECONDARY: tuple[str, ...] = ("secondary_weakness", "primary_sharpness", "primary_simplicity")
-_LABELS: dict[str, str] = {
-    "entropy_bits": "mean predictive entropy [bits]", "lambda_max": "λ_max",
-    "trace": "Hessian trace", "lzma_bytes": "lzma bytes",
-}
 
 
 def setup() -> None:
@@ -38,19 +34,9 @@ def py(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def describe(measure: str, cfg: Mapping[str, Any]) -> str:
-    """A readable name of a measure column (W1 thresholds from the registered config)."""
-    from weakness_lib.bennett.weakness import default_transforms
-
-    for tau in cfg["taus"]:
-        if measure == column("w1", tau=tau):
-            return f"W1 τ={tau:g} [bits]"
-    for delta in cfg["deltas"]:
-        if measure == column("w1", delta=delta):
-            return f"W1 δ={delta:g} [bits]"
-    if measure == column("w2"):
-        return f"W2 [of {len(default_transforms())}]"
-    return _LABELS.get(measure, measure)
+def describe(measure: str, cfg: Mapping[str, Any] | None = None) -> str:
+    """A measure column as a reader writes it, with its unit (:func:`weakness_lib.views.names.label`)."""
+    return names.label(measure, unit=True)
 
 
 def _acc(result: Mapping[str, Any]) -> pd.DataFrame | None:
@@ -135,7 +121,8 @@ def scatter(result: Mapping[str, Any]):  # -> matplotlib Figure
                     scatter_kws={"s": 14, "alpha": 0.7}, line_kws={"lw": 1})
         r = rho.get(col)
         ax.set_title(f"{label}\nraw ρ = {r:+.3f}" if r is not None else f"{label}\n(constant)")
-        ax.set_xlabel(col)
+        ax.set_xlabel(names.short(col))
+        ax.set_ylabel(names.label("test_acc"))
     fig.suptitle(f"{result['dataset_label']}: {len(frame)} networks differing only by seed", y=1.0)
     fig.tight_layout()
     return fig
@@ -150,12 +137,12 @@ def fit_caveat(result: Mapping[str, Any]) -> str:
     mean = float(frame["train_acc"].mean())
     if float(frame["train_acc"].min()) >= 1.0:
         return (f"Every network reached 100 % train accuracy on {label} with this recipe, so the "
-                "measures are taken at interpolating solutions; the `partial_rho` column (controlling "
+                "measures are taken at interpolating solutions; the partial-ρ column (controlling "
                 "for the final training loss) shows how much of each correlation is carried by how far "
                 "each run drove the training loss down.")
     return (f"Training does not reach 100 % train accuracy on {label} with this recipe (mean "
             f"{mean:.4f}), so every measure taken at the final iterate also reflects where in the "
-            "optimisation noise each run stopped; the `partial_rho` column (controlling for the final "
+            "optimisation noise each run stopped; the partial-ρ column (controlling for the final "
             "training loss) shows how much of each correlation survives that confound.")
 
 

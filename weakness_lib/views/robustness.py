@@ -23,37 +23,14 @@ study's (:mod:`weakness_lib.studies.bennett.robustness_rules`); the views here
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from weakness_lib.views.names import label
+
 DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
-HPARAM_LABELS: dict[str, str] = {"n_train": "n", "width": "width", "depth": "depth", "lr": "learning rate"}
-_PLAIN: dict[str, str] = {
-    "w2": "W2 (transformation compatibility)", "w2_frac": "W2 as a fraction of the transformations",
-    "entropy_bits": "mean predictive entropy", "lambda_max": "λ_max", "trace": "Hessian trace",
-    "sam": "SAM sharpness", "asam": "adaptive SAM sharpness", "pacbayes_sigma": "PAC-Bayes σ*",
-    "pacbayes_bound": "PAC-Bayes bound", "pacbayes_mag_sigma": "magnitude-aware PAC-Bayes σ′*",
-    "val_acc": "validation oracle", "mean_conf": "mean confidence",
-}
-_KINDS: dict[str, str] = {"w1": "W1", "mean_A": "mean |A|", "frac_single": "fraction with |A| = 1"}
-_SUFFIX: dict[str, str] = {"": "", "_cal": ", calibrated", "_alt": ", other probe split"}
-_THRESHOLDED = re.compile(r"^(?P<kind>w1|mean_A|frac_single)_(?P<form>tau|delta)(?P<v>[0-9.e+-]+?)"
-                          r"(?P<suffix>_cal|_alt)?$")
-
-
-def measure_label(measure: str) -> str:
-    """A measure column in readers' words: ``w1_tau0.01`` → "W1 (τ = 0.01)", ``w1_tau0.01_cal`` →
-    "W1 (τ = 0.01), calibrated", ``sam`` → "SAM sharpness"; unknown columns keep their name."""
-    m = _THRESHOLDED.match(measure)
-    if m is None:
-        return _PLAIN.get(measure, measure)
-    sym = "τ" if m["form"] == "tau" else "δ"
-    return f"{_KINDS[m['kind']]} ({sym} = {m['v']}){_SUFFIX[m['suffix'] or '']}"
-
-
 # ---------------------------------------------------------------------------------------------
 # Views (chapter 05b): read the analyse result only
 # ---------------------------------------------------------------------------------------------
@@ -71,7 +48,7 @@ def variant_table(result: Mapping[str, Any]) -> pd.DataFrame:
             r = rules[m].get(ds)
             if r is None or "psi" not in r:
                 continue
-            rows.append({"estimator": measure_label(m), "dataset": name,
+            rows.append({"estimator": label(m), "dataset": name,
                          "worst-case sign error": r["sign_error_max"],
                          "below every sharpness measure": r["worst_case_lower_than_every_sharpness"],
                          "Ψ": r["psi"], "Ψ lo": r["psi_ci"][0], "Ψ hi": r["psi_ci"][1],
@@ -85,7 +62,7 @@ def environment_table(result: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for ds, c in result["environments"].items():
         row = {"dataset": DATASETS.get(ds, ds), "all": f"{c['kept']} of {c['total']}"}
-        row.update({HPARAM_LABELS.get(h, h): f"{v['kept']} of {v['total']}"
+        row.update({label(h): f"{v['kept']} of {v['total']}"
                     for h, v in c["per_hparam"].items()})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -105,7 +82,7 @@ def psi_sensitivity_table(result: Mapping[str, Any], families: Sequence[str] = (
         keep = [m for m in t["measure"] if m in first or fam.get(m) in families or m == "val_acc"]
         for m in _order(keep, first):
             r = t[t["measure"] == m].iloc[0]
-            rows.append({"estimator": measure_label(m), "dataset": name, "Ψ (registered)": r["psi"],
+            rows.append({"estimator": label(m), "dataset": name, "Ψ (registered)": r["psi"],
                          "Ψ without same-configuration pairs": r["psi_between"],
                          "lo": r["psi_between_lo"], "hi": r["psi_between_hi"]})
     return pd.DataFrame(rows)
@@ -125,7 +102,7 @@ def glue_values(result: Mapping[str, Any]) -> dict[str, Any]:
         c = result["environments"].get(ds)
         if c is not None:
             out[f"x5r_{tag}_kept"], out[f"x5r_{tag}_total"] = c["kept"], c["total"]
-            out[f"x5r_{tag}_none_kept"] = _list([HPARAM_LABELS.get(h, h) for h, v in c["per_hparam"].items()
+            out[f"x5r_{tag}_none_kept"] = _list([label(h) for h, v in c["per_hparam"].items()
                                                  if v["kept"] == 0])
         t = result["psi_between"].get(ds)
         for key, m in (("w2", result["config"]["primary_weakness"]),
@@ -134,5 +111,5 @@ def glue_values(result: Mapping[str, Any]) -> dict[str, Any]:
             if len(hit):
                 out[f"x5r_{tag}_{key}_psi"] = float(hit["psi"].iloc[0])
                 out[f"x5r_{tag}_{key}_psi_between"] = float(hit["psi_between"].iloc[0])
-    out["x5r_both"] = _list([measure_label(m) for m, r in rules.items() if r["on_both"]])
+    out["x5r_both"] = _list([label(m) for m, r in rules.items() if r["on_both"]])
     return out

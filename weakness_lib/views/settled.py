@@ -16,7 +16,7 @@ import pandas as pd
 
 from weakness_lib.engine.base import rule
 from weakness_lib.views.chapter import claim  # noqa: F401  (the chapter reads it from here)
-from weakness_lib.views.robustness import measure_label
+from weakness_lib.views.names import label, minus  # noqa: F401  (readers' names, one place)
 
 DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 #: the measures the B6-60k-R/B7-60k registrations report beside W2, in that order
@@ -24,12 +24,6 @@ REPORTED: tuple[str, ...] = ("w2", "w1_tau0.01", "val_acc", "mean_conf", "lambda
                              "lzma_bytes")
 VERDICTS: dict[str, str] = {"reproduced": "✅ reproduced", "partially_reproduced": "🟡 partially reproduced",
                             "not_reproduced": "❌ not reproduced"}
-EXTRA_LABELS: dict[str, str] = {"lzma_bytes": "lzma size (simplicity)"}
-
-
-def minus(text: str) -> str:
-    """A true minus sign for readers (hyphen-minus only where it is a sign)."""
-    return text.replace("-", "−")
 
 
 def _missing(x: Any) -> bool:
@@ -46,10 +40,6 @@ def pval(p: float | None) -> str:
 
 def interval(lo: float | None, hi: float | None, digits: int = 3) -> str:
     return "—" if _missing(lo) or _missing(hi) else f"[{signed(lo, digits)}, {signed(hi, digits)}]"
-
-
-def label(measure: str) -> str:
-    return EXTRA_LABELS.get(measure, measure_label(measure))
 
 
 # ---------------------------------------------------------------------------------------------
