@@ -224,9 +224,15 @@ def num(x: Any, digits: int = 3, signed: bool = False) -> str:
     return minus(text)
 
 
+#: the W1-type columns the glossary lists (one per kind and threshold form; the others read alike)
+GLOSSARY_THRESHOLDED: tuple[str, ...] = ("w1_tau0.01", "w1_delta1", "mean_A_tau0.01", "frac_single_tau0.01")
+
+
 def glossary(columns: list[str] | None = None) -> pd.DataFrame:
-    """The methods page's table: every listed name with its symbol, unit and meaning."""
-    keys = columns or [k for k, v in NAMES.items() if v.meaning]
+    """The methods page's table: every described name with its symbol, unit, meaning and the
+    column it is stored as (W1-type columns by one example per kind)."""
+    keys = columns or [*GLOSSARY_THRESHOLDED[:1], *(k for k, v in NAMES.items() if v.meaning),
+                       *GLOSSARY_THRESHOLDED[1:]]
     rows = [{"name": name(k).label, "symbol": name(k).symbol, "unit": name(k).unit,
-             "meaning": name(k).meaning} for k in keys]
+             "meaning": name(k).meaning, "stored as": k} for k in keys]
     return pd.DataFrame(rows).set_index("name")
