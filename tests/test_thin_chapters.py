@@ -17,9 +17,7 @@ NOTEBOOKS = chapter_notebooks() + [notebooks_dir() / SCORECARD]
 MAX_CODE_LINES = 40
 VIEWS = Path(__file__).resolve().parent.parent / "weakness_lib" / "views"
 #: chapters not yet moved into their views (strict xfail: remove an entry once its chapter is thin)
-PENDING: dict[str, str] = {
-    "10_benchmarks": "255 code lines; to move into a new view module beside views/bench.py",
-}
+PENDING: dict[str, str] = {}
 #: calls that resample or refit: none may run while a page renders
 RESAMPLING = re.compile(r"\b(bootstrap\w*|pooled_rho|score_measures|n_resamples|n_boot|"
                         r"psi_between_configurations|permutation_test|resample\w*|"

@@ -1,0 +1,171 @@
+"""The code of the benchmarks appendix (``notebooks/10_benchmarks.ipynb``), second half: the study
+runner with 1 and 2 workers, the confirmatory compute of chapter 5b, pinned numerics and the
+re-derived store, and the time of the whole book. The first half is
+:mod:`weakness_lib.views.benchmarks_chapter`.
+
+Every number is read from the committed ``benchmarks/results/*.json``; a missing file is said in
+one line naming the script that writes it. Each function shows what one cell of the page shows and
+glues the numbers its prose quotes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.views import bench as br
+from weakness_lib.views import rederive as rv
+from weakness_lib.views import tables
+from weakness_lib.views.chapter import glue
+
+
+def _markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def runner() -> None:
+    """The study runner with 1 and 2 Dask workers (speed-up of the 20 head-to-head networks)."""
+    from IPython.display import display
+
+    rec = br.load_optional("runner")
+    if rec is None:
+        _markdown("*No `benchmarks/results/runner.json` yet: run `benchmarks/bench_runner.py`.*")
+        return
+    rt = br.runner_table(rec)
+    h2h = rec["results"].get("head_to_head_20")
+    if h2h:
+        glue(runner_speedup_20=h2h["speedup"])
+        _markdown(f"20 head-to-head networks: **{h2h['speedup']:.2f}×** faster with 2 workers "
+                  f"(target ≥ 1.8×); stores bit-identical: {'yes' if h2h['bitwise_identical'] else 'no'}.")
+    display(tables.table(rt, digits=3))
+
+
+def confirmatory() -> None:
+    """The confirmatory studies of chapter 5b from an empty store: one command, timed."""
+    from IPython.display import display
+
+    conf = br.load_optional("confirmatory_compute")
+    if conf is None:
+        _markdown("*No `benchmarks/results/confirmatory_compute.json` yet: run "
+                  "`benchmarks/record_confirmatory.py`.*")
+        return
+    display(tables.table(br.confirmatory_table(conf), digits=3,
+                         caption=f"One run from an empty store: {conf['results']['run_wall_min']:.1f} min wall "
+                                 f"(budget {conf['results']['budget_min']} min)."))
+    _markdown(conf["results"]["note"])
+
+
+def numerics() -> None:
+    """What pinned numerics cost, per workload."""
+    from IPython.display import display
+
+    num, _ = rv.load()
+    if num is None:
+        _markdown("*No `benchmarks/results/numerics.json` yet: run `benchmarks/bench_numerics.py`.*")
+        return
+    m = num["machine"]
+    _markdown(f"Measured on {m['cpu']}, {num['setup']['rounds']} rounds (median)"
+              + (", on a shared machine: absolute times are inflated, the ratios less so."
+                 if m["shared_machine"] else "."))
+    display(tables.table(rv.cost_table(num), digits=3))
+
+
+def rederived() -> None:
+    """How far the re-derivation under pinned numerics got, and every claim before and after."""
+    from IPython.display import display
+
+    _, red = rv.load()
+    if red is None:
+        _markdown("*No `benchmarks/results/rederive.json` yet: run `benchmarks/record_rederive.py`.*")
+        return
+    s = rv.summary(red)
+    moved = ", ".join(s["moved"]) or "none"
+    if s["complete"]:
+        glue(rederive_min=s["end_to_end_min"])
+        head = (f"**All {s['n_studies']} studies** are re-derived. Computing the whole book from an "
+                f"empty store took **{s['end_to_end_min']:.0f} min** of measured wall time on 2 workers "
+                f"({' and '.join(s['cpu'])}, 2 cores; the sum of the groups' wall times, a group that "
+                "was interrupted and resumed counted in both parts). ")
+    else:
+        head = (f"**{s['n_rederived']} of {s['n_studies']} studies** are re-derived so far, in "
+                f"{s['measured_min']:.1f} min of measured wall time on 2 workers; the tables of "
+                f"{', '.join(s['pending_claims']) or 'no claim'} are still pending. ")
+    _markdown(
+        head + f"Of the {s['n_claims_rederived']} claims whose tables are "
+        f"re-derived, the value moved for: **{moved}**; verdicts changed: "
+        f"**{', '.join(s['verdicts_changed']) or 'none'}**. A value moves because its networks are "
+        "trained again: other kernels round differently from the first SGD step on, so the trained "
+        "weights drift apart and every measure of them moves a little. B2's number is the largest "
+        "factor by which a function-preserving rescaling changes a sharpness measure of one trained "
+        "network, so it moves with that network, while every exactness check of the audit "
+        "(predictions and weakness estimators identical at every rescaling) holds as before.")
+    display(tables.table(rv.claims_table(red)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole book
+# ---------------------------------------------------------------------------------------------
+def book_smoke(results: dict[str, dict[str, Any]]) -> None:
+    """The smoke book's total time and its steps, from ``benchmarks/results/book.json``."""
+    from IPython.display import display
+
+    book = results.get("book")
+    if book is None:
+        _markdown("*No `benchmarks/results/book.json` yet: run `benchmarks/bench_book.py`.*")
+    smoke = br.book_tables(book)[0] if book else pd.DataFrame()
+    bres = book["results"] if book else {}
+    if "smoke" not in bres:
+        return
+    glue(book_smoke_s=bres["smoke"]["total_wall_s"])
+    ok = bres["smoke"].get("succeeded", True)
+    _markdown(f"Smoke book: **{bres['smoke']['total_wall_s']:.0f} s** in total (target ≤ 300 s)" +
+              ("." if ok else "; in that run the final `jupyter-book build -W` step **failed** (see "
+               "`error` in `benchmarks/results/book.json`), so the time covers executing every "
+               "notebook and a failed render."))
+    display(tables.table(smoke.sort_values("seconds", ascending=False), digits=3))
+
+
+def _interval(ci: Any) -> str:
+    return "—" if ci is None else f"[{ci[0]:.3g}, {ci[1]:.3g}]"
+
+
+def book_clean_clone(results: dict[str, dict[str, Any]]) -> None:
+    """The paper-scale book from a clean clone: time, steps, the unit-by-unit comparison of the
+    rebuilt store with the committed one and every claim before and after."""
+    from IPython.display import display
+
+    cc = (results.get("book") or {}).get("results", {}).get("full_clean_clone")
+    if cc is None:
+        _markdown("*No measured clean-clone build recorded (`benchmarks/bench_book.py clean-clone-log`).*")
+        return
+    glue(book_full_clean_min=cc["total_wall_s"] / 60)
+    cmp = pd.DataFrame(cc.get("bitwise_comparison_with_committed_store", []))
+    n_units = int(cmp["units_compared"].sum()) if len(cmp) else 0
+    n_diff = int(cmp["units_differing"].sum()) if len(cmp) else 0
+    glue(book_full_clean_units=n_units, book_full_clean_diff=n_diff)
+    _markdown(
+        f"Paper-scale book from a clean clone with an empty results store: **{cc['total_wall_s'] / 60:.1f} min** "
+        f"in total (target ≤ 45 min; exit code {cc['exit_code']}), including creating the virtual environment. "
+        f"The rebuilt store was compared with the committed one: **{n_units} units compared, {n_diff} differ** "
+        "(every stored number, timings excluded). The committed store was computed on an Intel Xeon, this "
+        f"rebuild ran on {cc.get('cpu', 'another machine')}: float32 training is bit-reproducible within "
+        "one CPU family only, so trained networks differ in their last bits and everything measured on "
+        "them moves a little. What matters to a reader is below: every claim's verdict is unchanged.")
+    times = pd.Series(dict(cc["timings_s"].items()), name="seconds").sort_values(ascending=False)
+    display(tables.table(times, digits=3))
+    if len(cmp):
+        display(tables.table(cmp[["experiment", "units_compared", "units_differing", "status"]]))
+    claims_cmp = pd.DataFrame(cc.get("claims_rebuilt_vs_committed", []))
+    if len(claims_cmp):
+        display(tables.table(pd.DataFrame({
+            "claim": claims_cmp["claim"],
+            "committed": [tables.fmt_number(v, 4) for v in claims_cmp["committed"]],
+            "rebuilt": [tables.fmt_number(v, 4) for v in claims_cmp["rebuilt"]],
+            "committed 95 % CI": [_interval(c) for c in claims_cmp["committed_ci95"]],
+            "rebuilt 95 % CI": [_interval(c) for c in claims_cmp["rebuilt_ci95"]],
+            "verdict (committed → rebuilt)": [f"{a} → {b}".replace("_", " ") for a, b in zip(
+                claims_cmp["committed_verdict"], claims_cmp["rebuilt_verdict"])],
+        })))
