@@ -8,6 +8,7 @@ The tests play the driver: ``compute_unit`` per unit, ``Table.put`` of the row, 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -146,12 +147,16 @@ def test_smoke_study_units_summary_analyse_claims(tiny):
     assert claim.provenance["tables"][0]["units"] == len(keys)
     assert claim.verdict_rule == " ".join(h2h.claim_rule(study)["verdict_rule"].split())
 
-    # what the chapter shows
+    # what the chapter shows: the verdict and the values it quotes from the claim file
     assert len(report.overview(stored)) == 13
-    glued = report.glue_values(stored)
+    record = json.loads(json.dumps(jsonable(asdict(claim))))  # as the runner writes it
+    glued = report.glue_values(stored, record)
     assert glued["b6_n"] == len(keys) and glued["b6_verdict"] == claim.verdict
+    assert glued["b6_rho"] == stored["outcome"]["rho"] and glued["b6_p"] == stored["outcome"]["p"]
     assert all(isinstance(v, int | float | str | bool) for v in glued.values())
-    assert claim.verdict in report.verdict_markdown(stored)
+    assert claim.verdict in report.verdict_markdown(stored, record)
+    other = {**record, "verdict": "partially_reproduced" if claim.verdict != "partially_reproduced" else "reproduced"}
+    assert other["verdict"] in report.verdict_markdown(stored, other)  # read, not re-derived
     comp = stored["comparison"]
     assert list(comp["family"]) == ["weakness", "weakness (secondary)", "sharpness", "simplicity"]
     assert comp.loc[0, "measure"] == cfg["primary_weakness"]
@@ -160,7 +165,8 @@ def test_smoke_study_units_summary_analyse_claims(tiny):
 def test_chapter_glue_keys_exist_and_differ_only_by_claim(tiny):
     fill("head_to_head_fmnist")
     result = h2h.analyse(SCALE, dataset="fashion_mnist")
-    keys = set(report.glue_values(result))
+    (claim,) = h2h.claims(result)
+    keys = set(report.glue_values(result, json.loads(json.dumps(jsonable(asdict(claim))))))
     assert all(k.startswith("b7_") for k in keys)
     md = "".join("".join(c["source"]) for c in _cells("05_head_to_head_fmnist") if c["cell_type"] == "markdown")
     quoted = {part.split("`")[1].split(":")[0] for part in md.split("{glue:text}")[1:]}

@@ -146,15 +146,24 @@ def fit_caveat(result: Mapping[str, Any]) -> str:
             "training loss) shows how much of each correlation survives that confound.")
 
 
-def glue_values(result: Mapping[str, Any]) -> dict[str, Any]:
-    """Every number (and text) the chapter's prose quotes, by glue key (``b6_…`` / ``b7_…``)."""
-    out, frame = result["outcome"], result["frame"]
-    d = out["details"]
+def primary_p(result: Mapping[str, Any]) -> float:
+    """The two-sided p of the primary weakness estimator against test accuracy, from the stored
+    statistics (the claim file keeps its ρ, CI and verdict, not this p); 1 where ρ is undefined."""
+    acc = _acc(result)
+    hit = None if acc is None else acc[acc["measure"] == result["config"]["primary_weakness"]]
+    return 1.0 if hit is None or hit.empty else float(hit["p"].iloc[0])
+
+
+def glue_values(result: Mapping[str, Any], claim: Mapping[str, Any]) -> dict[str, Any]:
+    """Every number (and text) the chapter's prose quotes, by glue key (``b6_…`` / ``b7_…``): the
+    verdict, ρ, CI and secondary measures from the claim file ``claim`` (B6 or B7, as the runner
+    wrote it), the rest from the stored table."""
+    frame, d = result["frame"], claim["details"]
     prefix = result["claim_id"].lower()
-    ci = out["ci95"]
+    ci = claim["ci95"]
     values: dict[str, Any] = {
-        "verdict": out["verdict"], "verdict_words": out["verdict"].replace("_", " "),
-        "rho": out["rho"], "p": out["p"],
+        "verdict": claim["verdict"], "verdict_words": claim["verdict"].replace("_", " "),
+        "rho": claim["our_value"], "p": primary_p(result),
         "ci_lo": ci[0] if ci else float("nan"), "ci_hi": ci[1] if ci else float("nan"),
         "n": len(frame), "acc_mean": frame["test_acc"].mean(), "acc_sd": frame["test_acc"].std(),
         "wall_s": result["wall"]["compute_s"], "fit_caveat": fit_caveat(result),
@@ -166,14 +175,14 @@ def glue_values(result: Mapping[str, Any]) -> dict[str, Any]:
     return {f"{prefix}_{k}": py(v) for k, v in values.items()}
 
 
-def verdict_markdown(result: Mapping[str, Any]) -> str:
-    """The verdict under the registered rule, with the paper's values and the secondary measures."""
-    out, cfg = result["outcome"], result["config"]
+def verdict_markdown(result: Mapping[str, Any], claim: Mapping[str, Any]) -> str:
+    """The verdict of the claim file ``claim`` under the registered rule, with the paper's values and
+    the secondary measures."""
+    cfg, d = result["config"], claim["details"]
     paper = result["rule"]["target"]["weakness"]
-    d = out["details"]
-    ci = "undefined" if out["ci95"] is None else f"[{out['ci95'][0]:+.3f}, {out['ci95'][1]:+.3f}]"
-    lines = [f"**Verdict (pre-registered rule): `{out['verdict']}`.** Primary weakness "
-             f"{cfg['primary_weakness']}: ρ = {out['rho']:+.3f}, p = {out['p']:.3g}, 95 % CI {ci} "
+    ci = "undefined" if claim["ci95"] is None else f"[{claim['ci95'][0]:+.3f}, {claim['ci95'][1]:+.3f}]"
+    lines = [f"**Verdict (pre-registered rule): `{claim['verdict']}`.** Primary weakness "
+             f"{cfg['primary_weakness']}: ρ = {claim['our_value']:+.3f}, p = {primary_p(result):.3g}, 95 % CI {ci} "
              f"(paper: {paper['rho']:+.3f}, p = {paper['p']:.3g})."]
     for label in SECONDARY:
         r = d.get(label)
@@ -187,11 +196,12 @@ def verdict_markdown(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def verdict(result: Mapping[str, Any]):  # -> IPython Markdown
-    """Glue every quoted value (:func:`glue_values`) and return the verdict as Markdown."""
+def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython Markdown
+    """Glue every quoted value (:func:`glue_values`) and return the verdict of the claim file
+    ``claim`` as Markdown."""
     from IPython.display import Markdown
     from myst_nb import glue
 
-    for key, value in glue_values(result).items():
+    for key, value in glue_values(result, claim).items():
         glue(key, value, display=False)
-    return Markdown(verdict_markdown(result))
+    return Markdown(verdict_markdown(result, claim))
