@@ -59,3 +59,18 @@ def test_a_claim_without_details_has_no_caveat_and_a_plain_box() -> None:
 def test_a_caveat_turns_the_box_into_a_warning_beside_the_verdict() -> None:
     box = result_box.html_box([CLAIM])
     assert "admonition warning" in box and "✅ reproduced" in box and "But:" in box
+
+
+def test_every_chapter_with_claims_opens_with_its_result_box() -> None:
+    import json
+
+    from weakness_lib.publish.book import chapter_notebooks
+
+    for path in chapter_notebooks():
+        if not result_box.chapter_claims(path.stem):
+            continue
+        code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        at = next(i for i, c in enumerate(code) if "parameters" in c["metadata"].get("tags", []))
+        box = "".join(code[at + 1]["source"])
+        assert box.startswith("# the answer first") and "result_box.show(" in box, path.name
+        assert "remove-input" in code[at + 1]["metadata"]["tags"], path.name

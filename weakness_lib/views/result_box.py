@@ -104,10 +104,21 @@ def html_box(claims: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def show(claim_ids: Iterable[str], scale: str = "full") -> Any:
-    """Display the result boxes of ``claim_ids`` (read from the claim files) in a chapter."""
+def chapter_claims(notebook: str) -> list[str]:
+    """The claims of every registered study whose chapter is ``notebook`` (registry order)."""
+    from weakness_lib.engine.registry import STUDIES
+
+    return [c for s in STUDIES.values() if s.notebook == notebook for c in s.claims]
+
+
+def show(notebook: str, scale: str = "full") -> Any:
+    """Display the result boxes of the chapter ``notebook``'s claims that are derived at ``scale``
+    (read from the claim files; a claim not derived yet is left out)."""
     from IPython.display import HTML
 
+    from weakness_lib.core.claims import claims_dir
     from weakness_lib.views.chapter import claim
 
-    return HTML(html_box([claim(i, scale) for i in claim_ids]))
+    found = [claim(i, scale) for i in chapter_claims(notebook)
+             if (claims_dir(scale) / f"{i}.json").exists()]
+    return HTML(html_box(found))
