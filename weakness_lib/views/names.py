@@ -79,7 +79,7 @@ NAMES: dict[str, Name] = {
     "gap_acc": Name("generalisation gap (accuracy)", "", "", "training minus test accuracy"),
     "gap_loss": Name("generalisation gap (loss)", "", "", "test minus training loss"),
     # settings
-    "n_train": Name("training images", "n"), "n": Name("training images", "n"),
+    "n_train": Name("training images", "n"),  # a bare "n" (matrix size, |U|, networks) keeps its name
     "width": Name("width"), "depth": Name("depth"), "lr": Name("learning rate", "η"),
     "batch_size": Name("batch size", "B"), "seed": Name("seed"), "epochs": Name("epochs"),
     # statistics
