@@ -23,12 +23,22 @@ ALL = CHAPTERS + [notebooks_dir() / SCORECARD]
 IDS = [p.stem for p in ALL]
 
 
+def _chapter_code(nb: dict) -> list[dict]:
+    """The chapter's own code cells: all but the launch bootstrap (weakness_lib.publish.launch),
+    whose clone-and-install code runs only where the package is missing."""
+    from weakness_lib.publish.launch import MARK
+
+    return [c for c in nb["cells"] if c["cell_type"] == "code"
+            and not "".join(c["source"]).startswith(MARK)]
+
+
 @pytest.mark.parametrize("notebook", ALL, ids=IDS)
 def test_committed_without_outputs_and_with_parameters_cell(notebook: Path):
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    code = _chapter_code(nb)  # the launch bootstrap comes first (tests/test_launch.py checks it)
     assert "parameters" in code[0]["metadata"].get("tags", []), "first code cell must be 'parameters'"
     source = "\n".join("".join(c["source"]) for c in code)
     assert "matplotlib.use" not in source and "!pip" not in source and "%pip" not in source
@@ -77,9 +87,9 @@ COMPUTE_CALLS = ("compute_unit", "run_studies", "get_or_compute", ".run(", "summ
 @pytest.mark.parametrize("notebook", ALL, ids=IDS)
 def test_no_notebook_calls_a_compute_function(notebook: Path):
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    source = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    source = "\n".join("".join(c["source"]) for c in _chapter_code(nb))
     assert not [c for c in COMPUTE_CALLS if c in source]
-    params = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+    params = "".join(_chapter_code(nb)[0]["source"])
     assert 'scale = "full"' in params and "compute = False" in params  # defaults: published, read-only
 
 

@@ -83,7 +83,7 @@ def test_a_claim_whose_own_value_is_w2_is_labelled_by_its_metric():
                          "secondary_weakness": {"measure": "w2", "rho_raw": 0.3, "ci95_raw": [0.1, 0.5]},
                          "w1": {"measure": "w1_tau0.01", "rho": -0.2, "ci95": None}})
     rows = corr.forest_frame([new])
-    assert rows["label"].tolist() == ["weakness (W2, primary)", "weakness (W1 τ=0.01)"]  # no duplicate
+    assert rows["label"].tolist() == ["weakness (W2, primary)", "weakness (W1 (τ = 0.01))"]  # no duplicate
     assert rows["target"].tolist() == [0.384, 0.384]
     assert math.isnan(rows["ci_lo"].iloc[1])
 
@@ -220,8 +220,6 @@ def test_parameter_cells_are_hidden_but_kept():
     assert rerun.hide_parameter_cells(cells) == 0
 
 
-@pytest.mark.parametrize("notebook", sorted((project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-                         + [project_root() / "notebooks" / "scorecard.ipynb"], ids=lambda p: Path(p).stem)
 def _is_launch_or_result_box(cell: dict) -> bool:
     """The launch bootstrap (first code cell) and the result box (right after the parameters)."""
     from weakness_lib.publish.launch import MARK
@@ -229,6 +227,8 @@ def _is_launch_or_result_box(cell: dict) -> bool:
     return "".join(cell["source"]).startswith((MARK, "# the answer first"))
 
 
+@pytest.mark.parametrize("notebook", sorted((project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+                         + [project_root() / "notebooks" / "scorecard.ipynb"], ids=lambda p: Path(p).stem)
 def test_chapter_hides_its_parameters_cell_and_shows_the_box(notebook: Path):
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and not _is_launch_or_result_box(c)]
