@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from weakness_lib.core.paths import project_root
 from weakness_lib.publish import launch
@@ -101,6 +102,15 @@ def _glued(nb_path: Path) -> set[str]:
     return keys
 
 
+def _streams(nb_path: Path) -> str:
+    """The stdout/stderr a run left in its notebook (pip's reason, when the bootstrap failed)."""
+    if not nb_path.exists():
+        return ""
+    cells = json.loads(nb_path.read_text()).get("cells", [])
+    return "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")[-4000:]
+
+
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local clone of the committed repository (what a launch button opens)."""
@@ -109,7 +119,15 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
-def test_binder_environment_builds_and_runs_a_chapter(clone: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def one_at_a_time(tmp_path_factory: pytest.TempPathFactory):
+    """The two fresh-venv installs (each a 5 GB torch) run one after the other, also across
+    pytest-xdist workers (a lock in the session's shared temporary folder)."""
+    with FileLock(str(tmp_path_factory.getbasetemp().parent / "launch-venvs.lock")):
+        yield
+
+
+def test_binder_environment_builds_and_runs_a_chapter(clone: Path, tmp_path: Path, one_at_a_time) -> None:
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(launch.offline_requirements((clone / "binder" / "requirements.txt").read_text()))
     venv = _venv(tmp_path / "binder")
@@ -120,13 +138,15 @@ def test_binder_environment_builds_and_runs_a_chapter(clone: Path, tmp_path: Pat
     assert GLUED in _glued(out)
 
 
-def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, tmp_path: Path) -> None:
+def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, tmp_path: Path, one_at_a_time) -> None:
     venv = _venv(tmp_path / "colab", "papermill", "ipykernel")  # what Colab provides
     folder = tmp_path / "content"
     folder.mkdir()
     shutil.copy(clone / "notebooks" / CHAPTER, folder / CHAPTER)
     out = folder / "out.ipynb"
     env = {**_env(), "WEAKNESS_REPO": f"file://{clone}"}
-    _run([venv / "bin" / "papermill", folder / CHAPTER, out, "-k", "python3", "--cwd", folder], env=env)
+    done = subprocess.run([str(venv / "bin" / "papermill"), str(folder / CHAPTER), str(out), "-k", "python3",
+                           "--cwd", str(folder)], capture_output=True, text=True, timeout=1800, env=env)
+    assert done.returncode == 0, f"the chapter failed on its own:\n{_streams(out)}\n{done.stderr[-3000:]}"
     assert (folder / "flat-minima-book" / "results" / "full").is_dir()
     assert GLUED in _glued(out)

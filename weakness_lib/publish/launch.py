@@ -37,7 +37,10 @@ if importlib.util.find_spec("weakness_lib") is None:
     _dest = os.path.abspath(os.environ.get("WEAKNESS_CLONE", "flat-minima-book"))
     if not os.path.isdir(_dest):
         subprocess.run(["git", "clone", "--quiet", "--depth", "1", _repo, _dest], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _dest], check=True)
+    _pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _dest],
+                          capture_output=True, text=True)
+    if _pip.returncode:
+        raise RuntimeError("installing weakness_lib failed:\\n" + _pip.stderr[-3000:])
     os.environ["WEAKNESS_ROOT"] = _dest  # committed results, configs and claims
     importlib.invalidate_caches()'''
 
