@@ -91,6 +91,14 @@ def _venv(path: Path, *packages: str) -> Path:
     return path
 
 
+@pytest.fixture
+def scratch(tmp_path: Path):
+    """The test's folder, removed when it ends whatever the outcome: each fresh venv holds a 5 GB
+    torch, and two of them left behind per run fill a small CI disk."""
+    yield tmp_path
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
 def _glued(nb_path: Path) -> set[str]:
     nb = json.loads(nb_path.read_text())
     keys = set()
@@ -127,7 +135,8 @@ def one_at_a_time(tmp_path_factory: pytest.TempPathFactory):
         yield
 
 
-def test_binder_environment_builds_and_runs_a_chapter(clone: Path, tmp_path: Path, one_at_a_time) -> None:
+def test_binder_environment_builds_and_runs_a_chapter(clone: Path, scratch: Path, one_at_a_time) -> None:
+    tmp_path = scratch
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(launch.offline_requirements((clone / "binder" / "requirements.txt").read_text()))
     venv = _venv(tmp_path / "binder")
@@ -138,7 +147,8 @@ def test_binder_environment_builds_and_runs_a_chapter(clone: Path, tmp_path: Pat
     assert GLUED in _glued(out)
 
 
-def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, tmp_path: Path, one_at_a_time) -> None:
+def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, scratch: Path, one_at_a_time) -> None:
+    tmp_path = scratch
     venv = _venv(tmp_path / "colab", "papermill", "ipykernel")  # what Colab provides
     folder = tmp_path / "content"
     folder.mkdir()
