@@ -237,6 +237,22 @@ def test_chapter_hides_its_parameters_cell_and_shows_the_box(notebook: Path):
     assert "remove-input" in code[1]["metadata"].get("tags", [])
 
 
+#: the tutorial chapter whose code is its content (a reader copies it); every other chapter's code
+#: only imports, loads, glues and plots, so its input is hidden (expandable) and its output shown
+TUTORIALS = {"11_measure_your_own_network"}
+
+
+@pytest.mark.parametrize("notebook", sorted((project_root() / "notebooks").glob("*.ipynb")),
+                         ids=lambda p: Path(p).stem)
+def test_plumbing_code_is_hidden_from_readers(notebook: Path):
+    if notebook.stem in TUTORIALS:
+        pytest.skip("a tutorial shows its code")
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    shown = ["".join(c["source"]).splitlines()[0] for c in nb["cells"] if c["cell_type"] == "code"
+             and not {"hide-input", "remove-input", "remove-cell"} & set(c["metadata"].get("tags", []))]
+    assert not shown, f"{notebook.name}: code shown to readers (tag it hide-input): {shown}"
+
+
 # --- launch buttons and the repository setting ------------------------------------------------------
 def test_stage_takes_the_repository_url_from_the_environment(tmp_path, monkeypatch):
     import yaml

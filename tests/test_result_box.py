@@ -74,3 +74,24 @@ def test_every_chapter_with_claims_opens_with_its_result_box() -> None:
         box = "".join(code[at + 1]["source"])
         assert box.startswith("# the answer first") and "result_box.show(" in box, path.name
         assert "remove-input" in code[at + 1]["metadata"]["tags"], path.name
+
+
+def test_the_result_box_is_the_first_thing_under_the_title() -> None:
+    """On the first screen: the chapter's title alone in its first cell, then (after the hidden
+    bootstrap and parameters cells) the result box; the introduction follows the box."""
+    import json
+
+    from weakness_lib.publish.book import chapter_notebooks
+
+    for path in chapter_notebooks():
+        if not result_box.chapter_claims(path.stem):
+            continue
+        cells = json.loads(path.read_text())["cells"]
+        title = "".join(cells[0]["source"])
+        assert cells[0]["cell_type"] == "markdown" and title.startswith("# ") and "\n" not in title.strip(), \
+            f"{path.name}: the first cell should hold the title only"
+        box = next(i for i, c in enumerate(cells) if "result_box.show(" in "".join(c["source"]))
+        shown = [c for c in cells[1:box] if c["cell_type"] == "markdown"
+                 or not {"remove-cell", "remove-input"} & set(c["metadata"].get("tags", []))]
+        assert not shown, f"{path.name}: something is shown between the title and the result box"
+
