@@ -151,6 +151,7 @@ class PageReport:
     table_links: list[list[str]] = field(default_factory=list)
     page_scroll: list[int] = field(default_factory=list)
     overflowing: list[str] = field(default_factory=list)
+    first_screen: dict = field(default_factory=dict)
 
 
 def require_chromium() -> None:
@@ -279,6 +280,17 @@ async () => {
     table_links: Array.from(article.querySelectorAll('table tr'))
       .map(tr => tr.querySelector('td a[href]')).filter(a => a).map(a => [a.innerText.trim(), a.href]),
     page_scroll: [document.documentElement.scrollWidth, window.innerWidth],
+    // where the answer sits, in page coordinates: a chapter's result box, the landing page's
+    // short conclusion and headline figure (null when the page has none)
+    first_screen: (() => {
+      const at = (sel, edge) => {
+        const el = document.querySelector(sel);
+        return el ? el.getBoundingClientRect()[edge] + window.scrollY : null;
+      };
+      return {viewport: window.innerHeight, result_box: at('.result-box', 'top'),
+              answer: at('.conclusion', 'top'), answer_bottom: at('.conclusion', 'bottom'),
+              figure: at('.headline-figure img', 'top')};
+    })(),
     overflowing: overflowing.slice(0, 10),
   };
 }
@@ -320,6 +332,8 @@ def visit(context, url: str, screenshot: Path | None = None) -> PageReport:
             setattr(report, key, value)
         if screenshot is not None:
             page.screenshot(path=str(screenshot), full_page=True)
+            # what a reader sees before scrolling
+            page.screenshot(path=str(screenshot.with_suffix(".first-screen.png")))
     finally:
         page.close()
     return report
@@ -459,8 +473,29 @@ def test_landing_page_shows_the_headline_figure(visited, width: int):
     report = visited[LANDING_PAGE, width]
     figures = [img for img in report.images if img["naturalWidth"] >= MIN_IMAGE_WIDTH]
     assert figures, "the landing page shows no figure"
-    assert "The correlation claims" in report.text
-    assert re.search(r"Of the \d+ claims tested so far, \d+ are reproduced", report.text)
+    assert "Does anything predict which of 100 identically trained networks" in report.text
+    assert re.search(r"Of the \d+ claims tested, \d+ are reproduced", report.text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_answer_is_on_the_first_screen(site, visited, width: int):
+    """The landing page's short conclusion and the top of its headline figure, and each chapter's
+    result box, start within the first screen (the viewport before any scrolling)."""
+    from weakness_lib.views.result_box import chapter_claims
+
+    landing = visited[LANDING_PAGE, width].first_screen
+    assert landing["answer"] is not None and landing["answer"] < landing["viewport"], landing
+    if width == WIDTHS[0]:  # on a desktop the figure starts on the first screen too
+        assert landing["figure"] is not None and landing["figure"] < landing["viewport"], landing
+    late = {}
+    for page in CHAPTER_PAGES:
+        if not set(chapter_claims(page.rsplit("/", 1)[-1])) & set(site.claims):
+            continue  # a chapter without a derived claim has no result box
+        seen = visited[page, width].first_screen
+        if seen["result_box"] is None or seen["result_box"] > 0.8 * seen["viewport"]:
+            late[page] = seen["result_box"]
+    assert not late, f"result box missing or below the first screen at {width} px: {late}"
 
 
 @pytest.mark.slow

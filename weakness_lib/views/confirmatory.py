@@ -49,7 +49,9 @@ def _row(t: pd.DataFrame, measure: str) -> pd.Series | None:
 
 
 def forest_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per (dataset, estimator, population): oriented value with its 95 % CI."""
+    """One row per (dataset, estimator, population): the raw ρ with test accuracy (the book's one
+    sign convention in figures, as on the landing page: weakness should be positive, sharpness
+    negative) with its 95 % CI; Ψ for the robustness population."""
     rows = []
     for label, study, ds in POPULATIONS:
         if study not in results:
@@ -59,8 +61,7 @@ def forest_frame(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
             r = _row(t, m)
             if r is not None:
                 rows.append({"dataset": DATASETS[ds], "estimator": name, "population": label,
-                             "value": r["rho_oriented"], "lo": r["ci_lo_oriented"],
-                             "hi": r["ci_hi_oriented"]})
+                             "value": r["rho"], "lo": r["ci_lo"], "hi": r["ci_hi"]})
     rob = results.get("robustness_population")
     for ds, name_ds in DATASETS.items():
         sc = None if rob is None else rob["scores"].get(f"{ds}/gap_acc")

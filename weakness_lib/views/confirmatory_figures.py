@@ -25,7 +25,7 @@ __all__ = ["forest_plot", "heatmap_plot"]
 
 
 def forest_plot(frame: pd.DataFrame) -> Any:
-    """Per dataset, each estimator's oriented ρ (or Ψ) with its CI, by population; the paper's
+    """Per dataset, each estimator's raw ρ with test accuracy (or Ψ) with its CI, by population; the paper's
     weakness target as a dashed line."""
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -51,7 +51,7 @@ def forest_plot(frame: pd.DataFrame) -> Any:
         ax.axvline(PAPER_RHO[ds], color="0.3", lw=0.9, ls="--")
         ax.text(PAPER_RHO[ds], -0.75, " paper", fontsize=8, color="0.3", va="bottom")
         ax.set_title(name_ds)
-        ax.set_xlabel("oriented ρ with test acc. / Ψ")
+        ax.set_xlabel("ρ with test acc. (raw sign) / Ψ")
         ax.set_yticks(range(len(order)), order)
         ax.set_ylim(len(order) - 0.5, -0.8)
     handles, labels = axes[0].get_legend_handles_labels()
