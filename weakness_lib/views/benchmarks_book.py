@@ -19,6 +19,10 @@ from weakness_lib.views import rederive as rv
 from weakness_lib.views import tables
 from weakness_lib.views.chapter import glue
 
+#: the runner benchmark's workloads (``benchmarks/results/runner.json``) as a reader names them
+WORKLOADS = {"head_to_head_20": "20 head-to-head networks (MNIST, full scale)",
+             "smoke": "every study at smoke scale"}
+
 
 def _markdown(text: str) -> None:
     from IPython.display import Markdown, display
@@ -35,6 +39,7 @@ def runner() -> None:
         _markdown("*No `benchmarks/results/runner.json` yet: run `benchmarks/bench_runner.py`.*")
         return
     rt = br.runner_table(rec)
+    rt["workload"] = rt["workload"].map(lambda w: WORKLOADS.get(w, w))
     h2h = rec["results"].get("head_to_head_20")
     if h2h:
         glue(runner_speedup_20=h2h["speedup"])

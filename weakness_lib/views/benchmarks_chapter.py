@@ -10,12 +10,14 @@ prose quotes.
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pandas as pd
 
 from weakness_lib.views import bench as br
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views.chapter import glue
 
 RERUN = ('<div class="admonition tip rerun-box"><p class="admonition-title">Rerun this page</p><p>Every number '
@@ -29,6 +31,24 @@ def rerun_box() -> Any:
     from IPython.display import HTML
 
     return HTML(RERUN)
+
+
+#: a function of the library in a stored text (``build_mlp(seed=0)``, ``top_eigenvalues``): a
+#: snake_case name with its call's arguments, if any
+_FUNCTION = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\([^()]*\))?")
+
+
+def code_names(text: Any) -> Any:
+    """``text`` HTML-escaped, with each function name in it in code formatting (a reader may type
+    it); anything but a string is returned as it is. For tables built with ``escape=False``."""
+    if not isinstance(text, str):
+        return text
+    return _FUNCTION.sub(lambda m: f"<code>{m[0]}</code>", html.escape(text))
+
+
+def _coded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`code_names` applied to every text column."""
+    return frame.map(code_names)
 
 
 def _markdown(text: str) -> None:
@@ -57,10 +77,11 @@ def setting(results: dict[str, dict[str, Any]]) -> Any:
     """The network, batch and threads of every curvature method."""
     setup = results["curvature"]["setup"]
     glue(bench_batch=setup["batch"], bench_n_params=setup["n_params"])
-    return tables.table(pd.Series({"model": setup["model"], "parameters": setup["n_params"],
-                                   "training before measuring": setup["training"], "batch": setup["batch"],
-                                   "batch source": setup["batch_source"], "threads": setup["threads"]},
-                                  name="value"), wrap=["value"])
+    trained = "; ".join(f"{names.label(k)}: {tables.fmt_number(v)}" for k, v in setup["training"].items())
+    return tables.table(pd.Series({"model": code_names(setup["model"]), "parameters": setup["n_params"],
+                                   "training before measuring": html.escape(trained), "batch": setup["batch"],
+                                   "batch source": code_names(setup["batch_source"]),
+                                   "threads": setup["threads"]}, name="value"), wrap=["value"], escape=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,7 +92,8 @@ def lambda_max(results: dict[str, dict[str, Any]]) -> Any:
     curv = results["curvature"]
     ref = curv["results"]["lambda_max"]["reference"]
     glue(lam_ref=ref["lambda_max"], lam_gap=ref["lambda_2"] / ref["lambda_max"])
-    return tables.table(br.lambda_table(curv), digits=4, formats={"rel. error": "{:.1e}", "wall s": "{:.2f}"},
+    return tables.table(_coded(br.lambda_table(curv)), digits=4, escape=False,
+                        formats={"rel. error": "{:.1e}", "wall s": "{:.2f}"},
                         missing="the iterates were recorded only for the runs whose every estimate was logged "
                                 "(PyHessian run long, the new Lanczos path)")
 
@@ -140,7 +162,7 @@ def trace(results: dict[str, dict[str, Any]]) -> Any:
          tr_ph_ms=t["pyhessian"]["ms_per_hvp"], tr_cl_ms=t["curvlinops"]["ms_per_hvp"])
     if "ours" in t:
         glue(tr_ours_ms=t["ours"]["ms_per_hvp"])
-    return tables.table(br.trace_table(results["curvature"]), digits=4)
+    return tables.table(_coded(br.trace_table(results["curvature"])), digits=4, escape=False)
 
 
 def trace_cost(results: dict[str, dict[str, Any]]) -> Any:

@@ -4,7 +4,9 @@ as a reader writes it (name, symbol, unit, meaning), and one number format.
 Tables, figures and pages call :func:`label` (a column → its reader's name), :func:`readable`
 (rename a table's columns), and :func:`num` / :func:`minus` (true minus signs, ``1.53 × 10⁷`` rather
 than ``1.53e+07``, counts without ``.0``). The methods page shows :func:`glossary`. A column that is
-not listed keeps its stored name, and a test scans the rendered book for stored names.
+not listed keeps its stored name, and a test scans the rendered book for stored names. The
+diagnostic columns (checks and bookkeeping shown next to the measures) are listed in
+:mod:`weakness_lib.views.names_table`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+
+from weakness_lib.views.names_table import DIAGNOSTICS
 
 MINUS = "\u2212"
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
@@ -129,6 +133,9 @@ NAMES.update({
     "not_reproduced": Name("not reproduced"),
 })
 
+#: the diagnostic columns (not in the glossary, which lists the book's measures)
+NAMES.update({k: Name(*v) for k, v in DIAGNOSTICS.items()})
+
 _KINDS = {"w1": ("W1 (surviving completions)", "W₁", "bits"), "mean_A": ("mean |A|", "|A|", ""),
           "frac_single": ("fraction with |A| = 1", "", "")}
 _MEANINGS = {"w1": "mean over probe images of log₂(2^|A| − 1), A the labels permitted at threshold {t}; "
@@ -159,9 +166,9 @@ def name(column: str) -> Name:
 
 def label(column: str, unit: bool = False) -> str:
     """A column as a reader writes it, e.g. ``w1_tau0.01`` → "W1 (τ = 0.01)"; with its unit in
-    brackets when ``unit``."""
+    brackets when ``unit`` (unless the label already ends with it, "training wall time (s)")."""
     n = name(column)
-    return f"{n.label} [{n.unit}]" if unit and n.unit else n.label
+    return f"{n.label} [{n.unit}]" if unit and n.unit and not n.label.endswith(f"({n.unit})") else n.label
 
 
 _WORD = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9.]*[A-Za-z0-9])+")
@@ -231,7 +238,8 @@ GLOSSARY_THRESHOLDED: tuple[str, ...] = ("w1_tau0.01", "w1_delta1", "mean_A_tau0
 def glossary(columns: list[str] | None = None) -> pd.DataFrame:
     """The methods page's table: every described name with its symbol, unit, meaning and the
     column it is stored as (W1-type columns by one example per kind)."""
-    keys = columns or [*GLOSSARY_THRESHOLDED[:1], *(k for k, v in NAMES.items() if v.meaning),
+    keys = columns or [*GLOSSARY_THRESHOLDED[:1],
+                       *(k for k, v in NAMES.items() if v.meaning and k not in DIAGNOSTICS),
                        *GLOSSARY_THRESHOLDED[1:]]
     rows = [{"name": name(k).label, "symbol": name(k).symbol, "unit": name(k).unit,
              "meaning": name(k).meaning, "stored as": k} for k in keys]

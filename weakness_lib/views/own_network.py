@@ -1,8 +1,11 @@
 """The presentation of chapter 11 ("Measure your own network"), which keeps its calls of the public
-API visible: the rerun box and the table of measures with their meaning."""
+API visible: the rerun box, the table of measures with their meaning and the table of the errors
+raised for a module the MLP-only functions refuse."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,3 +33,16 @@ def measures_table(values: Mapping[str, float], info: Mapping[str, Any]) -> Any:
     rows = [{"measure": info[k].label, "value": f"{v:.4g}", "units": info[k].units,
              "a higher value means": info[k].higher} for k, v in values.items()]
     return tables.table(pd.DataFrame(rows), wrap=["measure", "units"])
+
+
+#: a name of the library in an error message: a dotted path (``weakness_lib.build_mlp``) or a snake_case name
+_CODE = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|(?<![\w.])[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
+def errors_table(errors: Mapping[str, str]) -> Any:
+    """One row per refused call: what was asked and the error raised, verbatim (not renamed by
+    :mod:`~weakness_lib.views.names`), with the library's names in it (``weakness_lib.build_mlp``,
+    ``path_norm``) in code formatting."""
+    cells = {what: _CODE.sub(lambda m: f"<code>{m[0]}</code>", html.escape(text)) for what, text in errors.items()}
+    return tables.table(pd.Series({html.escape(k): v for k, v in cells.items()}, name="error raised"),
+                        wrap=["error raised"], formats={"error raised": str}, escape=False)
