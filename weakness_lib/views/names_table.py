@@ -12,6 +12,8 @@ DIAGNOSTICS: dict[str, tuple[str, str, str, str]] = {
     # chapter 01: function-preserving rescalings (one row per mode × α)
     "lambda_max_ratio": ("λ_max ratio (reparameterised / original)", "λ_max(α)/λ_max(1)", "",
                          "largest Hessian eigenvalue of the rescaled network over that of the original"),
+    "trace_ratio_rescaled": ("Hessian trace ratio (reparameterised / original)", "tr H(α)/tr H(1)", "",
+                             "Hutchinson trace of the rescaled network's Hessian over the original's"),
     "trace_predicted": ("Hessian trace predicted from α = 1", "Σ_t s_t⁻² tr H_tt", "",
                         "the trace the rescaling must give: the original network's per-block "
                         "Hutchinson samples, block t scaled by s_t⁻² (± standard error)"),
