@@ -96,7 +96,9 @@ def compare_claims(before: str, studies: dict[str, dict]) -> list[dict]:
     rows = []
     for claim in sorted(load_claims("full"), key=lambda c: c["claim_id"]):
         cid = claim["claim_id"]
-        old, new = summary(claim_at(before, cid)), summary(claim)
+        former = (claim.get("provenance") or {}).get("renamed_from")  # its id at ``before``
+        old = summary(claim_at(before, cid) or (claim_at(before, former) if former else None))
+        new = summary(claim)
         moved = old is None or old["value"] != new["value"] or old["ci95"] != new["ci95"]
         rel = None
         if old and isinstance(old["value"], (int, float)) and old["value"]:

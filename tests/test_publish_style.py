@@ -38,7 +38,7 @@ def claim(**kw) -> dict:
 def test_correlation_rule_on_the_committed_claims():
     by_id = {c["claim_id"]: corr.is_correlation(c) for c in committed_claims()}
     assert {k for k, v in by_id.items() if v} >= {"B4", "B6", "B7"}
-    for cid in ("B1", "B2", "B3", "B5", "W1", "W2", "W3"):
+    for cid in ("B1", "B2", "B3", "B5", "WLM-I", "WLM-II", "WLM-III"):
         assert by_id.get(cid) is False, cid
 
 
@@ -124,12 +124,23 @@ def test_compact_table_links_claims_to_chapters_and_shows_no_nan():
                                              [f"book/generated/{p.stem}" for p in
                                               (project_root() / "notebooks").glob("*.ipynb")])
                 for c in claims}
-    assert chapters["B1"] == "01_reparameterisation" and chapters["W3"] == "09_wen_scenario_III"
+    assert chapters["B1"] == "01_reparameterisation" and chapters["WLM-III"] == "09_wen_scenario_III"
     table = cv.compact_table(claims, chapters)
     assert len(table) == len(claims)
     text = table.to_string()
     assert "nan" not in text and "None" not in text
     assert table["claim"].str.contains('href="01_reparameterisation.html"').any()
+
+
+def test_the_scorecard_says_a_verdict_has_a_caveat_and_what_it_is():
+    """The caveats of the chapters' result boxes reach the scorecard: WLM-I is reproduced although
+    Sim-BN fails condition (d) in one seed; WLM-II has no caveat."""
+    by_id = {c["claim_id"]: c for c in committed_claims()}
+    table = cv.compact_table([by_id["WLM-I"], by_id["WLM-II"]], {}).set_index("claim")
+    assert "with a caveat" in table.loc["WLM-I", "verdict"]
+    assert "caveat" not in table.loc["WLM-II", "verdict"]
+    assert "<b>Caveat.</b> Condition (d) of the rule fails in seed 0" in cv.details_html(by_id["WLM-I"], None)
+    assert "Caveat." not in cv.details_html(by_id["WLM-II"], None)
 
 
 def test_headline_keeps_parentheses_and_formulas_readable():

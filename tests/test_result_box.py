@@ -95,3 +95,40 @@ def test_the_result_box_is_the_first_thing_under_the_title() -> None:
                  or not {"remove-cell", "remove-input"} & set(c["metadata"].get("tags", []))]
         assert not shown, f"{path.name}: something is shown between the title and the result box"
 
+
+
+# WLM-I's per-seed numbers as committed: condition (d) (Sim-BN 1-SAM) fails in seed 0 only
+WLM_I = {
+    "claim_id": "WLM-I", "paper": "wen2023", "verdict": "reproduced", "our_value": 1.0, "ci95": None,
+    "paper_value": "Fig 2: W1 columns 1-2 have norm 42.5 vs <= 5.65 for the rest",
+    "metric": "minimum final test accuracy",
+    "details": {"per_seed": {
+        "0": {"b": True, "c": True, "d": False, "bn_acc": 0.78525, "bn_feature_ratio": 2.0825},
+        "1": {"b": True, "c": True, "d": True, "bn_acc": 0.98425, "bn_feature_ratio": 2.7102},
+        "2": {"b": True, "c": True, "d": True, "bn_acc": 0.99725, "bn_feature_ratio": 2.7244}}},
+}
+
+
+def test_a_condition_failing_in_one_seed_is_said_beside_the_verdict() -> None:
+    [text] = result_box.caveats(WLM_I)
+    assert text.startswith("Condition (d) of the rule fails in seed 0 (1 of 3 seeds)")
+    assert "Sim-BN 1-SAM reaches a test accuracy of 0.785 there (0.984, 0.997 in seeds 1, 2)" in text
+    assert "on average 2.51× the largest other column (2.08× to 2.72× over the seeds)" in text
+    box = result_box.html_box([WLM_I])
+    assert "admonition warning" in box and "✅ reproduced" in box and "But:" in box
+
+
+def test_no_condition_caveat_when_every_seed_passes() -> None:
+    passing = copy.deepcopy(WLM_I)
+    passing["details"]["per_seed"]["0"].update(d=True, bn_acc=0.95)
+    assert result_box.caveats(passing) == []
+    assert "admonition tip" in result_box.html_box([passing])
+
+
+def test_a_failed_condition_without_sim_bn_numbers_names_only_the_seeds() -> None:
+    other = copy.deepcopy(WLM_I)
+    for row in other["details"]["per_seed"].values():
+        row.update(d=True)
+        del row["bn_acc"]
+    other["details"]["per_seed"]["1"]["b"] = other["details"]["per_seed"]["2"]["b"] = False
+    assert result_box.caveats(other) == ["Condition (b) of the rule fails in seeds 1, 2 (2 of 3 seeds)."]

@@ -219,4 +219,4 @@ def test_a_chapter_that_opts_in_computes_through_the_runner(tmp_path, monkeypatc
         chapter.load("wen_scenario_1", "smoke")  # default: read only
     result = chapter.load("wen_scenario_1", "smoke", compute=True)
     assert result["checks"]["verdict"] in ("reproduced", "partially_reproduced", "not_reproduced")
-    assert (tmp_path / "results" / "smoke" / "claims" / "W1.json").exists()  # written by the runner
+    assert (tmp_path / "results" / "smoke" / "claims" / "WLM-I.json").exists()  # written by the runner

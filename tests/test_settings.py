@@ -128,7 +128,7 @@ def test_builtin_values_are_kept_as_written():
 def test_a_stored_config_is_typed_with_its_registration():
     t = base.table("wen_scenario_2", "smoke")
     s = S.of("wen_scenario_2", t.config, where=str(t.path))
-    assert s.config == t.config and s.rule("W2") == S.load("wen_scenario_2", "smoke").rule("W2")
+    assert s.config == t.config and s.rule("WLM-II") == S.load("wen_scenario_2", "smoke").rule("WLM-II")
     with pytest.raises(C.ConfigError, match=r"stored\.json: missing key d \(scale smoke\)"):
         S.of("wen_scenario_2", {k: v for k, v in t.config.items() if k != "d"}, where="stored.json")
 

@@ -121,6 +121,20 @@ def test_rewriting_an_unchanged_claim_keeps_the_file(isolated_results):
     assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~_umask())  # not mkstemp's 0600
 
 
+def test_a_renamed_claim_keeps_its_file_and_its_former_id(isolated_results):
+    """A claim renamed without re-deriving it (its provenance names the former id) is kept when the
+    runner re-derives the same content, which does not know the former id."""
+    path, _ = write_claim(_claim(provenance={"git_commit": "abc", "n": 1}), "smoke")
+    record = json.loads(path.read_text())
+    record["provenance"]["renamed_from"] = "W9"
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    before = path.read_text()
+    _, changed = write_claim(_claim(provenance={"git_commit": "def", "n": 1}), "smoke")
+    assert not changed and path.read_text() == before
+    _, changed = write_claim(_claim(provenance={"git_commit": "def", "n": 2}), "smoke")
+    assert changed and "renamed_from" not in json.loads(path.read_text())["provenance"]
+
+
 def test_free_text_does_not_change_the_table_name(tmp_path):
     a = ResultsStore("smoke", tmp_path).table("exp", {"lr": 0.1, "other_measures": "trace, ..."})
     a.put("u", {"x": 1})

@@ -1,6 +1,6 @@
-"""The registered verdict rules of W1, W2, W3 on synthetic inputs: each threshold (read from
+"""The registered verdict rules of WLM-I, WLM-II, WLM-III on synthetic inputs: each threshold (read from
 ``configs/wen_scenario_*.yaml``) is crossed from both sides and the exact verdict string checked;
-and the bounded interval used for W3's mean accuracy."""
+and the bounded interval used for WLM-III's mean accuracy."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from weakness_lib.studies.wen import scenario_2 as S2
 from weakness_lib.studies.wen import scenario_3 as S3
 from weakness_lib.wen import constructions as C
 
-R1 = base.rule("wen_scenario_1", "W1")
-R2 = base.rule("wen_scenario_2", "W2")
-R3 = base.rule("wen_scenario_3", "W3")
+R1 = base.rule("wen_scenario_1", "WLM-I")
+R2 = base.rule("wen_scenario_2", "WLM-II")
+R3 = base.rule("wen_scenario_3", "WLM-III")
 T1, T2, T3 = R1["thresholds"], R2["thresholds"], R3["thresholds"]
 SEEDS = [0, 1, 2]
 D = 1e-3  # a step across a threshold, far above float rounding
@@ -28,7 +28,7 @@ def per_seed(value, n_changed: int, changed):
     return [changed if s < n_changed else value for s in SEEDS]
 
 
-# -- W1 ------------------------------------------------------------------------------------------
+# -- WLM-I ---------------------------------------------------------------------------------------
 
 
 def w1(*, gd_acc=None, sam_acc=None, gd_trace=None, sam_trace=None, bn_acc=None, bn_ratio=None,
@@ -95,7 +95,7 @@ def test_w1_value_is_the_minimum_accuracy():
     assert out["per_seed"][1]["b"] is False and out["conditions"]["n_seeds_b"] == 2
 
 
-# -- W2 ------------------------------------------------------------------------------------------
+# -- WLM-II --------------------------------------------------------------------------------------
 
 BOUND2 = C.bias_trace_bound(30)
 
@@ -179,7 +179,7 @@ def test_w2_each_threshold_from_both_sides(kw, verdict):
     assert w2(**kw)["verdict"] == verdict
 
 
-# -- W3 ------------------------------------------------------------------------------------------
+# -- WLM-III -------------------------------------------------------------------------------------
 
 
 def w3(*, sam_acc=None, sam_trace=None, sgd_acc=None, sgd_trace=None, cons=None, n_test=4000):
@@ -246,7 +246,7 @@ def test_registered_targets_match_the_theory():
 
 
 def test_accuracy_interval_stays_in_the_unit_interval():
-    # the committed W3 seeds: mean ± t·se gave [0.912, 1.054]
+    # the committed WLM-III seeds: mean ± t·se gave [0.912, 1.054]
     accs = [0.95, 0.99925, 1.0]
     mean, (lo, hi) = W.accuracy_ci95(accs, n_test=4000)
     assert mean == pytest.approx(0.9830833333333334)

@@ -81,8 +81,10 @@ def claims_dir(scale: str) -> Path:
     return results_root(scale) / "claims"
 
 
-#: provenance fields that describe *when* a claim file was written, not what it says
-VOLATILE: frozenset[str] = frozenset({"date", "git_commit", "claim_written"})
+#: provenance fields that describe *when* a claim file was written (or under which id it was first
+#: written: ``renamed_from``, set when a committed claim was renamed without re-deriving it), not
+#: what it says; a re-derivation that differs only in these keeps the committed file
+VOLATILE: frozenset[str] = frozenset({"date", "git_commit", "claim_written", "renamed_from"})
 
 
 def _stable(obj: Any) -> Any:

@@ -62,9 +62,9 @@ STUDIES: dict[str, Study] = {
               ("X5",)),
         Study("theory", _B + "theory", "06_theory_finite_languages", ("B3", "B4"),
               needs=("head_to_head_mnist", "head_to_head_fmnist")),
-        Study("wen_scenario_1", _W + "scenario_1", "07_wen_scenario_I", ("W1",)),
-        Study("wen_scenario_2", _W + "scenario_2", "08_wen_scenario_II", ("W2",)),
-        Study("wen_scenario_3", _W + "scenario_3", "09_wen_scenario_III", ("W3",),
+        Study("wen_scenario_1", _W + "scenario_1", "07_wen_scenario_I", ("WLM-I",)),
+        Study("wen_scenario_2", _W + "scenario_2", "08_wen_scenario_II", ("WLM-II",)),
+        Study("wen_scenario_3", _W + "scenario_3", "09_wen_scenario_III", ("WLM-III",),
               needs=("wen_scenario_1", "wen_scenario_2")),
     ]
 }

@@ -165,8 +165,11 @@ def provenance_text(prov: Mapping[str, Any]) -> str:
 
 def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | None]) -> pd.DataFrame:
     """One line per claim: id (linked to its chapter), claim, paper target, our value with its
-    metric and unit, 95 % CI and verdict — HTML-ready cell text."""
+    metric and unit, 95 % CI and verdict — HTML-ready cell text; a verdict with a caveat (those of
+    the chapter's result box, :func:`weakness_lib.views.result_box.caveats`) says so under it."""
     import html
+
+    from weakness_lib.views.result_box import caveats  # it imports this module
 
     rows = []
     for c in claims:
@@ -181,14 +184,18 @@ def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | 
             "our value": f"<b>{html.escape(format_value(c['our_value'], unit))}</b><br>"
                          f"<small>{html.escape(name)}</small>",
             "95 % CI": html.escape(formatinterval(c.get("ci95"), unit)).replace(", ", ",<br>"),
-            "verdict": BADGE.get(c["verdict"], html.escape(str(c["verdict"]))),
+            "verdict": BADGE.get(c["verdict"], html.escape(str(c["verdict"])))
+                       + ("<br><small>with a caveat (below)</small>" if caveats(c) else ""),
         })
     return pd.DataFrame(rows)
 
 
 def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
-    """A collapsible section with a claim's full statement, target, metric, rule and provenance."""
+    """A collapsible section with a claim's full statement, target, metric, rule, the caveats of
+    its result box (if any) and provenance."""
     import html
+
+    from weakness_lib.views.result_box import caveats  # it imports this module
 
     def esc(text: Any) -> str:
         return html.escape(pretty_text(str(text)))
@@ -199,6 +206,7 @@ def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
             ("Our value", esc(f"{format_value(claim['our_value'], unit)} ({name}); 95 % CI "
                               f"{formatinterval(claim.get('ci95'), unit)}")),
             ("Metric", esc(claim["metric"])), ("Verdict rule", esc(claim["verdict_rule"])),
+            *([("Caveat", esc(" ".join(caveats(claim))))] if caveats(claim) else []),
             ("Provenance", esc(provenance_text(claim.get("provenance", {}))))]
     body = "".join(f"<p><b>{k}.</b> {v}</p>" for k, v in rows)
     return (f'<details class="claim-details"><summary><b>{html.escape(claim["claim_id"])}</b> '

@@ -8,7 +8,10 @@ a reader would ask next — the caveats :func:`caveats` reads from the claim fil
 * the same estimate under the original, stricter rule (``details.secondary_weakness.rule_outcome``)
   would get another verdict;
 * the validation oracle does as well (``details.oracle``: the paired-bootstrap CI of
-  ρ(weakness) − ρ(oracle) does not exclude 0).
+  ρ(weakness) − ρ(oracle) does not exclude 0);
+* a registered per-seed condition fails in some seed (``details.per_seed[seed][letter]`` is
+  false), which a rule over "≥ 2 of 3 seeds" lets pass: the seeds, and for the Sim-BN condition of
+  claim WLM-I the Sim-BN numbers (``bn_acc``, ``bn_feature_ratio``) of every seed.
 
 Nothing is recomputed: every number is the claim file's.
 """
@@ -39,6 +42,44 @@ def _ci(ci: Any) -> str:
     return f"[{_rho(ci[0])}, {_rho(ci[1])}]"
 
 
+#: per-seed numbers shown beside a failed condition: (the condition's letter, the keys its per-seed
+#: rows hold it by) → how each reads; WLM-I's condition (d) is Sim-BN 1-SAM's accuracy and features
+_CONDITION_NUMBERS = {("d", "bn_acc", "bn_feature_ratio"): "Sim-BN 1-SAM"}
+
+
+def _seeds(seeds: list[str]) -> str:
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(seeds)
+
+
+def _failed_conditions(details: Mapping[str, Any]) -> list[str]:
+    """One sentence per registered per-seed condition that fails in some seed (the verdict may
+    still be "reproduced" where the rule asks it in only some seeds), with its numbers where known."""
+    per_seed = details.get("per_seed")
+    if not isinstance(per_seed, Mapping):
+        return []
+    rows = {str(s): r for s, r in per_seed.items() if isinstance(r, Mapping)}
+    letters = sorted({k for r in rows.values() for k, v in r.items() if len(k) == 1 and isinstance(v, bool)})
+    out = []
+    for letter in letters:
+        failed = [s for s, r in rows.items() if r.get(letter) is False]
+        if not failed:
+            continue
+        text = f"Condition ({letter}) of the rule fails in {_seeds(failed)} ({len(failed)} of {len(rows)} seeds)"
+        for (cond, acc, ratio), what in _CONDITION_NUMBERS.items():
+            if cond != letter or not all(acc in r and ratio in r for r in rows.values()):
+                continue
+            passed = [s for s in rows if s not in failed]
+            text += (f": {what} reaches a test accuracy of "
+                     f"{', '.join(f'{rows[s][acc]:.3f}' for s in failed)} there"
+                     + (f" ({', '.join(f'{rows[s][acc]:.3f}' for s in passed)} in {_seeds(passed)})"
+                        if passed else ""))
+            ratios = [float(r[ratio]) for r in rows.values()]
+            text += (f", and its x₁, x₂ columns of W₁ are on average {sum(ratios) / len(ratios):.2f}× "
+                     f"the largest other column ({min(ratios):.2f}× to {max(ratios):.2f}× over the seeds)")
+        out.append(text + ".")
+    return out
+
+
 def caveats(claim: Mapping[str, Any]) -> list[str]:
     """One sentence per caveat a reader should see beside the verdict (possibly none)."""
     d, out = claim.get("details") or {}, []
@@ -61,7 +102,7 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
         out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
                    f"{_rho(oracle['oracle_rho'])}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
                    f"ρ(oracle) = {_rho(oracle['difference'])}, 95 % CI {_ci([lo, hi])}.")
-    return out
+    return out + _failed_conditions(d)
 
 
 def summary(claim: Mapping[str, Any]) -> dict[str, str]:

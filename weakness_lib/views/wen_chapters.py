@@ -1,4 +1,4 @@
-"""The code of the Wen chapters (07–09, claims W1–W3): every table, figure and glue value, from the
+"""The code of the Wen chapters (07–09, claims WLM-I to WLM-III): every table, figure and glue value, from the
 analysed stored table (:func:`weakness_lib.views.chapter.load`) and the claim file
 (:func:`weakness_lib.views.chapter.claim`); the verdicts are read, never re-derived.
 
@@ -68,7 +68,7 @@ def run_mean(frame: pd.DataFrame, run: str, column: str) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# Chapter 07, Scenario I (W1)
+# Chapter 07, Scenario I (claim WLM-I)
 # ---------------------------------------------------------------------------------------------
 def w1_checks(result: Mapping[str, Any]) -> Any:
     """The width-4 interpolator's trace checks (table), glued for the prose."""
@@ -148,16 +148,21 @@ def w1_columns(result: Mapping[str, Any]) -> Any:
 
 
 def w1_glue(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:
-    """The numbers of the closing prose, from the claim file."""
-    s = per_seed(claim)
+    """The numbers of the closing prose, from the claim file; the paper's Sim-BN feature ratio and
+    the threshold of condition (d) from the registration the verdict used."""
+    s, target = per_seed(claim), result["rule"]["target"]
+    worst = s["bn_acc"].astype(float).idxmin()  # the Sim-BN seed furthest from condition (d)
     glue_all(w1_min_acc=claim["our_value"], w1_gd_trace=float(s["gd_trace"].mean()),
           w1_sam_trace=float(s["sam_trace"].mean()), w1_ratio=float(s["trace_ratio"].mean()),
           w1_bn_acc=float(s["bn_acc"].mean()), w1_bn_ratio=float(s["bn_feature_ratio"].mean()),
+          w1_bn_worst_seed=int(worst), w1_bn_worst_acc=float(s.loc[worst, "bn_acc"]),
+          w1_bn_min_acc=float(result["rule"]["thresholds"]["bn_acc"]),
+          w1_paper_ratio=target["simbn_feature_col_norm"] / target["simbn_other_col_norm_max"],
           w1_verdict=claim["verdict"].replace("_", " "), w1_wall=result["wall_s"])
 
 
 # ---------------------------------------------------------------------------------------------
-# Chapter 08, Scenario II (W2)
+# Chapter 08, Scenario II (claim WLM-II)
 # ---------------------------------------------------------------------------------------------
 def w2_constructions(result: Mapping[str, Any]) -> Any:
     """The memorising and generalising constructions (table), glued for the prose."""
@@ -183,6 +188,24 @@ def w2_training(result: Mapping[str, Any]) -> None:
     style.show(W.training_curves(hist, labels, {"train_loss": "training loss"}, title="Training loss"))
 
 
+def w2_below_bound(result: Mapping[str, Any], run: str = "sam1_bias") -> dict[str, float]:
+    """Why 1-SAM's final trace may lie below the minimal trace 4√(d+1) (a minimum over exact
+    interpolators): over the same final window as its final trace, the mean training loss L and the
+    bound that holds at any weights, Tr ∇²L ≥ 4√(d+1)·mean_i |f(x_i)| ≥ 4√(d+1)·(1 − √L)
+    (Cauchy–Schwarz neuron by neuron; mean_i |f(x_i)| ≥ 1 − √L as y_i = ±1), per logged epoch,
+    averaged — and the window's mean trace, which is the claim's final trace."""
+    import numpy as np
+
+    hist, final = result["history"], result["final"]
+    epochs = final[final["run"] == run].set_index("seed")["epochs"]
+    h = hist[hist["run"] == run]
+    window = h[h["epoch"] >= (1 - float(result["config"]["final_window"])) * h["seed"].map(epochs)]
+    floor = result["bound"] * (1 - np.sqrt(window["train_loss"]))
+    return {"train_loss": float(window["train_loss"].mean()), "floor": float(floor.mean()),
+            "trace": float(window.groupby("seed")["trace"].mean().mean()),
+            "min_margin": float((window["trace"] - floor).min())}
+
+
 def w2_glue(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:
     """The numbers of the closing prose, from the claim file and the stored rows."""
     s, hist = per_seed(claim), result["history"]
@@ -194,3 +217,6 @@ def w2_glue(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:
           w2_gd_trace=float(s["gd_trace"].mean()), w2_ctrl_acc=float(s["control_acc"].mean()),
           w2_verdict=claim["verdict"].replace("_", " "), w2_wall=result["wall_s"],
           w2_act0=float(act0), w2_act_end=run_mean(result["final"], "sam1_bias", "final_active_frac"))
+    below = w2_below_bound(result)
+    glue_all(w2_sam_loss=below["train_loss"], w2_sam_floor=below["floor"],
+             w2_sam_below_pct=100 * (1 - float(s["sam_trace"].mean()) / result["bound"]))

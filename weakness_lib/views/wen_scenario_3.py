@@ -1,6 +1,6 @@
-"""The code of chapter 09 (Wen Scenario III, claim W3) and its closing comparison of the three
+"""The code of chapter 09 (Wen Scenario III, claim WLM-III) and its closing comparison of the three
 scenarios: tables, figures and glue values from the analysed stored tables and the claim files
-W1–W3 (the verdicts are read from the claim files, never re-derived).
+WLM-I to WLM-III (the verdicts are read from the claim files, never re-derived).
 """
 
 from __future__ import annotations

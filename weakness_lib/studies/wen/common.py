@@ -1,4 +1,4 @@
-"""Shared machinery of the three Wen, Li & Ma (2023) scenario studies (claims W1, W2, W3).
+"""Shared machinery of the three Wen, Li & Ma (2023) scenario studies (claims WLM-I, WLM-II, WLM-III).
 
 A config (``configs/wen_scenario_*.yaml``, typed by :mod:`weakness_lib.studies.wen.settings`)
 holds the data settings (``d``, ``n_train``, ``n_test``, ``width``, ``ln_eps``), the ``seeds``,

@@ -1,4 +1,4 @@
-"""Chapter 07, claim W1: Wen, Li & Ma (2023) Scenario I — flattest minimisers generalise.
+"""Chapter 07, claim WLM-I: Wen, Li & Ma (2023) Scenario I — flattest minimisers generalise.
 
 Units (one store row each, see :mod:`weakness_lib.studies.wen.common`):
 
@@ -11,7 +11,7 @@ Units (one store row each, see :mod:`weakness_lib.studies.wen.common`):
   Gauss–Newton for Sim-BN) against epochs.
 
 The study protocol (:mod:`weakness_lib.engine.base`): :func:`units`, :func:`compute_unit`,
-:func:`analyse`, :func:`claims`; the W1 rule is :func:`checks` (thresholds from
+:func:`analyse`, :func:`claims`; the WLM-I rule is :func:`checks` (thresholds from
 ``configs/wen_scenario_1.yaml``).
 """
 
@@ -31,7 +31,7 @@ from weakness_lib.wen.twolayer import TwoLayerSpec
 EXPERIMENT = "wen_scenario_1"
 SETTINGS = settings.Scenario1  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "07_wen_scenario_I.ipynb"
-CLAIMS = ("W1",)
+CLAIMS = ("WLM-I",)
 
 LABELS = {
     "gd_wd_nobias": "GD + WD (no bias)",
@@ -100,7 +100,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
            cons: Mapping[str, Any]) -> dict[str, Any]:
-    """The registered W1 rule (pure): conditions (a)–(d), per seed, and the verdict.
+    """The registered WLM-I rule (pure): conditions (a)–(d), per seed, and the verdict.
 
     (a) the construction's closed-form trace matches the dense Hessian and Hutchinson; (b) GD+WD
     and 1-SAM both reach ``min_acc``; (c) 1-SAM's final trace ≤ ``trace_ratio`` × GD+WD's; (d)
@@ -181,7 +181,7 @@ def bound(config: Mapping[str, Any]) -> float:
 
 SCENARIO = W.Scenario(
     study=EXPERIMENT,
-    claim_id="W1",
+    claim_id="WLM-I",
     labels=LABELS,
     constructions=constructions_row,
     checks=checks,

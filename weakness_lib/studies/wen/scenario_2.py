@@ -1,4 +1,4 @@
-"""Chapter 08, claim W2: Wen, Li & Ma (2023) Scenario II — the first-layer bias breaks 1-SAM.
+"""Chapter 08, claim WLM-II: Wen, Li & Ma (2023) Scenario II — the first-layer bias breaks 1-SAM.
 
 Units (one store row each, see :mod:`weakness_lib.studies.wen.common`):
 
@@ -12,7 +12,7 @@ Units (one store row each, see :mod:`weakness_lib.studies.wen.common`):
   fraction of active neurons per test input) against epochs.
 
 The study protocol (:mod:`weakness_lib.engine.base`): :func:`units`, :func:`compute_unit`,
-:func:`analyse`, :func:`claims`; the W2 rule is :func:`checks` (thresholds from
+:func:`analyse`, :func:`claims`; the WLM-II rule is :func:`checks` (thresholds from
 ``configs/wen_scenario_2.yaml``).
 """
 
@@ -30,7 +30,7 @@ from weakness_lib.wen.twolayer import TwoLayerSpec
 EXPERIMENT = "wen_scenario_2"
 SETTINGS = settings.Scenario2  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "08_wen_scenario_II.ipynb"
-CLAIMS = ("W2",)
+CLAIMS = ("WLM-II",)
 
 LABELS = {
     "gd_wd_bias": "GD + WD (bias)",
@@ -83,7 +83,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
            cons: Mapping[str, Any]) -> dict[str, Any]:
-    """The registered W2 rule (pure): conditions (a)–(d) per seed, (e) on the constructions.
+    """The registered WLM-II rule (pure): conditions (a)–(d) per seed, (e) on the constructions.
 
     (a) 1-SAM's final trace within ``trace_rel_band`` of 4√(d+1); (b) its accuracy ≤ GD+WD's −
     ``acc_gap``; (c) final ≤ peak accuracy − ``peak_drop``; (d) the no-bias control reaches
@@ -134,7 +134,7 @@ def bound(config: Mapping[str, Any]) -> float:
 
 SCENARIO = W.Scenario(
     study=EXPERIMENT,
-    claim_id="W2",
+    claim_id="WLM-II",
     labels=LABELS,
     constructions=constructions_row,
     checks=checks,

@@ -1,4 +1,4 @@
-"""Chapter 09, claim W3: Wen, Li & Ma (2023) Scenario III — Sim-LN: flattest memorisers exist,
+"""Chapter 09, claim WLM-III: Wen, Li & Ma (2023) Scenario III — Sim-LN: flattest memorisers exist,
 yet 1-SAM generalises; and the side-by-side of the three scenarios.
 
 Units (one store row each, see :mod:`weakness_lib.studies.wen.common`):
@@ -14,7 +14,7 @@ Units (one store row each, see :mod:`weakness_lib.studies.wen.common`):
 
 The study protocol (:mod:`weakness_lib.engine.base`): :func:`units`, :func:`compute_unit`,
 :func:`analyse` (which also reads the stored tables of Scenarios I and II for the side-by-side),
-:func:`claims`; the W3 rule is :func:`checks` (thresholds from ``configs/wen_scenario_3.yaml``).
+:func:`claims`; the WLM-III rule is :func:`checks` (thresholds from ``configs/wen_scenario_3.yaml``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from weakness_lib.wen.twolayer import TwoLayerSpec
 EXPERIMENT = "wen_scenario_3"
 SETTINGS = settings.Scenario3  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "09_wen_scenario_III.ipynb"
-CLAIMS = ("W3",)
+CLAIMS = ("WLM-III",)
 
 LABELS = {
     "sam1_simln_projected": "1-SAM (Sim-LN, projected)",
@@ -93,7 +93,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
            cons: Mapping[str, Any]) -> dict[str, Any]:
-    """The registered W3 rule (pure): conditions (a)–(c) per seed, (d) on the constructions.
+    """The registered WLM-III rule (pure): conditions (a)–(c) per seed, (d) on the constructions.
 
     (a) projected 1-SAM reaches ``sam_acc``; (b) its final trace ≤ ``sam_trace_max``; (c)
     projected SGD's accuracy ≤ 1-SAM's − ``sgd_acc_gap`` and its trace ≥ ``sgd_trace_factor`` ×
@@ -150,7 +150,7 @@ def frames(config: Mapping[str, Any], rows: list[dict], cons: Mapping[str, Any])
 
 SCENARIO = W.Scenario(
     study=EXPERIMENT,
-    claim_id="W3",
+    claim_id="WLM-III",
     labels=LABELS,
     constructions=constructions_row,
     checks=checks,
@@ -164,7 +164,7 @@ claims = SCENARIO.claims
 
 
 def analyse(scale: str) -> dict[str, Any]:
-    """The chapter's numbers and W3 checks from the stored table, plus ``side_by_side``: the three
+    """The chapter's numbers and WLM-III checks from the stored table, plus ``side_by_side``: the three
     scenarios from the stored tables of Scenarios I and II (read, never recomputed)."""
     result = SCENARIO.analyse(scale)
     result["side_by_side"] = side_by_side(

@@ -43,7 +43,7 @@ class Scenario(StudySettings):
 
 @dataclass(frozen=True, kw_only=True)
 class Scenario1(Scenario):
-    """W1: a SAM-found flat interpolator that does not generalise (no bias)."""
+    """Claim WLM-I: without a bias (and with Sim-BN) the flattest interpolators generalise."""
 
     construction_eps: float
     rescale_grid: list[float]
@@ -51,14 +51,14 @@ class Scenario1(Scenario):
 
 @dataclass(frozen=True, kw_only=True)
 class Scenario2(Scenario):
-    """W2: with bias, the flattest interpolator memorises."""
+    """Claim WLM-II: with a first-layer bias, flattest memorisers exist and 1-SAM finds one."""
 
     dense_check_points: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class Scenario3(Scenario):
-    """W3: Sim-LN networks, projected and standard SAM, and the scale sweep."""
+    """Claim WLM-III: Sim-LN networks, projected and standard SAM, and the scale sweep."""
 
     dense_check_points: int
     scale_grid: list[float]

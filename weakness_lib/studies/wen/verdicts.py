@@ -39,7 +39,7 @@ def accuracy_ci95(accs: Iterable[float], n_test: int) -> tuple[float, list[float
 
     It reduces to the Wilson interval for independent test points, is asymmetric near 1 (the
     uncertainty of a mean accuracy close to 1 is mostly downwards) and never leaves [0, 1] — unlike
-    p̂ ± t·se, which gave [0.912, 1.054] for W3. ``None`` for fewer than 2 seeds.
+    p̂ ± t·se, which gave [0.912, 1.054] for WLM-III. ``None`` for fewer than 2 seeds.
     """
     v = np.asarray(list(accs), dtype=float)
     p = float(v.mean())
@@ -82,7 +82,7 @@ def constructions_hold(cons: Mapping[str, Any], th: Mapping[str, Any]) -> bool:
 
 
 def verdict_from_counts(check: bool, counts: Mapping[str, int], main: str, min_seeds: int) -> str:
-    """The rule shape of W2 and W3: reproduced if the construction ``check`` holds and every
+    """The rule shape of WLM-II and WLM-III: reproduced if the construction ``check`` holds and every
     per-seed condition holds in ≥ ``min_seeds`` seeds; partially reproduced if the check holds
     and the ``main`` condition does; not reproduced otherwise."""
     if check and all(n >= min_seeds for n in counts.values()):
