@@ -163,6 +163,15 @@ def provenance_text(prov: Mapping[str, Any]) -> str:
             f"on {str(derived.get('date') or style.EM_DASH)[:10]}")
 
 
+def chapters(claims: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
+    """``{claim: chapter stem}`` for the chapters listed in ``_toc.yml`` (None: not in the toc)."""
+    from weakness_lib.core.paths import project_root
+
+    toc = [line.split("file:", 1)[1].strip()
+           for line in (project_root() / "_toc.yml").read_text(encoding="utf-8").splitlines() if "file:" in line]
+    return {c["claim_id"]: chapter_of(c["claim_id"], project_root() / "notebooks", toc) for c in claims}
+
+
 def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | None]) -> pd.DataFrame:
     """One line per claim: id (linked to its chapter), claim, paper target, our value with its
     metric and unit, 95 % CI and verdict — HTML-ready cell text; a verdict with a caveat (those of

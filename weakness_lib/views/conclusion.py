@@ -176,7 +176,7 @@ def _bennett_verdict(claims: list[Claim], by_id: Mapping[str, Claim]) -> str:
 
 
 def _wen(by_id: Mapping[str, Claim]) -> str:
-    one, two, three = _get(by_id, "WLM-I", "W1"), _get(by_id, "WLM-II", "W2"), _get(by_id, "WLM-III", "W3")
+    one, two, three = _get(by_id, "WLM-I"), _get(by_id, "WLM-II"), _get(by_id, "WLM-III")
     parts = []
     if one:
         parts.append(f"(I) without a bias, both gradient descent with weight decay and 1-SAM generalise "
@@ -237,7 +237,7 @@ def _short_bennett(by_id: Mapping[str, Claim]) -> str:
 
 
 def _short_wen(by_id: Mapping[str, Claim]) -> str:
-    trio = [_get(by_id, "WLM-I", "W1"), _get(by_id, "WLM-II", "W2"), _get(by_id, "WLM-III", "W3")]
+    trio = [_get(by_id, "WLM-I"), _get(by_id, "WLM-II"), _get(by_id, "WLM-III")]
     if not all(trio):
         return ""
     one, two, three = trio
@@ -272,3 +272,21 @@ def html_text(claims: list[Claim], rederive: Mapping[str, Any] | None = None) ->
     if wen := _wen(by_id):
         body += ["<h3>Wen, Li &amp; Ma (2023): sharpness minimisation on xor</h3>", f"<p>{wen}</p>"]
     return "\n".join(body + ["</div>"])
+
+
+def landing(claims: list[Claim], rederive: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the landing page pastes from the scorecard notebook: ``answer`` and ``conclusion``
+    (HTML) and ``headline_populations`` (the figure, or a sentence when no population is stored)."""
+    from IPython.display import HTML
+
+    from weakness_lib.views import style
+
+    out: dict[str, Any] = {"answer": HTML(short_html(claims)), "conclusion": HTML(html_text(claims, rederive))}
+    pops = populations.frame(claims)
+    if len(pops):
+        out["headline_populations"] = populations.plot(pops)
+        style.check(out["headline_populations"])
+    else:
+        out["headline_populations"] = HTML("<p>No population of identically trained networks is stored "
+                                           "at this scale.</p>")
+    return out
