@@ -99,8 +99,33 @@ def differences(result: Mapping[str, Any]) -> None:
         "quantity": ["accuracy advantage (pp)", "λ_max ratio large/small", "trace ratio large/small",
                      "W1 τ=0.01 difference large − small (bits)", "W2 difference large − small"],
         f"n = {int(lo['n']):,}": values(lo), f"n = {int(hi['n']):,}": values(hi)})
-    glue_all(b5_lmax_ratio_small_n=py(ratio(lo, "lambda_max")), b5_lmax_ratio_large_n=py(ratio(hi, "lambda_max")))
+    glue_all(b5_lmax_ratio_small_n=py(ratio(lo, "lambda_max")), b5_lmax_ratio_large_n=py(ratio(hi, "lambda_max")),
+             **persistence(lo, hi))
     display(tables.table(track, digits=3))
+
+
+def _weaker(lo: float, hi: float) -> str:
+    """W1 and W2 are weakness estimators (larger = weaker): the large-batch networks' side, from the
+    large − small difference at the smallest (``lo``) and largest (``hi``) n."""
+    def word(diff: float) -> str:
+        return "weaker" if diff > 0 else "less weak" if diff < 0 else "as weak"
+
+    return word(hi) if word(lo) == word(hi) else f"{word(lo)} at the smallest n and {word(hi)} at the largest"
+
+
+def persistence(lo: Mapping[str, Any], hi: Mapping[str, Any]) -> dict[str, Any]:
+    """How much of each regime difference is left at the largest n, as a fraction of its size at the
+    smallest n (|largest| / |smallest|): the accuracy advantage, λ_max and the two weakness
+    estimators. By the chapter's test a quantity that caused the advantage would shrink with it; the
+    glued values let the prose say which ones persist, weakness included."""
+    def kept(col: str) -> float:
+        return py(abs(hi[col]) / abs(lo[col])) if lo[col] else float("nan")
+
+    w1, w2 = W1 + "_diff", "w2_diff"
+    return {"b5_adv_kept": kept("advantage_pp"), "b5_lmax_diff_kept": kept("lambda_max_diff"),
+            "b5_w1_diff_small_n": py(lo[w1]), "b5_w1_diff_large_n": py(hi[w1]), "b5_w1_kept": kept(w1),
+            "b5_w2_diff_small_n": py(lo[w2]), "b5_w2_diff_large_n": py(hi[w2]), "b5_w2_kept": kept(w2),
+            "b5_w1_large_is": _weaker(lo[w1], hi[w1]), "b5_w2_large_is": _weaker(lo[w2], hi[w2])}
 
 
 def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython Markdown
