@@ -172,7 +172,50 @@ def glue_values(result: Mapping[str, Any], claim: Mapping[str, Any]) -> dict[str
         r = d.get(label)
         values[f"{label}_rho"] = float("nan") if r is None else r["rho_raw"]
         values[f"{label}_p"] = float("nan") if r is None else r["p"]
+    values.update(strongest(result))
     return {f"{prefix}_{k}": py(v) for k, v in values.items()}
+
+
+#: the sharpness measures whose ρ against test accuracy the prose quotes (glue ``…_sam_rho`` etc.)
+QUOTED_SHARPNESS: dict[str, str] = {"sam": "sam", "asam": "asam"}
+
+
+def strongest(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Which measures predict test accuracy most strongly (largest |ρ|), sharpness against weakness:
+    the ρ and p of SAM, adaptive SAM and the primary sharpness measure, the strongest weakness
+    estimator (either sign), and a sentence that says which family leads (unprefixed glue keys)."""
+    acc, cfg, label = _acc(result), result["config"], result["dataset_label"]
+    nan = float("nan")
+    rows = {} if acc is None else {m: r for m, r in zip(acc["measure"], acc.to_dict("records"), strict=True)}
+    out: dict[str, Any] = {}
+    for key, measure in {**QUOTED_SHARPNESS, "lmax": cfg["primary_sharpness"]}.items():
+        r = rows.get(measure, {})
+        out.update({f"{key}_rho": r.get("rho", nan), f"{key}_p": r.get("p", nan), f"{key}_p_holm": r.get("p_holm", nan)})
+    ranked = [] if acc is None else sorted(
+        (r for r in rows.values() if r["family"] in ("sharpness", "weakness") and pd.notna(r["rho"])),
+        key=lambda r: -abs(r["rho"]))
+    weak = [r for r in ranked if r["family"] == "weakness"]
+    best = weak[0] if weak else {}
+    out.update(best_weak=names.label(best["measure"]) if best else "none", best_weak_rho=best.get("rho", nan),
+               best_weak_p_holm=best.get("p_holm", nan),
+               best_weak_direction=("" if not best else
+                                    "in the hypothesised direction (weaker networks are more accurate)"
+                                    if best["rho_oriented"] > 0 else
+                                    "against the hypothesised direction (less weak networks are more accurate)"))
+    lead = next((i for i, r in enumerate(ranked) if r["family"] == "weakness"), len(ranked))
+    if not ranked:
+        out["strongest_words"] = f"On {label}, no measure varies across the networks."
+    elif lead == 0:
+        out["strongest_words"] = (f"On {label}, a weakness estimator, {names.label(ranked[0]['measure'])}, "
+                                  "predicts test accuracy at least as strongly (|ρ|) as any sharpness measure.")
+    else:
+        flat = all(r["rho_oriented"] > 0 for r in ranked[:lead])
+        out["strongest_words"] = (
+            f"On {label}, flatness predicts test accuracy better than any weakness estimator: the {lead} "
+            f"measures with the largest |ρ| are all sharpness measures"
+            + (", each with the sign of 'flatter networks are more accurate'." if flat else
+               ", though not all with the sign of 'flatter networks are more accurate'."))
+    return out
 
 
 def verdict_markdown(result: Mapping[str, Any], claim: Mapping[str, Any]) -> str:
