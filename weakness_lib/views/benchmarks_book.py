@@ -127,7 +127,17 @@ def rederive_coverage(red: dict[str, Any]) -> str:
     if not missing:
         return f"The table lists every one of the book's {len(book)} claims."
     return (f"The table lists {len(book) - len(missing)} of the book's {len(book)} claims; not in it: "
-            f"{', '.join(missing)}.")
+            f"{', '.join(missing)}, computed after the re-derivation"
+            + (", under pinned numerics from the first unit, so there is nothing to re-derive."
+               if all(_pinned_from_start(c) for c in missing) else "."))
+
+
+def _pinned_from_start(claim_id: str) -> bool:
+    """Every table of the claim was created under pinned numerics (its provenance says so)."""
+    from weakness_lib.views.chapter import claim
+
+    tables = ((claim(claim_id, "full") or {}).get("provenance") or {}).get("tables") or []
+    return bool(tables) and all(str(t.get("numerics", "")).startswith("pinned") for t in tables)
 
 
 # ---------------------------------------------------------------------------------------------
