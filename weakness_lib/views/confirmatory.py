@@ -244,6 +244,12 @@ def plain_verdict(results: Mapping[str, Mapping[str, Any]]) -> str:
                      f"p = {_num(o['p'], '.2g')} — the registered hypothesis is **{confirmed}**; "
                      f"W1 (τ = 0.01) ρ = {_num(o['details']['w1']['rho'], '+.3f')} "
                      f"({o['details']['w1_rule_outcome'].replace('_', ' ')} under B6/B7's rule).")
+    b7r = (results.get("claims") or {}).get("B7-R")
+    pooled_rows = ((b7r or {}).get("details") or {}).get("pooled_with_B6-R", {}).get("rows", [])
+    for r in (r for r in pooled_rows if r["measure"] == column("w2")):
+        lines.append(f"- **Pooled over both replication populations** ({r['n']} networks, within-population "
+                     f"ranks; reported, not a registered test): W2 ρ = {_num(r['rho'], '+.3f')} "
+                     f"[{_num(r['ci_lo'], '+.3f')}, {_num(r['ci_hi'], '+.3f')}], p = {_num(r['p'], '.2g')}.")
     rob = results.get("robustness_population")
     if rob is not None:
         lines.append(f"- **X5** ({rob['verdict'].replace('_', ' ')}): "
