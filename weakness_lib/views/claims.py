@@ -175,10 +175,10 @@ def chapters(claims: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
 def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | None]) -> pd.DataFrame:
     """One line per claim: id (linked to its chapter), claim, paper target, our value with its
     metric and unit, 95 % CI and verdict — HTML-ready cell text; a verdict with a caveat (those of
-    the chapter's result box, :func:`weakness_lib.views.result_box.caveats`) says so under it."""
+    the chapter's result box, :func:`weakness_lib.views.caveats.caveats`) says so under it."""
     import html
 
-    from weakness_lib.views.result_box import caveats  # it imports this module
+    from weakness_lib.views.caveats import caveats
 
     rows = []
     for c in claims:
@@ -204,7 +204,7 @@ def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
     its result box (if any) and provenance."""
     import html
 
-    from weakness_lib.views.result_box import caveats  # it imports this module
+    from weakness_lib.views.caveats import caveats
 
     def esc(text: Any) -> str:
         return html.escape(pretty_text(str(text)))

@@ -244,15 +244,3 @@ def glossary(columns: list[str] | None = None) -> pd.DataFrame:
     rows = [{"name": name(k).label, "symbol": name(k).symbol, "unit": name(k).unit,
              "meaning": name(k).meaning, "stored as": k} for k in keys]
     return pd.DataFrame(rows).set_index("name")
-
-
-def glossary_html() -> Any:
-    """The methods page's glossary as a rendered table: reader's name, symbol, unit, meaning and
-    the stored column (as code)."""
-    import html
-
-    from weakness_lib.views import tables
-
-    return tables.table(glossary(), index=True, escape=False, wrap=["meaning"], formats={
-        "stored as": lambda k: f"<code>{html.escape(k)}</code>",
-        **dict.fromkeys(("symbol", "unit", "meaning"), html.escape)})

@@ -131,3 +131,13 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
     body = (f'<div class="book-table{" compact" if compact else ""}" style="overflow-x:auto;max-width:100%"><table>{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
     return HTML(body)
+
+
+def glossary_html() -> Any:
+    """The methods page's glossary (:func:`weakness_lib.views.names.glossary`) as a rendered table:
+    reader's name, symbol, unit, meaning and the stored column (as code)."""
+    import html
+
+    return table(names.glossary(), index=True, escape=False, wrap=["meaning"], formats={
+        "stored as": lambda k: f"<code>{html.escape(k)}</code>",
+        **dict.fromkeys(("symbol", "unit", "meaning"), html.escape)})

@@ -1,0 +1,100 @@
+"""What a reader should know beside a verdict: the caveats a claim file supports.
+
+:func:`caveats` reads only the claim file and returns one sentence per caveat (possibly none):
+
+* the 95 % CI excludes the paper's value (``details.ci_contains_paper`` is false);
+* the other registered primary estimator points the other way (``details.w1``);
+* the same estimate under the original, stricter rule (``details.secondary_weakness.rule_outcome``)
+  would get another verdict;
+* the validation oracle does as well (``details.oracle``);
+* a per-seed condition of the verdict rule fails in some seed (``details.per_seed``).
+
+Used by the chapters' result boxes (:mod:`weakness_lib.views.result_box`) and the scorecard
+(:mod:`weakness_lib.views.claims`), which import it; it imports neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from weakness_lib.views import names
+
+WORDS = {"reproduced": "reproduced", "partially_reproduced": "partially reproduced",
+         "not_reproduced": "not reproduced"}
+ADMONITION = {"reproduced": "tip", "partially_reproduced": "warning", "not_reproduced": "danger"}
+
+
+def _rho(value: float) -> str:
+    return names.minus(f"{value:+.3f}")
+
+
+def _p(value: float) -> str:
+    return names.num(value, 2)
+
+
+def _ci(ci: Any) -> str:
+    return f"[{_rho(ci[0])}, {_rho(ci[1])}]"
+
+
+#: per-seed numbers shown beside a failed condition: (the condition's letter, the keys its per-seed
+#: rows hold it by) → how each reads; WLM-I's condition (d) is Sim-BN 1-SAM's accuracy and features
+_CONDITION_NUMBERS = {("d", "bn_acc", "bn_feature_ratio"): "Sim-BN 1-SAM"}
+
+
+def _seeds(seeds: list[str]) -> str:
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(seeds)
+
+
+def _failed_conditions(details: Mapping[str, Any]) -> list[str]:
+    """One sentence per registered per-seed condition that fails in some seed (the verdict may
+    still be "reproduced" where the rule asks it in only some seeds), with its numbers where known."""
+    per_seed = details.get("per_seed")
+    if not isinstance(per_seed, Mapping):
+        return []
+    rows = {str(s): r for s, r in per_seed.items() if isinstance(r, Mapping)}
+    letters = sorted({k for r in rows.values() for k, v in r.items() if len(k) == 1 and isinstance(v, bool)})
+    out = []
+    for letter in letters:
+        failed = [s for s, r in rows.items() if r.get(letter) is False]
+        if not failed:
+            continue
+        text = f"Condition ({letter}) of the rule fails in {_seeds(failed)} ({len(failed)} of {len(rows)} seeds)"
+        for (cond, acc, ratio), what in _CONDITION_NUMBERS.items():
+            if cond != letter or not all(acc in r and ratio in r for r in rows.values()):
+                continue
+            passed = [s for s in rows if s not in failed]
+            text += (f": {what} reaches a test accuracy of "
+                     f"{', '.join(f'{rows[s][acc]:.3f}' for s in failed)} there"
+                     + (f" ({', '.join(f'{rows[s][acc]:.3f}' for s in passed)} in {_seeds(passed)})"
+                        if passed else ""))
+            ratios = [float(r[ratio]) for r in rows.values()]
+            text += (f", and its x₁, x₂ columns of W₁ are on average {sum(ratios) / len(ratios):.2f}× "
+                     f"the largest other column ({min(ratios):.2f}× to {max(ratios):.2f}× over the seeds)")
+        out.append(text + ".")
+    return out
+
+
+def caveats(claim: Mapping[str, Any]) -> list[str]:
+    """One sentence per caveat a reader should see beside the verdict (possibly none)."""
+    d, out = claim.get("details") or {}, []
+    ci = claim.get("ci95")
+    if d.get("ci_contains_paper") is False and ci:
+        out.append(f"The 95 % CI {_ci(ci)} excludes the paper's value.")
+    w1, ours = d.get("w1"), claim.get("our_value")
+    if isinstance(w1, Mapping) and isinstance(ours, (int, float)) and w1.get("rho") is not None \
+            and (w1["rho"] > 0) != (ours > 0):
+        out.append(f"The other registered primary estimator, {names.label(w1['measure'])}, points the "
+                   f"other way: ρ = {_rho(w1['rho'])} (p = {_p(w1['p'])}).")
+    sec = d.get("secondary_weakness")
+    if isinstance(sec, Mapping) and sec.get("rule_outcome") and sec["rule_outcome"] != claim["verdict"] \
+            and sec.get("measure") == d.get("confirmatory_weakness"):
+        out.append(f"Under the original head-to-head rule, which also asks the CI to contain the "
+                   f"paper's value, the same estimate would be {WORDS[sec['rule_outcome']]}.")
+    oracle = d.get("oracle")
+    if isinstance(oracle, Mapping) and not oracle.get("weakness_better_than_oracle", True):
+        lo, hi = oracle["difference_ci95"]
+        out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
+                   f"{_rho(oracle['oracle_rho'])}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
+                   f"ρ(oracle) = {_rho(oracle['difference'])}, 95 % CI {_ci([lo, hi])}.")
+    return out + _failed_conditions(d)
