@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from weakness_lib.views import names, populations
+from weakness_lib.views.caveats import caveats
 from weakness_lib.views.claims import BADGE
 
 Claim = Mapping[str, Any]
@@ -189,9 +190,11 @@ def _wen(by_id: Mapping[str, Claim]) -> str:
                      f"{three['our_value']:.3f}, CI {_ci(three.get('ci95'), lambda v: f'{v:.3f}')}) {_badge(three)}")
     if not parts:
         return ""
+    notes = [f"{html.escape(c['claim_id'])}: {html.escape(s)}" for c in (one, two, three) if c for s in caveats(c)]
     return ("<b>Wen, Li &amp; Ma (2023), two-layer ReLU networks on xor.</b> " + "; ".join(parts)
             + ". Whether the flattest solution generalises depends on small details of the architecture, "
-              "so flatness alone does not decide generalisation — the same negative half as Bennett's.")
+              "so flatness alone does not decide generalisation — the same negative half as Bennett's."
+            + (" <i>Caveat</i> — " + " ".join(notes) if notes else ""))
 
 
 def largest_move(record: Mapping[str, Any] | None, ids: Iterable[str]) -> tuple[str, float, float] | None:
@@ -225,8 +228,8 @@ def _short_bennett(by_id: Mapping[str, Claim]) -> str:
         if w1 and all(r < 0 for r in w1):
             text += f"the weakness estimator registered first points the wrong way on all {len(w1)} populations; "
         rhos = [r for r, _, _ in w2]
-        sign = "positive" if all(r > 0 for r in rhos) else "mixed"
-        text += (f"the transformation-based estimator W2 is {sign} on all {len(w2)} populations of 100 networks "
+        sign = "is positive on all" if all(r > 0 for r in rhos) else "has mixed signs over the"
+        text += (f"the transformation-based estimator W2 {sign} {len(w2)} populations of 100 networks "
                  f"(ρ from {_rho(min(rhos))} to {_rho(max(rhos))}; its CI excludes 0 on "
                  f"{sum(lo > 0 for _, lo, _ in w2)})")
         if rows and all(ci[0] <= 0 for *_, ci in rows):
@@ -244,8 +247,9 @@ def _short_wen(by_id: Mapping[str, Claim]) -> str:
     all_ok = all(c["verdict"] == "reproduced" for c in trio)
     return (f"<b>{'All three scenarios reproduce' if all_ok else 'The three scenarios'}</b> "
             f"{_badge(one) if all_ok else ' '.join(_badge(c) for c in trio)}: on xor the flattest two-layer ReLU networks generalise "
-            f"without a bias (I, lowest test accuracy {one['our_value']:.3f}), while with a first-layer "
-            f"bias 1-SAM ends flatter yet loses {_f2(two['our_value'])} in accuracy to GD with weight decay "
+            f"without a bias (I, lowest test accuracy {one['our_value']:.3f}"
+            f"{'; one of the rule' + chr(39) + 's per-seed conditions fails, see below' if caveats(one) else ''}), while with a first-layer "
+            f"bias 1-SAM ends flatter yet {'loses' if two['our_value'] > 0 else 'gains'} {_f2(abs(two['our_value']))} in accuracy against GD with weight decay "
             f"(II), and with a simplified LayerNorm it generalises again (III, {three['our_value']:.3f}). "
             f"Whether flatness helps depends on the architecture.")
 
