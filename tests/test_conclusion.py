@@ -49,11 +49,12 @@ def test_oracle_sentence_only_when_no_population_shows_weakness_ahead():
     assert "adds information beyond a validation set" in _text(conclusion.html_text(ahead))
 
 
-def test_w1_points_the_wrong_way_only_when_negative_everywhere():
-    assert "points the wrong way on all 2 populations" in _text(conclusion.short_html(CLAIMS))
+def test_w1_is_called_negative_only_when_negative_everywhere_and_counts_its_cis():
+    said = "correlates negatively with test accuracy on all 2 populations (its CI lies below 0 on 1)"
+    assert said in _text(conclusion.short_html(CLAIMS))
     mixed = copy.deepcopy(CLAIMS)
     mixed[0]["details"]["w1"]["rho"] = 0.05
-    assert "wrong way" not in _text(conclusion.short_html(mixed))
+    assert "correlates negatively" not in _text(conclusion.short_html(mixed))
     assert "points the other way" not in _text(conclusion.html_text(mixed))
 
 

@@ -48,10 +48,6 @@ def _badge(claim: Claim) -> str:
     return f'<span class="verdict">{html.escape(BADGE.get(claim["verdict"], claim["verdict"]))}</span>'
 
 
-def _get(by_id: Mapping[str, Claim], *ids: str) -> Claim | None:
-    return next((by_id[i] for i in ids if i in by_id), None)
-
-
 def oracle_rows(claims: Iterable[Claim]) -> list[tuple[str, float, float, tuple[float, float]]]:
     """``(claim, ρ(W2), ρ(oracle), CI of the difference)`` for every claim that stores the oracle."""
     out = []
@@ -89,7 +85,7 @@ def _theory(by_id: Mapping[str, Claim]) -> str:
     return ("<b>Theory.</b> On finite languages " + "; ".join(parts) + ".") if parts else ""
 
 
-def _prediction(claims: list[Claim], by_id: Mapping[str, Claim], moved: tuple[str, float, float] | None) -> str:
+def _prediction(by_id: Mapping[str, Claim], moved: tuple[str, float, float] | None) -> str:
     """Does weakness predict which identically trained network generalises? (B6/B7 families)"""
     w1 = [(cid, *est["w1"]) for cid in populations.ROWS if cid in by_id
           and "w1" in (est := populations.estimates(by_id[cid]))]
@@ -162,7 +158,7 @@ def _others(by_id: Mapping[str, Claim]) -> str:
     return ("<b>Also:</b> " + "; ".join(parts) + ".") if parts else ""
 
 
-def _bennett_verdict(claims: list[Claim], by_id: Mapping[str, Claim]) -> str:
+def _bennett_verdict(by_id: Mapping[str, Claim]) -> str:
     rows = oracle_rows([by_id[c] for c in populations.ROWS if c in by_id])
     if not rows:
         return ""
@@ -177,7 +173,7 @@ def _bennett_verdict(claims: list[Claim], by_id: Mapping[str, Claim]) -> str:
 
 
 def _wen(by_id: Mapping[str, Claim]) -> str:
-    one, two, three = _get(by_id, "WLM-I"), _get(by_id, "WLM-II"), _get(by_id, "WLM-III")
+    one, two, three = by_id.get("WLM-I"), by_id.get("WLM-II"), by_id.get("WLM-III")
     parts = []
     if one:
         parts.append(f"(I) without a bias, both gradient descent with weight decay and 1-SAM generalise "
@@ -220,13 +216,14 @@ def _short_bennett(by_id: Mapping[str, Claim]) -> str:
                      f"the Hessian's largest eigenvalue by up to {names.num(b1['our_value'])}, so flatness "
                      f"alone cannot be what makes a network generalise.")
     pops = [by_id[c] for c in populations.ROWS if c in by_id]
-    w1 = [e["w1"][0] for c in pops if "w1" in (e := populations.estimates(c))]
+    w1 = [e["w1"] for c in pops if "w1" in (e := populations.estimates(c))]
     w2 = [e["w2"] for c in pops if "w2" in (e := populations.estimates(c))]
     rows = oracle_rows([c for c in pops if (c.get("details") or {}).get("confirmatory_weakness") == "w2"])
     if w2:
         text = "<b>That weakness is what generalises is not established:</b> "
-        if w1 and all(r < 0 for r in w1):
-            text += f"the weakness estimator registered first points the wrong way on all {len(w1)} populations; "
+        if w1 and all(r < 0 for r, _, _ in w1):
+            text += (f"the weakness estimator registered first, W1, correlates negatively with test accuracy "
+                     f"on all {len(w1)} populations (its CI lies below 0 on {sum(hi < 0 for _, _, hi in w1)}); ")
         rhos = [r for r, _, _ in w2]
         sign = "is positive on all" if all(r > 0 for r in rhos) else "has mixed signs over the"
         text += (f"the transformation-based estimator W2 {sign} {len(w2)} populations of 100 networks "
@@ -240,7 +237,7 @@ def _short_bennett(by_id: Mapping[str, Claim]) -> str:
 
 
 def _short_wen(by_id: Mapping[str, Claim]) -> str:
-    trio = [_get(by_id, "WLM-I"), _get(by_id, "WLM-II"), _get(by_id, "WLM-III")]
+    trio = [by_id.get("WLM-I"), by_id.get("WLM-II"), by_id.get("WLM-III")]
     if not all(trio):
         return ""
     one, two, three = trio
@@ -269,8 +266,8 @@ def html_text(claims: list[Claim], rederive: Mapping[str, Any] | None = None) ->
     """The evidence behind the answer, as HTML: one section per paper, a few short paragraphs."""
     by_id = {c["claim_id"]: c for c in claims}
     moved = largest_move(rederive, populations.ROWS)
-    bennett = [_invariance(by_id), _prediction(claims, by_id, moved), _theory(by_id), _others(by_id),
-               _bennett_verdict(claims, by_id)]
+    bennett = [_invariance(by_id), _prediction(by_id, moved), _theory(by_id), _others(by_id),
+               _bennett_verdict(by_id)]
     body = ['<div class="conclusion">', "<h3>Bennett (2026): are flat minima an illusion?</h3>"]
     body += [f"<p>{p}</p>" for p in bennett if p]
     if wen := _wen(by_id):

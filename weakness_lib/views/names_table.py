@@ -76,6 +76,7 @@ DIAGNOSTICS: dict[str, tuple[str, str, str, str]] = {
     # chapter 06: the paper's p-values, the re-creation of Bennett (2023)
     "p_t": ("p (t-approximation)", "p", "", "two-sided Spearman p with t = ρ√((n − 2)/(1 − ρ²))"),
     "p_fisher_z": ("p (Fisher z)", "p", "", "two-sided Spearman p by the Fisher-z approximation"),
+    "n_examples": ("training examples", "n", "", "examples of the arithmetic task w-maxing and MDL learn from"),
     "n_trials": ("training sets", "", "", "training sets averaged over (every one at full scale)"),
     "rate_wmax": ("generalisation rate, w-maxing", "", "", "probability that w-maxing's choice is right on every output bit"),
     "rate_mdl": ("generalisation rate, MDL", "", "", "probability that MDL's choice is right on every output bit"),
