@@ -11,7 +11,8 @@ Per page and width: HTTP 200, no console error, no uncaught exception, no failed
 no horizontal page scroll and no element wider than the content column unless it scrolls inside
 its own container (wide tables may); no visible ``nan``, ``NaN`` or ``None`` in a rendered table,
 nor ``nan``/``NaN`` or a Python boolean in the prose; every image of the article decoded with a
-natural width ≥ 600 px; every internal link (and its ``#anchor``) resolves; math typeset by the
+natural width ≥ 600 px, and every figure's smallest text displayed at ≥ 9 CSS px (computed from
+the font size and dpi its PNG records and the width the browser shows it at); every internal link (and its ``#anchor``) resolves; math typeset by the
 local MathJax. The landing page shows the headline figure; the scorecard lists every claim file and
 links each claim to a chapter of the toc. Full-page screenshots of every page at both widths are
 written to ``_build/artifacts/screenshots/<width>/`` for a person to look at.
@@ -40,6 +41,7 @@ import yaml
 
 from weakness_lib.core.paths import project_root
 from weakness_lib.publish.offline import external_assets
+from weakness_lib.views import style
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -152,6 +154,7 @@ class PageReport:
     page_scroll: list[int] = field(default_factory=list)
     overflowing: list[str] = field(default_factory=list)
     first_screen: dict = field(default_factory=dict)
+    column_width: int = 0
 
 
 def require_chromium() -> None:
@@ -265,7 +268,8 @@ async () => {
   clone.querySelectorAll('pre, code, .cell_input, .sig, script, style').forEach(e => e.remove());
   return {
     images: imgs.map(img => ({src: img.currentSrc || img.src, complete: img.complete,
-                              naturalWidth: img.naturalWidth})),
+                              naturalWidth: img.naturalWidth, shownWidth: img.clientWidth})),
+    column_width: article.clientWidth,
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     math_nodes: document.querySelectorAll('.math').length,
     mjx_containers: document.querySelectorAll('mjx-container').length,
@@ -408,6 +412,44 @@ def test_images_decoded_at_high_resolution(visited, page: str, width: int):
     images = visited[page, width].images
     bad = [img for img in images if not img["complete"] or img["naturalWidth"] < MIN_IMAGE_WIDTH]
     assert not bad, f"{page}: images not decoded or narrower than {MIN_IMAGE_WIDTH} px: {bad}"
+
+
+def png_text(path: Path) -> dict[str, str]:
+    """The text chunks of a PNG (where style.png records a figure's smallest font and dpi)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return dict(getattr(im, "text", {}) or {})
+
+
+def figure_text_px(site, image: dict, column_width: int) -> tuple[float | None, str]:
+    """(smallest text size in CSS px as displayed, file name) of one image of a page: from the
+    font size and dpi its PNG records and the width the browser shows it at (a figure inside a
+    collapsed section is shown at most the column wide once opened)."""
+    rel = unquote(urldefrag(image["src"])[0].removeprefix(site.base))
+    meta = png_text(site.root / rel)
+    if style.FONT_KEY not in meta:
+        return None, rel
+    shown = image["shownWidth"] or min(image["naturalWidth"], column_width, style.FIGURE_MAX_PX)
+    return style.shown_px(float(meta[style.FONT_KEY]), float(meta[style.DPI_KEY]),
+                          image["naturalWidth"], shown), rel
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("page", "width"), PAGE_WIDTHS, ids=PAGE_WIDTH_IDS)
+def test_figure_text_is_legible(site, visited, page: str, width: int):
+    """Every figure's smallest text is displayed at ≥ style.MIN_TEXT_PX CSS pixels at this width,
+    computed from its font size, its dpi and the width the browser shows it at."""
+    report = visited[page, width]
+    bad = []
+    for image in report.images:
+        px, name = figure_text_px(site, image, report.column_width)
+        if px is None:
+            bad.append(f"{name}: no font record (figures are written by weakness_lib.views.style.png)")
+        elif px < style.MIN_TEXT_PX - 1e-6:
+            bad.append(f"{name}: smallest text {px:.1f} px (shown {image['shownWidth']} of "
+                       f"{image['naturalWidth']} px)")
+    assert not bad, f"{page} at {width} px: {bad}"
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_a_new_correlation_claim_appears_in_the_forest_plot():
     assert rows["ci_lo"].tolist() == [0.02, -0.5]
     fig = corr.forest_plot(frame)
     try:
-        assert style.check(fig) >= style.MIN_DISPLAY_PT
+        assert style.check(fig) >= style.MIN_TEXT_PX
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
         assert any(label.startswith("B6-R") for label in labels)
     finally:
@@ -151,33 +152,79 @@ def test_headline_keeps_parentheses_and_formulas_readable():
 
 
 # --- figures ------------------------------------------------------------------------------------
-def test_figsize_and_grid_fit_the_column():
+def test_figsize_and_grid_fit_the_design_width():
     assert style.grid(4) == (2, 2) and style.grid(3) == (2, 2) and style.grid(1) == (1, 1)
     w, h = style.figsize(2, 2)
-    assert w == pytest.approx(style.COLUMN_IN) and h > w * 0.5
+    assert w == pytest.approx(style.FIG_IN) and h > w * 0.5
     f = style.facet(3)
-    assert 3 * f["height"] * f["aspect"] == pytest.approx(style.COLUMN_IN, rel=1e-3)
+    assert 3 * f["height"] * f["aspect"] == pytest.approx(style.FIG_IN, rel=1e-3)
 
 
-def test_check_refuses_a_figure_shrunk_below_8pt():
+def test_displayed_text_size_follows_the_geometry():
+    # a 5 in figure on a 358 px phone column: 9 pt -> 9/72 * 358/5 = 8.95 px
+    assert style.text_px(9, 5, 358) == pytest.approx(8.95)
+    # never shown wider than its own pixels, nor than FIGURE_MAX_PX on a desktop
+    assert style.text_px(9, 1, 2000) == pytest.approx(9 / 72 * style.DPI)
+    assert style.text_px(9, 5, 2000) == pytest.approx(9 / 72 * style.FIGURE_MAX_PX / 5)
+    # what the browser test computes from a PNG equals what the figure check computes
+    assert style.shown_px(9, 200, 1000, 358) == pytest.approx(style.text_px(9, 5, 358))
+
+
+@pytest.mark.parametrize(("font_pt", "legible"), [(9.5, True), (7.0, False)])
+def test_check_on_both_sides_of_the_phone_floor(font_pt, legible):
+    """At the design width, 9.5 pt is displayed at >= 9 px on the phone and 7 pt is not."""
+    style.apply()
+    fig, ax = plt.subplots(figsize=style.figsize())
+    try:
+        ax.plot([0, 1], [0, 1])  # the only text: tick labels
+        ax.tick_params(labelsize=font_pt)
+        if legible:
+            assert style.check(fig) >= style.MIN_TEXT_PX
+        else:
+            with pytest.raises(ValueError, match="on a phone"):
+                style.check(fig)
+    finally:
+        plt.close(fig)
+
+
+def test_check_refuses_a_wide_figure():
     style.apply()
     wide, ax = plt.subplots(1, 4, figsize=(17, 3.4))  # the old one-row Wen curves
     try:
         for a in ax:
             a.plot([0, 1], [0, 1], label="seed 0")
             a.legend(fontsize=7)
-        with pytest.raises(ValueError, match="would render at"):
+        with pytest.raises(ValueError, match="would be displayed at"):
             style.check(wide)
     finally:
         plt.close(wide)
-    ok, ax = plt.subplots(2, 2, figsize=style.figsize(2, 2))
+    ok, ax = plt.subplots(2, 1, figsize=style.figsize(2, 1, panel_aspect=0.5))
     try:
         for a in ax.flat:
             a.plot([0, 1], [0, 1], label="seed 0")
             a.legend()
-        assert style.check(ok) >= style.MIN_DISPLAY_PT
+        assert style.check(ok) >= style.MIN_TEXT_PX
     finally:
         plt.close(ok)
+
+
+def test_png_records_the_smallest_font_and_dpi():
+    from PIL import Image
+
+    style.apply()
+    fig, ax = plt.subplots(figsize=style.figsize())
+    try:
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("title", fontsize=12)
+        ax.tick_params(labelsize=9.5)
+        with Image.open(io.BytesIO(style.png(fig))) as im:
+            meta, width_px = dict(im.text), im.size[0]
+        assert float(meta[style.FONT_KEY]) == 9.5 and float(meta[style.DPI_KEY]) == style.DPI
+        # the browser test's formula on the PNG agrees with the check on the figure
+        shown = min(style.PHONE_COLUMN_PX, width_px)
+        assert style.shown_px(9.5, style.DPI, width_px, shown) == pytest.approx(style.check(fig), rel=0.02)
+    finally:
+        plt.close(fig)
 
 
 def test_regrid_turns_a_row_into_a_2x2_grid():
@@ -185,7 +232,7 @@ def test_regrid_turns_a_row_into_a_2x2_grid():
     try:
         style.regrid(fig, 2, 2)
         ys = sorted({round(a.get_position().y0, 3) for a in axes})
-        assert len(ys) == 2 and fig.get_size_inches()[0] == pytest.approx(style.COLUMN_IN)
+        assert len(ys) == 2 and fig.get_size_inches()[0] == pytest.approx(style.FIG_IN)
     finally:
         plt.close(fig)
 

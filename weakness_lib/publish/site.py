@@ -18,15 +18,18 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
+from weakness_lib.views.style import FIGURE_MAX_PX
+
 #: where the book stages executed chapters, and where their sources live in the repository
 STAGED = "book/generated/"
 SOURCE = "notebooks/"
 CSS_NAME = "weakness.css"
 
-CSS = """
+CSS = ("""
 /* weakness_lib.publish.site: outputs fit the content column */
 .bd-article .cell_output, .bd-article .output { max-width: 100%; overflow-x: auto; }
-.bd-article .cell_output img { max-width: 100%; height: auto; }
+/* a figure is at most FIGURE_MAX_PX px wide: on a desktop its text is then not larger than the prose */
+.bd-article .cell_output img { max-width: min(100%, FIGURE_MAX_PXpx); height: auto; }
 .bd-article .cell_output table, .book-table table { margin: 0; }
 .book-table { overflow-x: auto; max-width: 100%; margin-bottom: 0.5rem; }
 .book-table table { border-collapse: collapse; font-size: 0.88rem; width: auto; }
@@ -58,13 +61,13 @@ p.table-note { font-size: 0.82rem; color: var(--pst-color-text-muted, #555); }
 /* the API reference: a signature wraps, even inside a long name, instead of widening the page */
 .bd-article dt.sig { overflow-wrap: anywhere; }
 .bd-article dt.sig span.pre { white-space: normal; }
-/* the landing page's headline figure: at most 600 px wide on a desktop, the full width on a phone */
-.headline-figure img { width: 100%; max-width: 600px; height: auto; }
+/* the landing page's headline figure: at most FIGURE_MAX_PX px wide on a desktop, the full width on a phone */
+.headline-figure img { width: 100%; max-width: FIGURE_MAX_PXpx; height: auto; }
 .rerun-box code { white-space: pre-wrap; word-break: break-word; }
 details.claim-details summary { cursor: pointer; }
 details.claim-details { margin-bottom: 0.4rem; }
 .rerun-box details summary { cursor: pointer; }
-"""
+""").replace("FIGURE_MAX_PX", str(FIGURE_MAX_PX))
 
 
 def fix_launch_urls(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],

@@ -49,7 +49,7 @@ def forest_plot(frame: pd.DataFrame) -> Any:
                         xerr=err, fmt="o", ms=3.5, lw=1.1, color=colours[pop], label=pop)
         ax.axvline(0, color="0.3", lw=0.8)
         ax.axvline(PAPER_RHO[ds], color="0.3", lw=0.9, ls="--")
-        ax.text(PAPER_RHO[ds], -0.75, " paper", fontsize=8, color="0.3", va="bottom")
+        ax.text(PAPER_RHO[ds], -0.75, " paper", fontsize=9.5, color="0.3", va="bottom")
         ax.set_title(name_ds)
         ax.set_xlabel("ρ with test acc. (raw sign) / Ψ")
         ax.set_yticks(range(len(order)), order)
@@ -62,22 +62,22 @@ def forest_plot(frame: pd.DataFrame) -> Any:
 
 
 def heatmap_plot(result: Mapping[str, Any]) -> Any:
-    """The two datasets side by side: mean sign error per measure and varied hyper-parameter."""
+    """The two datasets one above the other: mean sign error per measure and varied hyper-parameter."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     from weakness_lib.views import style
 
     dsets = [d for d in DATASETS if f"{d}/gap_acc" in result["scores"]]
-    fig, axes = plt.subplots(1, len(dsets), figsize=style.figsize(1, 1, panel_aspect=1.05),
-                             sharey=True, squeeze=False)
-    for k, (ax, ds) in enumerate(zip(axes[0], dsets, strict=True)):
+    fig, axes = plt.subplots(len(dsets), 1, figsize=style.figsize(len(dsets), 1, panel_aspect=0.75),
+                             sharex=True, squeeze=False)
+    for k, (ax, ds) in enumerate(zip(axes[:, 0], dsets, strict=True)):
         sns.heatmap(heatmap_frame(result, ds), ax=ax, vmin=0, vmax=1, center=0.5, cmap="vlag",
-                    annot=True, fmt=".2f", annot_kws={"fontsize": 8}, cbar=k == len(dsets) - 1,
-                    cbar_kws={"label": "mean sign error (0.5 = chance)"})
+                    annot=True, fmt=".2f", annot_kws={"fontsize": 9.5},
+                    cbar_kws={"label": "mean sign error\n(0.5 = chance)"})
         ax.grid(False)
         ax.set_title(DATASETS[ds])
-        ax.set_xlabel("varied hyper-parameter")
+        ax.set_xlabel("varied hyper-parameter" if k == len(dsets) - 1 else "")
         ax.set_ylabel("")
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()

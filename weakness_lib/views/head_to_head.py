@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from weakness_lib.views import names
+from weakness_lib.views import names, style
 
 #: measures shown beside the four registered ones in the "other targets" table
 EXTRA_MEASURES: tuple[str, ...] = ("trace", "sam", "pacbayes_bound", "l2_norm", "entropy_bits")
@@ -104,9 +104,11 @@ def other_targets(result: Mapping[str, Any]):  # -> pandas Styler | None
 # Figure
 # ---------------------------------------------------------------------------------------------
 def scatter(result: Mapping[str, Any]):  # -> matplotlib Figure
-    """Test accuracy against six measures, one point per network, with the raw ρ in the title."""
+    """Test accuracy against six measures, one point per network, with the raw ρ in the title:
+    three rows of two panels sharing the accuracy axis (legible in a phone's column)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
 
     cfg, frame = result["config"], result["frame"]
     pick = [(cfg["primary_weakness"], "weakness (primary)"), (cfg["secondary_weakness"], "weakness"),
@@ -114,16 +116,17 @@ def scatter(result: Mapping[str, Any]):  # -> matplotlib Figure
             ("trace", "sharpness"), (cfg["primary_simplicity"], "complexity")]
     acc = _acc(result)
     rho = {} if acc is None else dict(zip(acc["measure"], acc["rho"], strict=True))
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    fig, axes = plt.subplots(3, 2, figsize=style.figsize(3, 2, panel_aspect=0.8), sharey=True)
     for ax, (col, role) in zip(axes.flat, pick, strict=True):
-        label = describe(col, cfg) if role is None else f"{role}: {describe(col, cfg)}"
         sns.regplot(data=frame, x=col, y="test_acc", ax=ax, ci=None,
-                    scatter_kws={"s": 14, "alpha": 0.7}, line_kws={"lw": 1})
+                    scatter_kws={"s": 8, "alpha": 0.7}, line_kws={"lw": 1})
         r = rho.get(col)
-        ax.set_title(f"{label}\nraw ρ = {r:+.3f}" if r is not None else f"{label}\n(constant)")
-        ax.set_xlabel(names.short(col))
-        ax.set_ylabel(names.label("test_acc"))
-    fig.suptitle(f"{result['dataset_label']}: {len(frame)} networks differing only by seed", y=1.0)
+        title = names.short(col) if role is None else f"{role.split(' (')[0]}: {names.short(col)}"
+        ax.set_title(f"{title}\nρ = {names.minus(f'{r:+.3f}')}" if r is not None else f"{title}\n(constant)")
+        ax.set_xlabel("")
+        ax.set_ylabel(names.label("test_acc") if ax in axes[:, 0] else "")
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+    fig.suptitle(f"{result['dataset_label']}: {len(frame)} networks differing only by seed")
     fig.tight_layout()
     return fig
 

@@ -67,9 +67,10 @@ def factors_figure(result: Mapping[str, Any]):  # -> seaborn FacetGrid
     plot = factors[factors["measure"].isin(PICK) & (factors["factor"] > 0)]
     order = sorted(plot["family"].unique(), key=lambda f: f == "weakness")  # weakness drawn last
     g = sns.relplot(data=plot, x="alpha", y="factor", hue="family", style="family", hue_order=order,
-                    style_order=order, units="measure", estimator=None, col="mode", kind="line",
-                    markers=True, dashes=False, **style.facet(2, panel_aspect=0.9),
-                    facet_kws={"sharey": True})
+                    style_order=order, units="measure", estimator=None, row="mode", kind="line",
+                    markers=True, dashes=False, **style.facet(1, panel_aspect=0.42),
+                    facet_kws={"sharey": True, "sharex": True})
+    g.set_titles("rescaling mode {row_name}")
     for ax in g.axes.flat:
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -77,8 +78,8 @@ def factors_figure(result: Mapping[str, Any]):  # -> seaborn FacetGrid
         ax.axhline(1 / threshold["change_factor"], c="grey", ls=":", lw=1)
         ax.set_xlabel(r"rescaling factor $\alpha$")
     g.set_ylabels(r"factor $v(\alpha)/v(1)$")
-    g.figure.suptitle("Change of each measure under the function-preserving rescaling $T_\\alpha$")
-    style.legend_below(g, ncol=4)
+    g.figure.suptitle("Change of each measure under the\nfunction-preserving rescaling $T_\\alpha$")
+    style.legend_below(g, ncol=2)
     return g
 
 

@@ -72,7 +72,7 @@ def ratios_figure(result: Mapping[str, Any]):  # -> Figure
         ax.set(xscale="log", yscale="log", ylim=(0.5, None), xlabel=r"rescaling factor $\alpha$",
                ylabel=f"{title} vs. α = 1", title=title)
         ax.get_legend().remove()
-    fig.suptitle("Same function, different sharpness (MNIST MLP, float64 Hessian)")
+    fig.suptitle("Same function, different sharpness (MNIST MLP)")
     fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False)
     return fig

@@ -3,21 +3,29 @@
 Figures
     :func:`apply` sets a seaborn theme with a colour-blind-safe palette, font sizes chosen for the
     rendered width of the book's content column, and high-dpi PNG output. Figures are sized with
-    :func:`figsize` (one panel or a grid that fits the column) or :func:`facet` (seaborn's
+    :func:`figsize` (one panel or a grid :data:`FIG_IN` wide) or :func:`facet` (seaborn's
     ``height``/``aspect`` for a FacetGrid of ``ncols`` columns), and shown with :func:`show`, which
-    refuses a figure whose smallest text would render below :data:`MIN_DISPLAY_PT` at the column
-    width.
+    refuses a figure whose smallest text would be displayed below :data:`MIN_TEXT_PX` CSS pixels on
+    a phone or on a desktop. Every PNG records its smallest font and its dpi (:func:`png`), so the
+    browser test can compute the displayed text size of each figure from what the browser shows.
 
 Tables
     are :mod:`weakness_lib.views.tables` (same column geometry, :data:`EM_DASH` for a missing value).
 
 The geometry: the book's content column is about :data:`COLUMN_PX` CSS pixels wide at a 1280 px
-window (pydata/sphinx-book theme), and a CSS pixel is 1/96 inch, so a figure
-:data:`COLUMN_IN` inches wide is shown at its own size and a font of *s* pt reads as *s* pt.
+window and :data:`PHONE_COLUMN_PX` at a 390 px phone (sphinx-book theme; figures are capped at
+:data:`FIGURE_MAX_PX` by ``book/_static/custom.css``). A PNG ``W`` inches wide at :data:`DPI` is
+``W·DPI`` pixels, shown shrunk to the column, so a font of *s* pt is displayed at
+
+    s / 72 · min(column, W·DPI) / W   CSS pixels.
+
+On the phone that is the binding width: figures are designed :data:`FIG_IN` inches wide (panels
+stacked rather than side by side where needed).
 """
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
@@ -29,10 +37,19 @@ COLUMN_PX = 690
 CSS_PX_PER_IN = 96
 #: the column width in inches: a figure this wide is displayed at 1:1
 COLUMN_IN = COLUMN_PX / CSS_PX_PER_IN
+#: width of the content column at a 390 px phone viewport, in CSS pixels (measured in Chromium)
+PHONE_COLUMN_PX = 358
+#: the widest a figure is displayed (CSS px, ``book/_static/custom.css``), so that its text is
+#: not enlarged beyond the prose on a desktop
+FIGURE_MAX_PX = 640
+#: the design width of a figure (inches): legible on the phone with the fonts of :func:`apply`
+FIG_IN = 5.0
 #: resolution of the PNGs written into the book (natural width = inches × DPI ≥ 600 px)
 DPI = 200
-#: the smallest font size (pt) any figure text may have once scaled to the column
-MIN_DISPLAY_PT = 8.0
+#: the smallest size (CSS px) figure text may be displayed at, on the phone and on the desktop
+MIN_TEXT_PX = 9.0
+#: the PNG text chunks in which each figure records its smallest font (pt) and its dpi
+FONT_KEY, DPI_KEY = "weakness:smallest-font-pt", "weakness:dpi"
 #: colour-blind-safe palette (seaborn's "colorblind", after Wong 2011)
 PALETTE = "colorblind"
 EM_DASH = "—"
@@ -66,14 +83,30 @@ def apply() -> None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("png")
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+
+        shell = get_ipython()
+        if shell is not None:  # every figure the notebook shows or glues is written by png()
+            shell.display_formatter.formatters["image/png"].for_type(Figure, png)
     except ImportError:  # pragma: no cover - outside Jupyter
         pass
     pd.set_option("display.precision", 4)
 
 
+def png(fig: Any) -> bytes:
+    """``fig`` as the book's PNG: tight, at :data:`DPI`, with its smallest font (pt) and its dpi
+    stored as PNG text (:data:`FONT_KEY`, :data:`DPI_KEY`) for the browser test."""
+    sizes = _text_sizes(fig)
+    buf = io.BytesIO()
+    fig.canvas.print_figure(buf, format="png", dpi=DPI, bbox_inches="tight",
+                            metadata={FONT_KEY: f"{min(sizes):g}" if sizes else "inf", DPI_KEY: f"{DPI:g}"})
+    return buf.getvalue()
+
+
 def figsize(nrows: int = 1, ncols: int = 1, *, panel_aspect: float = 0.72,
-            width: float = COLUMN_IN) -> tuple[float, float]:
-    """(width, height) in inches of an ``nrows × ncols`` grid that spans the column.
+            width: float = FIG_IN) -> tuple[float, float]:
+    """(width, height) in inches of an ``nrows × ncols`` grid :data:`FIG_IN` wide.
 
     ``panel_aspect`` is each panel's height / width (plus room for titles and tick labels).
     """
@@ -93,8 +126,8 @@ def grid(n: int, max_cols: int = 2) -> tuple[int, int]:
 
 def facet(ncols: int, *, panel_aspect: float = 0.8, legend_in: float = 0.0) -> dict[str, float]:
     """``height`` and ``aspect`` for a seaborn FacetGrid/relplot of ``ncols`` columns that fits
-    the column (``legend_in``: inches kept free on the right for an outside legend)."""
-    panel_w = (COLUMN_IN - legend_in) / ncols
+    :data:`FIG_IN` (``legend_in``: inches kept free on the right for an outside legend)."""
+    panel_w = (FIG_IN - legend_in) / ncols
     height = panel_w * panel_aspect
     return {"height": round(height, 3), "aspect": round(panel_w / height, 3)}
 
@@ -125,7 +158,7 @@ def legend_below(grid: Any, ncol: int = 4, title: str | None = None) -> Any:
                     frameon=False)
     height = fig.get_size_inches()[1]
     rows = math.ceil(len(grid.legend.texts) / ncol)
-    fig.set_size_inches(COLUMN_IN, height + 0.2 * rows)
+    fig.set_size_inches(FIG_IN, height + 0.2 * rows)
     fig.tight_layout(rect=(0, (0.12 + 0.2 * rows) / (height + 0.2 * rows), 1, 1))
     return fig
 
@@ -139,7 +172,7 @@ def log_ticks(ax: Any, axis: str = "y") -> None:
     lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
     span = math.log10(hi / lo) if lo > 0 else 10
     subs = (1.0,) if span > 2.5 else (1.0, 2.0, 5.0)
-    target.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    target.set_major_locator(LogLocator(base=10, subs=subs, numticks=6))
     target.set_minor_formatter(NullFormatter())
 
     def label(v: float, _pos: Any) -> str:
@@ -158,26 +191,42 @@ def log_ticks(ax: Any, axis: str = "y") -> None:
 def _text_sizes(fig: Any) -> list[float]:
     from matplotlib.text import Text
 
+    fig.canvas.draw()  # tick labels get their text when drawn
     return [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
-def display_scale(fig: Any) -> float:
-    """Factor by which the figure's text is scaled when the saved (tight) PNG is shown in the
-    column: 1 when it is at most the column width, smaller when the browser shrinks it."""
+def tight_width_in(fig: Any) -> float:
+    """Width (inches) of the PNG :func:`png` writes: the tight bounding box plus its padding."""
     fig.canvas.draw()
     bbox = fig.get_tightbbox(fig.canvas.get_renderer())
-    width_in = bbox.width + 2 * 0.1  # savefig's tight padding
-    return min(1.0, COLUMN_IN / width_in)
+    return bbox.width + 2 * 0.1  # savefig's tight padding
+
+
+def text_px(font_pt: float, width_in: float, column_px: float) -> float:
+    """CSS pixels at which a ``font_pt`` font is displayed in a figure ``width_in`` inches wide
+    shown in a ``column_px`` column: ``font_pt / 72 · min(column, FIGURE_MAX_PX, W·DPI) / W``."""
+    return font_pt / 72 * min(column_px, FIGURE_MAX_PX, width_in * DPI) / width_in
+
+
+def shown_px(font_pt: float, dpi: float, natural_px: float, displayed_px: float) -> float:
+    """CSS pixels at which a ``font_pt`` font of a PNG at ``dpi`` (``natural_px`` wide) is shown
+    when the browser displays the image ``displayed_px`` wide: ``font_pt · dpi / 72 · displayed /
+    natural``."""
+    return font_pt * dpi / 72 * displayed_px / natural_px
 
 
 def check(fig: Any) -> float:
-    """The smallest displayed font size of ``fig`` (pt); raise ``ValueError`` below the minimum."""
+    """The smallest displayed text size of ``fig`` (CSS px) over the phone and the desktop
+    column; raise ``ValueError`` below :data:`MIN_TEXT_PX`."""
     sizes = _text_sizes(fig)
-    smallest = min(sizes) * display_scale(fig) if sizes else float("inf")
-    if smallest < MIN_DISPLAY_PT - 1e-6:
+    if not sizes:
+        return float("inf")
+    width = tight_width_in(fig)
+    smallest = min(text_px(min(sizes), width, col) for col in (PHONE_COLUMN_PX, COLUMN_PX))
+    if smallest < MIN_TEXT_PX - 1e-6:
         raise ValueError(
-            f"figure text would render at {smallest:.1f} pt in the {COLUMN_PX} px column "
-            f"(minimum {MIN_DISPLAY_PT:g} pt): size it with style.figsize/style.facet"
+            f"figure text would be displayed at {smallest:.1f} px on a phone ({min(sizes):g} pt in a "
+            f"figure {width:.2f} in wide; minimum {MIN_TEXT_PX:g} px): size it with style.figsize/style.facet"
         )
     return smallest
 

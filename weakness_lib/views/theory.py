@@ -74,25 +74,39 @@ def b3_sizes(result: Mapping[str, Any]) -> Any:
                         missing="no pair of coverings reverses the order under the biased law at this |U|")
 
 
+def law_family(name: str) -> str:
+    """The reader's name of the family of a stored demand law (``uniform_k2`` → "exactly k
+    outcomes demanded"); the parameters of each law are in the setting table."""
+    for prefix, family in (("uniform_powerset", "uniform over all demand sets"),
+                           ("uniform_k", "exactly k outcomes demanded"),
+                           ("binomial_q", "each outcome demanded with prob. q"),
+                           ("mix_", "mixtures of the two")):
+        if name.startswith(prefix):
+            return family
+    return name
+
+
 def b3_figure(result: Mapping[str, Any]) -> None:
-    """Success against weakness at the largest |U|: every exchangeable law, and the biased control."""
+    """Success against weakness at the largest |U|: every exchangeable law (coloured by family),
+    and below it the biased control."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     n_max = max(result["config"]["u_sizes"])
-    fig, axes = plt.subplots(1, 2, figsize=style.figsize(1, 2, panel_aspect=0.9))
+    fig, axes = plt.subplots(2, 1, figsize=style.figsize(2, 1, panel_aspect=0.42))
+    families = list(dict.fromkeys(law_family(n) for n in result["b3_curves"][n_max]))
+    colour = dict(zip(families, sns.color_palette(style.PALETTE, len(families)), strict=True))
     for name, curve in result["b3_curves"][n_max].items():
-        axes[0].plot(range(n_max + 1), curve, marker="o", ms=3, lw=1, label=name)
+        axes[0].plot(range(n_max + 1), curve, marker="o", ms=3, lw=1, color=colour[law_family(name)],
+                     label=law_family(name))
     axes[0].set(xlabel="weakness |C| (unseen outcomes covered)", ylabel="P(D ⊆ C)",
-                title=f"exchangeable laws, |U| = {n_max}")
-    law_handles = axes[0].get_legend_handles_labels()
+                title=f"{len(result['b3_curves'][n_max])} exchangeable laws, |U| = {n_max}")
+    handles = dict(zip(*reversed(axes[0].get_legend_handles_labels()), strict=False))
+    axes[0].legend(handles.values(), handles.keys(), loc="upper left", frameon=True)
     sns.stripplot(data=result["b3_biased"], x="size", y="success", ax=axes[1], size=2, alpha=0.4, jitter=0.3,
                   color="C3")
-    axes[1].set(xlabel="weakness |C|", ylabel="P(D ⊆ C)", title="control: biased law")
-    rows = -(-len(law_handles[1]) // 3)
-    fig.set_size_inches(style.COLUMN_IN, fig.get_size_inches()[1] + 0.2 * rows)
-    fig.tight_layout(rect=(0, (0.15 + 0.2 * rows) / fig.get_size_inches()[1], 1, 1))
-    fig.legend(*law_handles, loc="lower center", ncol=3, frameon=False)
+    axes[1].set(xlabel="weakness |C|", ylabel="P(D ⊆ C)", title="control: a biased law")
+    fig.tight_layout()
     style.show(fig)
 
 
@@ -219,7 +233,7 @@ def recreation(result: Mapping[str, Any]) -> None:
     rec = result["recreation"].copy()
     rec["ratio"] = rec["ratio_wmax_over_mdl"]
     show = rec[["op", "n_train", "n_trials", "rate_wmax", "rate_mdl", "ratio", "extent_wmax", "extent_mdl",
-                "frac_mdl_wmaximiser"]]
+                "frac_mdl_wmaximiser"]].rename(columns={"n_train": "n_examples"})
     display(tables.table(show, formats={"rate_wmax": "{:.3g}", "rate_mdl": "{:.3g}", "ratio": "{:.3g}",
                                         "extent_wmax": "{:.2f}", "extent_mdl": "{:.2f}",
                                         "frac_mdl_wmaximiser": "{:.3f}"},

@@ -61,13 +61,14 @@ def training_curves(history: pd.DataFrame, runs: Mapping[str, str], metrics: Map
                 labels.append(lab)
         if ax.get_legend() is not None:
             ax.get_legend().remove()
-    legend_rows = int(np.ceil(len(labels) / 2))
+    ncol = 2 if max(map(len, labels), default=0) <= 26 else 1  # long run names: one per line
+    legend_rows = int(np.ceil(len(labels) / ncol))
     height = fig.get_size_inches()[1] + 0.22 * legend_rows
-    fig.set_size_inches(style.COLUMN_IN, height)
+    fig.set_size_inches(style.FIG_IN, height)
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, (0.1 + 0.22 * legend_rows) / height, 1, 1))
-    fig.legend(handles, labels, loc="lower center", ncol=min(2, len(labels)), frameon=False,
+    fig.legend(handles, labels, loc="lower center", ncol=min(ncol, len(labels)), frameon=False,
                title="one line per seed")
     return fig
 

@@ -139,7 +139,6 @@ def w1_columns(result: Mapping[str, Any]) -> Any:
     sns.barplot(data=result["simbn_columns"], x="column", y="norm", hue="seed", ax=ax)
     ax.set(xlabel="input coordinate k", ylabel="‖W1[:, k]‖",
            title="First-layer column norms after 1-SAM (Sim-BN)")
-    ax.tick_params(axis="x", labelsize=style.MIN_DISPLAY_PT)
     for k, label in enumerate(ax.get_xticklabels()):  # label 1, 2 and every fifth coordinate
         label.set_visible(k < 2 or (k + 1) % 5 == 0)
     fig.tight_layout()
