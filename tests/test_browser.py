@@ -41,7 +41,7 @@ import yaml
 
 from weakness_lib.core.paths import project_root
 from weakness_lib.publish.offline import external_assets
-from weakness_lib.views import style
+from weakness_lib.views import style, tables
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -155,6 +155,9 @@ class PageReport:
     overflowing: list[str] = field(default_factory=list)
     first_screen: dict = field(default_factory=dict)
     column_width: int = 0
+    keys_off_screen: list[str] = field(default_factory=list)
+    keys_seen: int = 0
+    open_table_columns: list[int] = field(default_factory=list)
 
 
 def require_chromium() -> None:
@@ -296,6 +299,16 @@ async () => {
               figure: at('.headline-figure img', 'top')};
     })(),
     overflowing: overflowing.slice(0, 10),
+    // key columns of the visible tables whose header ends right of the column (off-screen until
+    // the reader scrolls the table sideways)
+    keys_off_screen: Array.from(article.querySelectorAll('.book-table th.key'))
+      .filter(th => !th.closest('details') && th.getBoundingClientRect().right > box.right + 1)
+      .map(th => th.innerText.trim() || '(first column)'),
+    keys_seen: article.querySelectorAll('.book-table th.key').length,
+    // tables shown open (not inside a collapsed section) and their column counts
+    open_table_columns: Array.from(article.querySelectorAll('table'))
+      .filter(t => !t.closest('details') && !t.closest('.sig'))
+      .map(t => Math.max(0, ...Array.from(t.rows).map(r => r.cells.length))),
   };
 }
 """
@@ -450,6 +463,23 @@ def test_figure_text_is_legible(site, visited, page: str, width: int):
             bad.append(f"{name}: smallest text {px:.1f} px (shown {image['shownWidth']} of "
                        f"{image['naturalWidth']} px)")
     assert not bad, f"{page} at {width} px: {bad}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("page", "width"), PAGE_WIDTHS, ids=PAGE_WIDTH_IDS)
+def test_key_columns_on_screen(visited, page: str, width: int):
+    """Every table's key columns (tables.table(key=...); by default its first) are within the
+    column without scrolling the table sideways, on a desktop and on a phone."""
+    assert not visited[page, width].keys_off_screen, (
+        f"{page} at {width} px: key columns off-screen: {visited[page, width].keys_off_screen}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_open_tables_have_at_most_seven_columns(visited, page: str):
+    """A table shows at most tables.MAX_COLUMNS columns; a wider one is collapsed under them."""
+    wide = [n for n in visited[page, 1280].open_table_columns if n > tables.MAX_COLUMNS]
+    assert not wide, f"{page}: open tables with {wide} columns"
 
 
 @pytest.mark.slow

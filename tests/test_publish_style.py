@@ -347,3 +347,37 @@ def test_a_thesis_test_without_paper_value_stays_out_of_the_forest():
     assert corr.is_correlation(iv)
     frame = corr.forest_frame([*committed_claims(), iv])
     assert "IV" not in set(frame["claim"]) and len(frame)
+
+
+def test_a_wide_table_shows_seven_columns_and_collapses_the_rest():
+    wide = pd.DataFrame({f"c{i}": [i, i + 0.5] for i in range(9)})
+    out = tables.table(wide).data
+    main, _, full = out.partition('<details class="full-table">')
+    assert main.count("</th>") == tables.MAX_COLUMNS and "<summary>All 9 columns</summary>" in full
+    assert full.count("</th>") == 9
+    assert tables.table(wide.iloc[:, :7]).data.count("<details") == 0  # seven fit
+    chosen = tables.table(wide, main=["c8", "c0"], key=["c8"]).data.partition("<details")[0]
+    assert chosen.index(">c8<") < chosen.index(">c0<") and chosen.count("</th>") == 2
+    assert '<th class="key">c8</th>' in chosen
+    with pytest.raises(ValueError, match="at most 7"):
+        tables.table(wide, main=list(wide.columns))
+    with pytest.raises(ValueError, match="main columns"):
+        tables.table(wide, main=["nope"])
+
+
+def test_key_columns_default_to_the_first_and_both_of_a_series():
+    frame = pd.DataFrame({"measure": ["a"], "rho": [0.1], "p": [0.2]})
+    html = tables.table(frame).data
+    assert '<th class="key">measure</th>' in html and "<th>p</th>" in html
+    series = tables.table(pd.Series({"networks": 100}, name="value")).data
+    import re
+
+    assert len(re.findall(r'class="[^"]*\bkey\b', series)) == 2 + 2  # both headers, both cells of its row
+
+
+def test_cells_write_powers_of_ten_not_e_notation():
+    assert tables.powers_of_ten("2.759e+05") == "2.759 × 10⁵"
+    assert tables.powers_of_ten("1.517e+06 ± 1e+05") == "1.517 × 10⁶ ± 10⁵"
+    assert tables.powers_of_ten("lr 0.05, w2e3") == "lr 0.05, w2e3"  # not a number in e-notation
+    html = tables.table(pd.DataFrame({"x": [275900.0]}), formats={"x": "{:.4g}"}).data
+    assert "2.759 × 10⁵" in html and "e+05" not in html

@@ -43,6 +43,16 @@ CSS = ("""
 .book-table.compact td.wrap { min-width: 4.5rem; max-width: 10rem; }
 .bd-article .cell_output .admonition { margin-left: 0; margin-right: 0; max-width: 100%;
   box-sizing: border-box; }
+/* on a phone every cell may wrap, so that a table of at most seven columns fits the column and
+   its key columns are on screen */
+@media (max-width: 700px) {
+  .book-table th, .book-table td { white-space: normal; padding: 0.25rem 0.35rem; }
+  .book-table td.wrap { min-width: 5rem; max-width: 12rem; }
+  .book-table table { font-size: 0.8rem; }
+}
+/* the whole of a table wider than seven columns, collapsed under its main columns */
+details.full-table { margin-bottom: 0.6rem; }
+details.full-table summary { cursor: pointer; font-size: 0.88rem; }
 p.table-note { font-size: 0.82rem; color: var(--pst-color-text-muted, #555); }
 /* plain pandas tables (not built with tables.table) also scroll inside the column */
 .bd-article .cell_output table.dataframe { display: block; overflow-x: auto; max-width: 100%; }

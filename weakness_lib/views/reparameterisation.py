@@ -25,7 +25,7 @@ def setting(result: Mapping[str, Any]) -> Any:
         "final train accuracy": f'{train["train_acc"]:.4f}', "test accuracy": f'{train["test_acc"]:.4f}',
         "curvature batch (training images)": cfg["curvature_batch"],
         "Lanczos tolerance": cfg["lanczos_tol"], "Hutchinson probes": cfg["hutchinson_probes"],
-        "git commit of the run": run["git_commit"],
+        "git commit of the run": str(run["git_commit"])[:12],
         "torch": run["torch"], "wall time of the stored run [s]": round(result["wall_s"], 1),
     }, name="value")
     glue_all(b1_train_epochs=int(train["epochs"]), b1_train_acc=100 * train["train_acc"],

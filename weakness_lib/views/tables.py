@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from weakness_lib.views import names
-from weakness_lib.views.style import EM_DASH
+from weakness_lib.views.style import EM_DASH, SUPERSCRIPT
 
 
 def fmt_number(value: Any, digits: int = 3) -> str:
@@ -39,15 +40,28 @@ def fmt_number(value: Any, digits: int = 3) -> str:
                      else x, digits)
 
 
+_E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?\d+)\b")
+
+
+def powers_of_ten(text: str) -> str:
+    """Python's e-notation in a formatted cell as the book writes it: ``2.759e+05`` → "2.759 × 10⁵",
+    ``1e-04`` → "10⁻⁴" (one number format on every page)."""
+    def sub(m: re.Match) -> str:
+        power = "10" + str(int(m[2])).translate(SUPERSCRIPT)
+        return power if float(m[1]) == 1 else f"{m[1]} × {power}"
+
+    return _E_NOTATION.sub(sub, text)
+
+
 def _cell(value: Any, fmt: Callable[[Any], str] | str | None, digits: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return EM_DASH
     if callable(fmt):
-        return names.minus(fmt(value))
+        return names.minus(powers_of_ten(fmt(value)))
     if isinstance(fmt, str):
-        return names.minus(fmt.format(value))
+        return names.minus(powers_of_ten(fmt.format(value)))
     if isinstance(value, str):
-        return _studies().get(value) or names.in_text(value)
+        return _studies().get(value) or powers_of_ten(names.in_text(value))
     if isinstance(value, (list, tuple)):
         return ", ".join(fmt_number(v, digits) for v in value)
     return fmt_number(value, digits)
@@ -82,11 +96,17 @@ def with_ci(frame: pd.DataFrame, lo: str = "ci_lo", hi: str = "ci_hi", name: str
     return out
 
 
+#: the most columns a table shows at once; a wider table shows its first (or its ``main``)
+#: columns and the whole table follows in a collapsed section
+MAX_COLUMNS = 7
+
+
 def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
           formats: Mapping[str, Callable[[Any], str] | str] | None = None,
           missing: str | None = None, caption: str | None = None,
           wrap: Iterable[str] = (), escape: bool = True, index: bool = False,
-          compact: bool = False) -> Any:
+          compact: bool = False, main: Iterable[str] | None = None,
+          key: Iterable[str] | None = None) -> Any:
     """An HTML table for the book (an ``IPython.display.HTML`` object).
 
     Every value is formatted by ``formats[column]`` (a format string or a function) or rounded to
@@ -94,9 +114,14 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
     em-dash, and ``missing`` — the reason a value can be missing — is printed under the table
     (required when there is one). A Series becomes a two-column name/value table; ``index=True``
     keeps a DataFrame's index as its first column. Columns named in ``wrap`` may wrap (long text);
-    the others stay on one line, and a table wider than the column scrolls inside its own box.
-    ``compact`` uses a smaller type and narrower wrapped columns (a summary table that should fit
-    the column without scrolling at desktop width).
+    the others stay on one line on a desktop (on a phone every cell may wrap), and a table wider
+    than the column scrolls inside its own box. ``compact`` uses a smaller type and narrower
+    wrapped columns.
+
+    At most :data:`MAX_COLUMNS` columns are shown: ``main`` (default: the first ones); the whole
+    table then follows in a collapsed "All N columns" section. ``key`` names the columns a reader
+    must see without scrolling sideways (default: the first column, and both of a name/value
+    table); they are marked ``class="key"`` and the browser test checks them at 390 px.
     """
     from IPython.display import HTML
 
@@ -107,30 +132,60 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
     elif index:
         frame = frame.reset_index()
         frame = frame.rename(columns={"index": ""})
-    formats = dict(formats or {})
-    wrap = set(wrap)
     has_missing = bool(frame.map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)))
                        .to_numpy().any())
     if has_missing and not missing:
         raise ValueError("the table has missing values: say why with missing='…'")
-    head = "".join(f"<th>{html.escape(names.in_text(str(c)))}</th>" for c in frame.columns)
-    rows = []
-    for _, row in frame.iterrows():
-        cells = []
-        for col in frame.columns:
-            text = _cell(row[col], formats.get(col), digits)
-            text = _code(html.escape(text) if escape else text)
-            cls = ' class="wrap"' if col in wrap else ""
-            num = isinstance(row[col], (int, float)) and not isinstance(row[col], bool)
-            cls = cls or (' class="num"' if num else "")
-            cells.append(f"<td{cls}>{text}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    cols = list(frame.columns)
+    shown = list(main) if main is not None else cols[:MAX_COLUMNS]
+    unknown = [c for c in shown if c not in cols]
+    if unknown or len(shown) > MAX_COLUMNS:
+        raise ValueError(f"main columns {shown} must be at most {MAX_COLUMNS} of {cols}")
+    keys = set(key) if key is not None else set(cols[:2] if len(cols) == 2 else cols[:1])
+    html_of = _Renderer(formats=dict(formats or {}), digits=digits, wrap=set(wrap), escape=escape,
+                        compact=compact, caption=caption, keys=keys)
+    body = html_of(frame[shown])
+    if len(shown) < len(cols):
+        body += (f'<details class="full-table"><summary>All {len(cols)} columns</summary>'
+                 f'{html_of(frame)}</details>')
     note = (f'<p class="table-note">{EM_DASH} {html.escape(missing)}</p>'
             if has_missing and missing else "")
-    body = (f'<div class="book-table{" compact" if compact else ""}" style="overflow-x:auto;max-width:100%"><table>{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
-    return HTML(body)
+    return HTML(body + note)
+
+
+class _Renderer:
+    """One DataFrame as the book's HTML table (the cells of :func:`table`)."""
+
+    def __init__(self, *, formats: Mapping[str, Any], digits: int, wrap: set[str], escape: bool,
+                 compact: bool, caption: str | None, keys: set[str]) -> None:
+        self.formats, self.digits, self.wrap, self.escape = formats, digits, wrap, escape
+        self.compact, self.caption, self.keys = compact, caption, keys
+
+    def _classes(self, col: Any, value: Any = None, head: bool = False) -> str:
+        cls = []
+        if col in self.wrap:
+            cls.append("wrap")
+        elif not head and isinstance(value, (int, float)) and not isinstance(value, bool):
+            cls.append("num")
+        if col in self.keys:
+            cls.append("key")
+        return f' class="{" ".join(cls)}"' if cls else ""
+
+    def __call__(self, frame: pd.DataFrame) -> str:
+        head = "".join(f"<th{self._classes(c, head=True)}>{html.escape(names.in_text(str(c)))}</th>"
+                       for c in frame.columns)
+        rows = []
+        for _, row in frame.iterrows():
+            cells = []
+            for col in frame.columns:
+                text = _cell(row[col], self.formats.get(col), self.digits)
+                text = _code(html.escape(text) if self.escape else text)
+                cells.append(f"<td{self._classes(col, row[col])}>{text}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return (f'<div class="book-table{" compact" if self.compact else ""}" '
+                f'style="overflow-x:auto;max-width:100%"><table>{cap}<thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def glossary_html() -> Any:
