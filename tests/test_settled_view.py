@@ -59,3 +59,26 @@ def test_iv_tables_and_caveat_read_the_claim():
 def test_result_box_escapes_and_shows_the_verdict():
     box = view.result_box(_claim(-0.2, [-0.4, 0.1], "not_reproduced"), "a <caveat>")
     assert "❌ not reproduced" in box and "−0.200" in box and "&lt;caveat&gt;" in box
+
+
+def test_b5_section_says_b5r_is_pending_until_it_is_computed():
+    pending = view.b5_section({"B5": {}}).data
+    assert "Not computed yet" in pending and "weakness-repro run batch_size_r --scale full" in pending
+
+
+def test_claims_require_the_populations_and_take_b5r_when_present(tmp_path, monkeypatch):
+    import json
+
+    from weakness_lib.engine.base import MissingResults
+
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path))
+    folder = tmp_path / "smoke" / "claims"
+    folder.mkdir(parents=True)
+    for cid in view.REQUIRED:
+        (folder / f"{cid}.json").write_text(json.dumps({"claim_id": cid}))
+    assert set(view.claims("smoke")) == set(view.REQUIRED)
+    (folder / "B5-R.json").write_text(json.dumps({"claim_id": "B5-R"}))
+    assert set(view.claims("smoke")) == {*view.REQUIRED, "B5-R"}
+    (folder / "IV.json").unlink()
+    with pytest.raises(MissingResults, match="IV"):
+        view.claims("smoke")

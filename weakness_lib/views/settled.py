@@ -155,6 +155,38 @@ def b5_table(b5: Mapping[str, Any], b5r: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: the claims the chapter needs, and those it shows once computed (B5-R: registered, run last)
+REQUIRED: tuple[str, ...] = ("B6-60k-R", "B7-60k", "IV", "B5")
+LATER: tuple[str, ...] = ("B5-R",)
+
+
+def claims(scale: str) -> dict[str, Mapping[str, Any]]:
+    """The chapter's claim files at ``scale``: every one of :data:`REQUIRED` (a missing one raises
+    :class:`~weakness_lib.engine.base.MissingResults` naming its command), those of :data:`LATER`
+    that are derived."""
+    from weakness_lib.core.claims import claims_dir
+
+    out = {c: claim(c, scale) for c in REQUIRED}
+    out.update({c: claim(c, scale) for c in LATER if (claims_dir(scale) / f"{c}.json").exists()})
+    return out
+
+
+def b5_section(claims: Mapping[str, Mapping[str, Any]]) -> Any:
+    """B5 beside B5-R (:func:`b5_table`), or, until B5-R is computed, a sentence saying so."""
+    from IPython.display import HTML
+
+    from weakness_lib.views import tables
+
+    if "B5-R" not in claims:
+        return HTML("<p><b>Not computed yet.</b> B5-R is registered (<code>configs/batch_size_r.yaml</code>, "
+                    "committed before any of its units) and runs after the two populations above; until "
+                    "it is in the results store, B5 rests on its five seeds (chapter 03). Compute it with "
+                    "<code>weakness-repro run batch_size_r --scale full</code>.</p>")
+    return tables.table(b5_table(claims["B5"], claims["B5-R"]),
+                        caption="Small-batch advantage acc(batch 32) − acc(batch 2048), percentage points, "
+                                "±1 standard error over paired seeds.")
+
+
 def result_box(c: Mapping[str, Any], caveat: str) -> str:
     """A chapter's answer first: verdict, our value beside the paper's target, one caveat (HTML, a
     tip admonition as the theme draws it; Markdown outputs are not parsed as MyST)."""
