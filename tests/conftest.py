@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import torch
 # isort: on
 
 from weakness_lib.bennett.models import build_mlp
+from weakness_lib.core.paths import configs_dir
 from weakness_lib.publish.book import (
     SCORECARD,
     BookError,
@@ -136,3 +138,24 @@ def smoke_book(tmp_path_factory):
             fcntl.flock(lock, fcntl.LOCK_UN)
     built = json.loads(done.read_text())
     return out, built["errors"], built["build_error"]
+
+
+@pytest.fixture
+def user_configs(tmp_path, monkeypatch):
+    """A user's copy of configs/ (WEAKNESS_CONFIGS) to edit, and an empty results store."""
+    shutil.copytree(configs_dir(), tmp_path / "configs")
+    monkeypatch.setenv("WEAKNESS_CONFIGS", str(tmp_path / "configs"))
+    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "results"))
+    return tmp_path / "configs"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture
+def edit():
+    """``edit(path, old, new)``: replace the one occurrence of ``old`` in a (config) file."""
+    return _edit

@@ -31,7 +31,7 @@ from weakness_lib.bennett.train import TrainConfig, TrainingAtChanceWarning, tra
 from weakness_lib.cli import main
 from weakness_lib.core import config as C
 from weakness_lib.core.checks import ArgumentError
-from weakness_lib.core.paths import configs_dir, project_root
+from weakness_lib.core.paths import project_root
 from weakness_lib.engine import executor as E
 from weakness_lib.engine import settings as S
 from weakness_lib.wen.twolayer import TwoLayerSpec
@@ -228,22 +228,7 @@ def test_the_loader_keeps_every_registered_settings_hash(study):
         assert (tables / f"{C.settings_hash(C.experiment_config(study, 'full'))}.json").exists()
 
 
-@pytest.fixture
-def user_configs(tmp_path, monkeypatch):
-    """A user's copy of configs/ (WEAKNESS_CONFIGS), to edit."""
-    shutil.copytree(configs_dir(), tmp_path / "configs")
-    monkeypatch.setenv("WEAKNESS_CONFIGS", str(tmp_path / "configs"))
-    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "results"))
-    return tmp_path / "configs"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def test_a_user_config_with_exponent_floats_loads(user_configs):
+def test_a_user_config_with_exponent_floats_loads(user_configs, edit):
     edit(user_configs / "head_to_head_mnist.yaml", "  train:\n    optimizer: sgd\n    lr: 0.05\n    "
          "momentum: 0.9\n    batch_size: 64\n    epochs: 5", "  train:\n    optimizer: sgd\n    "
          "lr: 1e-3\n    momentum: 0.9\n    batch_size: 64\n    epochs: 5")
@@ -260,7 +245,7 @@ def test_a_user_config_with_exponent_floats_loads(user_configs):
      "train.lr must be a number, got 'fast'"),
     ("  widths: [784, 32, 32, 10]\n", "  widths: 32\n", "widths must be a list, got 32"),
 ])
-def test_a_config_value_of_the_wrong_kind_names_the_file_and_key(user_configs, old, new, message):
+def test_a_config_value_of_the_wrong_kind_names_the_file_and_key(user_configs, edit, old, new, message):
     path = user_configs / "head_to_head_mnist.yaml"
     if old == "  curvature_batch: 128\n":  # registered twice (common and smoke): drop both
         edit(path, "  curvature_batch: 512 ", "  # ")
@@ -270,7 +255,7 @@ def test_a_config_value_of_the_wrong_kind_names_the_file_and_key(user_configs, o
     assert str(exc.value) == f"{path}: {message} (scale smoke)"
 
 
-def test_the_cli_reports_a_bad_config_in_one_line(user_configs):
+def test_the_cli_reports_a_bad_config_in_one_line(user_configs, edit):
     edit(user_configs / "head_to_head_mnist.yaml", "  n_train: 500\n", '  n_train: "600"\n')
     proc = cli("run", "head_to_head_mnist", "--scale", "smoke", "--workers", "1", "--quiet",
                env={"WEAKNESS_CONFIGS": os.environ["WEAKNESS_CONFIGS"],
@@ -280,7 +265,7 @@ def test_the_cli_reports_a_bad_config_in_one_line(user_configs):
                                      "n_train must be an integer, got '600' (scale smoke)")
 
 
-def test_a_config_edited_at_one_scale_is_checked_at_that_scale(user_configs):
+def test_a_config_edited_at_one_scale_is_checked_at_that_scale(user_configs, edit):
     """A number written as text, or a key missing at one scale, is caught at that scale; a
     keyword where the study's settings allow one (theory's recreation_trials: all) is not."""
     for study in STUDIES:
@@ -297,7 +282,7 @@ def test_a_config_edited_at_one_scale_is_checked_at_that_scale(user_configs):
         S.load("head_to_head_mnist", "smoke")
 
 
-def test_invalid_yaml_is_one_line(user_configs):
+def test_invalid_yaml_is_one_line(user_configs, edit):
     edit(user_configs / "theory.yaml", "claims:", "claims: [")
     with pytest.raises(C.ConfigError) as exc:
         C.experiment_config("theory", "smoke")

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from weakness_lib.cli import main
 from weakness_lib.core import config as C
-from weakness_lib.core.paths import configs_dir, project_root
+from weakness_lib.core.paths import project_root
 from weakness_lib.core.settings import StudySettings, build, pick
 from weakness_lib.engine import base, registry
 from weakness_lib.engine import settings as S
@@ -25,21 +23,6 @@ from weakness_lib.studies.wen.settings import Run
 
 ROOT = project_root()
 H2H = "head_to_head_mnist"
-
-
-@pytest.fixture
-def user_configs(tmp_path, monkeypatch):
-    """A user's copy of configs/ (WEAKNESS_CONFIGS) to edit, and an empty results store."""
-    shutil.copytree(configs_dir(), tmp_path / "configs")
-    monkeypatch.setenv("WEAKNESS_CONFIGS", str(tmp_path / "configs"))
-    monkeypatch.setenv("WEAKNESS_RESULTS", str(tmp_path / "results"))
-    return tmp_path / "configs"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 BAD = [  # (old text, new text, the message after the file name)
@@ -54,7 +37,7 @@ BAD = [  # (old text, new text, the message after the file name)
 
 
 @pytest.mark.parametrize(("old", "new", "message"), BAD)
-def test_a_bad_config_is_one_line_naming_file_and_key(user_configs, old, new, message):
+def test_a_bad_config_is_one_line_naming_file_and_key(user_configs, edit, old, new, message):
     path = user_configs / f"{H2H}.yaml"
     edit(path, old, new)
     with pytest.raises(C.ConfigError) as exc:
@@ -65,7 +48,7 @@ def test_a_bad_config_is_one_line_naming_file_and_key(user_configs, old, new, me
 
 
 @pytest.mark.parametrize(("old", "new", "message"), BAD[:3])
-def test_the_cli_prints_a_bad_config_in_one_line(user_configs, capsys, old, new, message):
+def test_the_cli_prints_a_bad_config_in_one_line(user_configs, edit, capsys, old, new, message):
     path = user_configs / f"{H2H}.yaml"
     edit(path, old, new)
     assert main(["run", H2H, "--scale", "smoke", "--workers", "1", "--quiet"]) == 2
@@ -73,7 +56,7 @@ def test_the_cli_prints_a_bad_config_in_one_line(user_configs, capsys, old, new,
     assert err == f"weakness-repro: error: {path}: {message} (scale smoke)\n"
 
 
-def test_the_installed_command_prints_a_bad_config_in_one_line(user_configs):
+def test_the_installed_command_prints_a_bad_config_in_one_line(user_configs, edit):
     path = user_configs / "wen_scenario_1.yaml"
     edit(path, "  d: 30\n", "  d: 30\n  depth: 2\n")
     proc = subprocess.run(
