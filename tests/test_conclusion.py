@@ -79,3 +79,27 @@ def test_the_figure_is_legible_on_a_phone():
     style.apply()
     fig = populations.plot(populations.frame(CLAIMS))
     assert fig.get_size_inches()[0] <= 5.0 and style.check(fig) >= 10
+
+
+def _iv(mnist_rho: float, mnist_holm: float) -> dict:
+    per = lambda rho, holm: {"given_oracle": {"rho": rho, "p_holm": holm},  # noqa: E731
+                             "oracle_noise": {"reference_median": 0.56}}
+    return {"claim_id": "IV", "verdict": "partially_reproduced", "our_value": -0.001,
+            "details": {"mnist": per(mnist_rho, mnist_holm), "fashion_mnist": per(-0.001, 0.99)}}
+
+
+def test_iv_says_per_dataset_where_w2_adds_information_and_the_oracle_noise_beside_it():
+    text = _text(conclusion.iv_sentence(_iv(0.309, 0.0038)))
+    assert "on MNIST (+0.31, Holm p = 0.0038) but not on Fashion-MNIST (−0.00)" in text
+    assert "+0.56 on MNIST through that noise alone" in text
+    none = _text(conclusion.iv_sentence(_iv(0.309, 0.2)))  # not significant after Holm
+    assert "on no dataset" in none and "noise alone" not in none
+    assert conclusion.iv_sentence(None) == ""
+
+
+def test_the_verdict_paragraph_carries_iv_when_it_exists():
+    claims = [*CLAIMS, _iv(0.309, 0.0038)]
+    text = _text(conclusion.html_text(claims))
+    assert "predicts no better than accuracy on a held-out labelled set" in text
+    assert "still adds information" in text and "tells a practitioner nothing" not in text
+    assert "tells a practitioner nothing" in _text(conclusion.html_text(CLAIMS))
