@@ -1,0 +1,67 @@
+"""Weakness against a validation set, in the landing page's words: the populations where the
+paired-bootstrap difference ρ(W2) − ρ(oracle) is stored (:func:`oracle_rows`), and claim IV per
+dataset — does W2 add information given the oracle, and what would the oracle's sampling noise
+alone give a perfect predictor (:func:`iv_sentence`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from weakness_lib.views import names
+from weakness_lib.views.claims import BADGE
+
+Claim = Mapping[str, Any]
+
+
+def _rho(x: float) -> str:
+    return names.minus(f"{x:+.2f}")
+
+
+def _badge(claim: Claim) -> str:
+    import html
+
+    return f'<span class="verdict">{html.escape(BADGE.get(claim["verdict"], claim["verdict"]))}</span>'
+
+
+def oracle_rows(claims: Iterable[Claim]) -> list[tuple[str, float, float, tuple[float, float]]]:
+    """``(claim, ρ(W2), ρ(oracle), CI of the difference)`` for every claim that stores the oracle."""
+    out = []
+    for c in claims:
+        o = (c.get("details") or {}).get("oracle")
+        if isinstance(o, Mapping) and o.get("difference_ci95"):
+            out.append((c["claim_id"], float(c["our_value"]), float(o["oracle_rho"]),
+                        tuple(o["difference_ci95"])))
+    return out
+
+
+#: the datasets of claim IV's details, as a reader names them
+_IV_DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def iv_sentence(iv: Claim | None) -> str:
+    """Claim IV per dataset: W2's partial ρ given the validation oracle, whether it adds
+    information by the registered rule (ρ > 0, Holm p < 0.05), and, where it does, what a perfect
+    predictor of test accuracy would show through the oracle's sampling noise alone."""
+    d = (iv or {}).get("details") or {}
+    rows = [(name, d[k]["given_oracle"], d[k].get("oracle_noise") or {})
+            for k, name in _IV_DATASETS.items() if isinstance(d.get(k), Mapping)]
+    if not rows:
+        return ""
+    adds = [(n, g, z) for n, g, z in rows if g["rho"] > 0 and (g.get("p_holm") or 1) < 0.05]
+    text = ("Given that accuracy, W2 still adds information about test accuracy (claim IV, partial ρ) on "
+            + ("; ".join(f"{n} ({_rho(g['rho'])}, Holm p = {names.num(g['p_holm'], 2)})" for n, g, _ in adds)
+               if adds else "no dataset")
+            + (" but not on " + "; ".join(f"{n} ({_rho(g['rho'])})" for n, g, _ in rows if (n, g, _) not in adds)
+               if len(adds) < len(rows) else "")
+            + f" {_badge(iv)}. ")
+    noisy = [(n, z["reference_median"]) for n, _, z in adds if z.get("reference_median") is not None]
+    images = {z.get("images") for *_, z in adds} - {None}
+    if noisy:
+        text += (f"Where it does, the oracle's {names.num(images.pop()) + ' ' if len(images) == 1 else ''}"
+                 "images are too few to rank networks this similar: a "
+                 "perfect predictor of test accuracy would show a partial ρ of "
+                 + " and ".join(f"{_rho(r)} on {n}" for n, r in noisy)
+                 + " through that noise alone, so the addition may only reflect a validation set that "
+                   "is too small.")
+    return text
