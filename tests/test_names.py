@@ -61,6 +61,14 @@ def test_minus_changes_signs_not_hyphens() -> None:
     assert names.minus("x-1 in 3-4 and well-known") == "x-1 in 3-4 and well-known"
 
 
+@pytest.mark.parametrize(("value", "digits", "expected"), [
+    (0.309, 2, "+0.31"), (-0.718, 2, "\u22120.72"), (-0.0004, 3, "\u22120.000"), (0.5476, 3, "+0.548"),
+    (None, 2, "\u2014"), (float("nan"), 3, "\u2014"), (np.float64(0.1), 1, "+0.1"),
+])
+def test_signed_gives_a_sign_a_true_minus_and_a_dash_for_missing(value, digits, expected) -> None:
+    assert names.signed(value, digits) == expected
+
+
 def test_glossary_lists_every_described_name_once() -> None:
     table = names.glossary()
     assert table.index.is_unique

@@ -25,16 +25,12 @@ WORDS = {"reproduced": "reproduced", "partially_reproduced": "partially reproduc
 ADMONITION = {"reproduced": "tip", "partially_reproduced": "warning", "not_reproduced": "danger"}
 
 
-def _rho(value: float) -> str:
-    return names.minus(f"{value:+.3f}")
-
-
 def _p(value: float) -> str:
     return names.num(value, 2)
 
 
 def _ci(ci: Any) -> str:
-    return f"[{_rho(ci[0])}, {_rho(ci[1])}]"
+    return f"[{names.signed(ci[0], 3)}, {names.signed(ci[1], 3)}]"
 
 
 #: per-seed numbers shown beside a failed condition: (the condition's letter, the keys its per-seed
@@ -85,7 +81,7 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
     if isinstance(w1, Mapping) and isinstance(ours, (int, float)) and w1.get("rho") is not None \
             and (w1["rho"] > 0) != (ours > 0):
         out.append(f"The other registered primary estimator, {names.label(w1['measure'])}, points the "
-                   f"other way: ρ = {_rho(w1['rho'])} (p = {_p(w1['p'])}).")
+                   f"other way: ρ = {names.signed(w1['rho'], 3)} (p = {_p(w1['p'])}).")
     sec = d.get("secondary_weakness")
     if isinstance(sec, Mapping) and sec.get("rule_outcome") and sec["rule_outcome"] != claim["verdict"] \
             and sec.get("measure") == d.get("confirmatory_weakness"):
@@ -95,6 +91,6 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
     if isinstance(oracle, Mapping) and not oracle.get("weakness_better_than_oracle", True):
         lo, hi = oracle["difference_ci95"]
         out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
-                   f"{_rho(oracle['oracle_rho'])}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
-                   f"ρ(oracle) = {_rho(oracle['difference'])}, 95 % CI {_ci([lo, hi])}.")
+                   f"{names.signed(oracle['oracle_rho'], 3)}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
+                   f"ρ(oracle) = {names.signed(oracle['difference'], 3)}, 95 % CI {_ci([lo, hi])}.")
     return out + _failed_conditions(d)

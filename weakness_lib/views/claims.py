@@ -11,6 +11,7 @@ the compact table, the verdict counts and — when it is a correlation — the h
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,13 @@ from weakness_lib.views.correlation import interval, is_correlation
 
 BADGE = {"reproduced": "✅ reproduced", "partially_reproduced": "🟡 partially",
          "not_reproduced": "❌ not reproduced"}
+
+
+def badge(claim: Mapping[str, Any]) -> str:
+    """The claim's verdict as the inline badge the landing page and conclusions show."""
+    return f'<span class="verdict">{html.escape(BADGE.get(claim["verdict"], claim["verdict"]))}</span>'
+
+
 PAPERS = {"bennett2026": "Bennett 2026", "wen2023": "Wen, Li & Ma 2023",
           "ours": "our test of a thesis (no paper value)"}
 def verdict_counts(claims: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -176,8 +184,6 @@ def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | 
     """One line per claim: id (linked to its chapter), claim, paper target, our value with its
     metric and unit, 95 % CI and verdict — HTML-ready cell text; a verdict with a caveat (those of
     the chapter's result box, :func:`weakness_lib.views.caveats.caveats`) says so under it."""
-    import html
-
     from weakness_lib.views.caveats import caveats
 
     rows = []
@@ -202,8 +208,6 @@ def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | 
 def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
     """A collapsible section with a claim's full statement, target, metric, rule, the caveats of
     its result box (if any) and provenance."""
-    import html
-
     from weakness_lib.views.caveats import caveats
 
     def esc(text: Any) -> str:

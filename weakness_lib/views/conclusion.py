@@ -24,30 +24,18 @@ from typing import Any
 
 from weakness_lib.views import names, populations
 from weakness_lib.views.caveats import caveats
-from weakness_lib.views.claims import BADGE
+from weakness_lib.views.claims import badge as _badge
 from weakness_lib.views.validation import iv_sentence, oracle_rows
 
 Claim = Mapping[str, Any]
-
-
-def _rho(x: float) -> str:
-    return names.minus(f"{x:+.2f}")
-
-
-def _rho3(x: float) -> str:
-    return names.minus(f"{x:+.3f}")
 
 
 def _f2(x: float) -> str:
     return names.minus(f"{x:.2f}")
 
 
-def _ci(ci: Any, fmt=_rho) -> str:
+def _ci(ci: Any, fmt=names.signed) -> str:
     return f"[{fmt(ci[0])}, {fmt(ci[1])}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 else ""
-
-
-def _badge(claim: Claim) -> str:
-    return f'<span class="verdict">{html.escape(BADGE.get(claim["verdict"], claim["verdict"]))}</span>'
 
 
 def _invariance(by_id: Mapping[str, Claim]) -> str:
@@ -72,7 +60,7 @@ def _theory(by_id: Mapping[str, Claim]) -> str:
                      f"pre-registered finite cases {_badge(b3)}")
     if b4:
         parts.append(f"but the PAC-Bayes bound barely tracks our weakness estimate (ρ = "
-                     f"{_rho(b4['our_value'])}, CI {_ci(b4.get('ci95'))}) {_badge(b4)}")
+                     f"{names.signed(b4['our_value'])}, CI {_ci(b4.get('ci95'))}) {_badge(b4)}")
     return ("<b>Theory.</b> On finite languages " + "; ".join(parts) + ".") if parts else ""
 
 
@@ -91,29 +79,29 @@ def _prediction(by_id: Mapping[str, Claim], moved: tuple[str, float, float] | No
         text += ("The weakness estimator registered first, W1 (τ = 0.01), "
                  + (f"points the other way on every population (its CI excludes 0 on {excluding} of "
                     f"{len(w1)}): " if negative else "gives ")
-                 + ", ".join(f"ρ = {_rho(r)} ({cid})" for cid, r, *_ in w1) + ". ")
+                 + ", ".join(f"ρ = {names.signed(r)} ({cid})" for cid, r, *_ in w1) + ". ")
     if w2:
         text += ("The transformation-compatibility estimator W2, tested on fresh networks, gives "
                  + "; ".join(f"{populations.ROWS[c['claim_id']][0]} {populations.ROWS[c['claim_id']][1]}: "
-                             f"ρ = {_rho(c['our_value'])}, CI {_ci(c.get('ci95'))} {_badge(c)}" for c in w2)
+                             f"ρ = {names.signed(c['our_value'])}, CI {_ci(c.get('ci95'))} {_badge(c)}" for c in w2)
                  + ". ")
     sharp = sharper_than_weakness(by_id)
     if sharp:
         text += ("Within one parameterisation, sharpness predicts too, in the paper's direction and "
                  "more strongly than W2 on "
-                 + "; ".join(f"{populations.ROWS[cid][0]} {populations.ROWS[cid][1]} (λ_max ρ = {_rho(s)} vs W2 "
-                             f"{_rho(w)})" for cid, s, w in sharp) + ". ")
+                 + "; ".join(f"{populations.ROWS[cid][0]} {populations.ROWS[cid][1]} (λ_max ρ = {names.signed(s)} vs W2 "
+                             f"{names.signed(w)})" for cid, s, w in sharp) + ". ")
     rows = oracle_rows(w2)
     if rows:
         never_better = all(ci[0] <= 0 for *_, ci in rows)
         text += ("But a plain validation set — accuracy on held-out labelled images — "
                  + ("predicts as well or better on every population: " if never_better else "gives ")
-                 + "; ".join(f"oracle ρ = {_rho(o)} vs W2 {_rho(w)}, difference CI {_ci(ci)} ({cid})"
+                 + "; ".join(f"oracle ρ = {names.signed(o)} vs W2 {names.signed(w)}, difference CI {_ci(ci)} ({cid})"
                              for cid, w, o, ci in rows) + ". ")
     if moved:
         cid, before, after = moved
         text += (f"And one population of 100 networks is a noisy judge: retrained with the same seeds under "
-                 f"other CPU kernels, {cid}'s ρ moved from {_rho3(before)} to {_rho3(after)}.")
+                 f"other CPU kernels, {cid}'s ρ moved from {names.signed(before, 3)} to {names.signed(after, 3)}.")
     return text
 
 
@@ -133,11 +121,11 @@ def sharper_than_weakness(by_id: Mapping[str, Claim]) -> list[tuple[str, float, 
 def _others(by_id: Mapping[str, Claim]) -> str:
     parts = []
     if b5 := by_id.get("B5"):
-        parts.append(f"the MNIST large-batch gap shrinks as n grows but is {_rho(b5['our_value'])} pp "
+        parts.append(f"the MNIST large-batch gap shrinks as n grows but is {names.signed(b5['our_value'])} pp "
                      f"(CI {_ci(b5.get('ci95'))}) at n = 60,000, "
                      f"not the paper's +0.02 pp {_badge(b5)}")
     if b5r := by_id.get("B5-R"):
-        parts.append(f"with 20 fresh seeds it is {_rho(b5r['our_value'])} pp (CI {_ci(b5r.get('ci95'))}) "
+        parts.append(f"with 20 fresh seeds it is {names.signed(b5r['our_value'])} pp (CI {_ci(b5r.get('ci95'))}) "
                      f"{_badge(b5r)}")
     if x5 := by_id.get("X5"):
         parts.append(f"across hyper-parameters the robust-predictivity score of W2 is Ψ = "
@@ -217,7 +205,7 @@ def _short_bennett(by_id: Mapping[str, Claim]) -> str:
         rhos = [r for r, _, _ in w2]
         sign = "is positive on all" if all(r > 0 for r in rhos) else "has mixed signs over the"
         text += (f"the transformation-based estimator W2 {sign} {len(w2)} populations of 100 networks "
-                 f"(ρ from {_rho(min(rhos))} to {_rho(max(rhos))}; its CI excludes 0 on "
+                 f"(ρ from {names.signed(min(rhos))} to {names.signed(max(rhos))}; its CI excludes 0 on "
                  f"{sum(lo > 0 for _, lo, _ in w2)})")
         if rows and all(ci[0] <= 0 for *_, ci in rows):
             text += (f", but on the {len(rows)} where it was compared it predicts no better than accuracy on "

@@ -208,6 +208,14 @@ def minus(text: Any) -> str:
     return re.sub(r"(?<![\w.])-(?=\.?\d)", MINUS, str(text))
 
 
+def signed(x: Any, digits: int = 2) -> str:
+    """``x`` to ``digits`` decimals with an explicit sign and a true minus (``+0.31``, ``−0.72``);
+    "—" for a missing value (``None`` or NaN)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return minus(f"{float(x):+.{digits}f}")
+
+
 def num(x: Any, digits: int = 3, signed: bool = False) -> str:
     """One number format for the book: counts (integer types, or whole floats below 10⁵) with
     thousands separators and no ``.0``; otherwise ``digits`` significant figures, scientific as

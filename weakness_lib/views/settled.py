@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.engine.base import rule
+from weakness_lib.views import names
 from weakness_lib.views.chapter import claim  # noqa: F401  (the chapter reads it from here)
 from weakness_lib.views.names import label, minus  # noqa: F401  (readers' names, one place)
 
@@ -31,7 +32,8 @@ def _missing(x: Any) -> bool:
 
 
 def signed(x: float | None, digits: int = 3) -> str:
-    return "—" if _missing(x) else minus(f"{x:+.{digits}f}")
+    """This chapter's ρ format: :func:`names.signed` to three decimals unless told."""
+    return names.signed(x, digits)
 
 
 def pval(p: float | None) -> str:

@@ -9,19 +9,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from weakness_lib.views import names
-from weakness_lib.views.claims import BADGE
+from weakness_lib.views.claims import badge as _badge
 
 Claim = Mapping[str, Any]
-
-
-def _rho(x: float) -> str:
-    return names.minus(f"{x:+.2f}")
-
-
-def _badge(claim: Claim) -> str:
-    import html
-
-    return f'<span class="verdict">{html.escape(BADGE.get(claim["verdict"], claim["verdict"]))}</span>'
 
 
 def oracle_rows(claims: Iterable[Claim]) -> list[tuple[str, float, float, tuple[float, float]]]:
@@ -50,9 +40,9 @@ def iv_sentence(iv: Claim | None) -> str:
         return ""
     adds = [(n, g, z) for n, g, z in rows if g["rho"] > 0 and (g.get("p_holm") or 1) < 0.05]
     text = ("Given that accuracy, W2 still adds information about test accuracy (claim IV, partial ρ) on "
-            + ("; ".join(f"{n} ({_rho(g['rho'])}, Holm p = {names.num(g['p_holm'], 2)})" for n, g, _ in adds)
+            + ("; ".join(f"{n} ({names.signed(g['rho'])}, Holm p = {names.num(g['p_holm'], 2)})" for n, g, _ in adds)
                if adds else "no dataset")
-            + (" but not on " + "; ".join(f"{n} ({_rho(g['rho'])})" for n, g, _ in rows if (n, g, _) not in adds)
+            + (" but not on " + "; ".join(f"{n} ({names.signed(g['rho'])})" for n, g, _ in rows if (n, g, _) not in adds)
                if len(adds) < len(rows) else "")
             + f" {_badge(iv)}. ")
     noisy = [(n, z["reference_median"]) for n, _, z in adds if z.get("reference_median") is not None]
@@ -61,7 +51,7 @@ def iv_sentence(iv: Claim | None) -> str:
         text += (f"Where it does, the oracle's {names.num(images.pop()) + ' ' if len(images) == 1 else ''}"
                  "images are too few to rank networks this similar: a "
                  "perfect predictor of test accuracy would show a partial ρ of "
-                 + " and ".join(f"{_rho(r)} on {n}" for n, r in noisy)
+                 + " and ".join(f"{names.signed(r)} on {n}" for n, r in noisy)
                  + " through that noise alone, so the addition may only reflect a validation set that "
                    "is too small.")
     return text
