@@ -227,14 +227,24 @@ def test_png_records_the_smallest_font_and_dpi():
         plt.close(fig)
 
 
-def test_regrid_turns_a_row_into_a_2x2_grid():
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3))
-    try:
-        style.regrid(fig, 2, 2)
-        ys = sorted({round(a.get_position().y0, 3) for a in axes})
-        assert len(ys) == 2 and fig.get_size_inches()[0] == pytest.approx(style.FIG_IN)
-    finally:
-        plt.close(fig)
+def test_check_and_png_draw_the_figure_once_more_than_the_print_alone():
+    """check() draws once; png() reuses the print's own draw for the font sizes (no extra draw)."""
+    def draws(action) -> int:
+        fig, ax = plt.subplots(figsize=style.figsize(1, 2))
+        ax.plot([1, 2], [3, 4])
+        ax.set_title("a title")
+        count = [0]
+        fig.canvas.mpl_connect("draw_event", lambda _e: count.__setitem__(0, count[0] + 1))
+        try:
+            action(fig)
+            return count[0]
+        finally:
+            plt.close(fig)
+
+    alone = draws(lambda f: f.canvas.print_figure(io.BytesIO(), format="png", dpi=style.DPI,
+                                                  bbox_inches="tight"))
+    assert draws(style.check) == 1
+    assert draws(lambda f: (style.check(f), style.png(f))) == 1 + alone
 
 
 # --- tables and prose -----------------------------------------------------------------------------

@@ -34,11 +34,6 @@ def py(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def describe(measure: str, cfg: Mapping[str, Any] | None = None) -> str:
-    """A measure column as a reader writes it, with its unit (:func:`weakness_lib.views.names.label`)."""
-    return names.label(measure, unit=True)
-
-
 def _acc(result: Mapping[str, Any]) -> pd.DataFrame | None:
     from weakness_lib.studies.bennett.head_to_head import PRIMARY_TARGET
 

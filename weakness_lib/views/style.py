@@ -14,7 +14,7 @@ Tables
 
 The geometry: the book's content column is about :data:`COLUMN_PX` CSS pixels wide at a 1280 px
 window and :data:`PHONE_COLUMN_PX` at a 390 px phone (sphinx-book theme; figures are capped at
-:data:`FIGURE_MAX_PX` by ``book/_static/custom.css``). A PNG ``W`` inches wide at :data:`DPI` is
+:data:`FIGURE_MAX_PX` by the stylesheet of :mod:`weakness_lib.publish.site`). A PNG ``W`` inches wide at :data:`DPI` is
 ``W·DPI`` pixels, shown shrunk to the column, so a font of *s* pt is displayed at
 
     s / 72 · min(column, W·DPI) / W   CSS pixels.
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import io
 import math
+import struct
+import zlib
 from typing import Any
 
 import pandas as pd
@@ -35,11 +37,9 @@ import pandas as pd
 COLUMN_PX = 690
 #: CSS pixels per inch
 CSS_PX_PER_IN = 96
-#: the column width in inches: a figure this wide is displayed at 1:1
-COLUMN_IN = COLUMN_PX / CSS_PX_PER_IN
 #: width of the content column at a 390 px phone viewport, in CSS pixels (measured in Chromium)
 PHONE_COLUMN_PX = 358
-#: the widest a figure is displayed (CSS px, ``book/_static/custom.css``), so that its text is
+#: the widest a figure is displayed (CSS px, ``weakness.css`` of :mod:`weakness_lib.publish.site`), so its text is
 #: not enlarged beyond the prose on a desktop
 FIGURE_MAX_PX = 640
 #: the design width of a figure (inches): legible on the phone with the fonts of :func:`apply`
@@ -97,11 +97,20 @@ def apply() -> None:
 def png(fig: Any) -> bytes:
     """``fig`` as the book's PNG: tight, at :data:`DPI`, with its smallest font (pt) and its dpi
     stored as PNG text (:data:`FONT_KEY`, :data:`DPI_KEY`) for the browser test."""
-    sizes = _text_sizes(fig)
     buf = io.BytesIO()
-    fig.canvas.print_figure(buf, format="png", dpi=DPI, bbox_inches="tight",
-                            metadata={FONT_KEY: f"{min(sizes):g}" if sizes else "inf", DPI_KEY: f"{DPI:g}"})
-    return buf.getvalue()
+    fig.canvas.print_figure(buf, format="png", dpi=DPI, bbox_inches="tight")
+    sizes = _text_sizes(fig, draw=False)  # the print has drawn every text
+    return _with_text(buf.getvalue(), {FONT_KEY: f"{min(sizes):g}" if sizes else "inf", DPI_KEY: f"{DPI:g}"})
+
+
+def _with_text(data: bytes, text: dict[str, str]) -> bytes:
+    """The PNG ``data`` with a ``tEXt`` chunk (length, type, key NUL value, CRC-32) per item of
+    ``text``, inserted before the closing ``IEND`` chunk (PNG specification, section 11.3.4.3)."""
+    def chunk(body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+
+    end = data.rindex(b"IEND") - 4  # the IEND chunk starts with its 4-byte length
+    return data[:end] + b"".join(chunk(f"{k}\0{v}".encode("latin-1")) for k, v in text.items()) + data[end:]
 
 
 def figsize(nrows: int = 1, ncols: int = 1, *, panel_aspect: float = 0.72,
@@ -130,22 +139,6 @@ def facet(ncols: int, *, panel_aspect: float = 0.8, legend_in: float = 0.0) -> d
     panel_w = (FIG_IN - legend_in) / ncols
     height = panel_w * panel_aspect
     return {"height": round(height, 3), "aspect": round(panel_w / height, 3)}
-
-
-def regrid(fig: Any, nrows: int, ncols: int, *, panel_aspect: float = 0.72) -> Any:
-    """Move the axes of ``fig`` (in order) into an ``nrows × ncols`` grid sized for the column,
-    e.g. a figure built as one row of four panels into a 2×2 grid."""
-    from matplotlib.gridspec import GridSpec
-
-    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    if len(axes) > nrows * ncols:
-        raise ValueError(f"{len(axes)} axes do not fit a {nrows}×{ncols} grid")
-    fig.set_size_inches(*figsize(nrows, ncols, panel_aspect=panel_aspect))
-    gs = GridSpec(nrows, ncols, figure=fig)
-    for ax, spec in zip(axes, gs, strict=False):
-        ax.set_subplotspec(spec)
-    fig.tight_layout()
-    return fig
 
 
 def legend_below(grid: Any, ncol: int = 4, title: str | None = None) -> Any:
@@ -188,10 +181,13 @@ def log_ticks(ax: Any, axis: str = "y") -> None:
     target.set_major_formatter(FuncFormatter(label))
 
 
-def _text_sizes(fig: Any) -> list[float]:
+def _text_sizes(fig: Any, draw: bool = True) -> list[float]:
+    """Font sizes (pt) of the visible, non-empty texts of ``fig``; tick labels get their text when
+    drawn, so ``draw=False`` only right after a draw."""
     from matplotlib.text import Text
 
-    fig.canvas.draw()  # tick labels get their text when drawn
+    if draw:
+        fig.canvas.draw()
     return [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
@@ -218,10 +214,10 @@ def shown_px(font_pt: float, dpi: float, natural_px: float, displayed_px: float)
 def check(fig: Any) -> float:
     """The smallest displayed text size of ``fig`` (CSS px) over the phone and the desktop
     column; raise ``ValueError`` below :data:`MIN_TEXT_PX`."""
-    sizes = _text_sizes(fig)
+    width = tight_width_in(fig)  # draws the figure once
+    sizes = _text_sizes(fig, draw=False)
     if not sizes:
         return float("inf")
-    width = tight_width_in(fig)
     smallest = min(text_px(min(sizes), width, col) for col in (PHONE_COLUMN_PX, COLUMN_PX))
     if smallest < MIN_TEXT_PX - 1e-6:
         raise ValueError(
