@@ -12,6 +12,7 @@ claim files the runner wrote (:func:`claim`), never re-derives them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from weakness_lib.core.claims import claims_dir
@@ -43,6 +44,13 @@ def claim(claim_id: str, scale: str = "full") -> dict[str, Any]:
         raise MissingResults(f"claim {claim_id} at scale {scale} is not derived yet; compute it "
                              f"with `weakness-repro run <its study> --scale {scale}`")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def derived(claim_ids: Iterable[str], scale: str = "full") -> dict[str, dict[str, Any]]:
+    """The claim files among ``claim_ids`` that are derived at ``scale``, in order (the others,
+    not computed yet, are left out; a chapter says so where it needs one)."""
+    folder = claims_dir(check_scale(scale))
+    return {c: claim(c, scale) for c in claim_ids if (folder / f"{c}.json").exists()}
 
 
 def glue(**values: Any) -> None:

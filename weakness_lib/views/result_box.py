@@ -79,9 +79,6 @@ def show(notebook: str, scale: str = "full") -> Any:
     (read from the claim files; a claim not derived yet is left out)."""
     from IPython.display import HTML
 
-    from weakness_lib.core.claims import claims_dir
-    from weakness_lib.views.chapter import claim
+    from weakness_lib.views.chapter import derived
 
-    found = [claim(i, scale) for i in chapter_claims(notebook)
-             if (claims_dir(scale) / f"{i}.json").exists()]
-    return HTML(html_box(found))
+    return HTML(html_box(list(derived(chapter_claims(notebook), scale).values())))

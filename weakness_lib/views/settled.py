@@ -166,11 +166,9 @@ def claims(scale: str) -> dict[str, Mapping[str, Any]]:
     """The chapter's claim files at ``scale``: every one of :data:`REQUIRED` (a missing one raises
     :class:`~weakness_lib.engine.base.MissingResults` naming its command), those of :data:`LATER`
     that are derived."""
-    from weakness_lib.core.claims import claims_dir
+    from weakness_lib.views.chapter import derived
 
-    out = {c: claim(c, scale) for c in REQUIRED}
-    out.update({c: claim(c, scale) for c in LATER if (claims_dir(scale) / f"{c}.json").exists()})
-    return out
+    return {**{c: claim(c, scale) for c in REQUIRED}, **derived(LATER, scale)}
 
 
 def b5_section(claims: Mapping[str, Mapping[str, Any]]) -> Any:
