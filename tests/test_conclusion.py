@@ -97,6 +97,15 @@ def test_iv_says_per_dataset_where_w2_adds_information_and_the_oracle_noise_besi
     assert conclusion.iv_sentence(None) == ""
 
 
+def test_iv_reads_its_significance_threshold_from_the_registration(monkeypatch):
+    from weakness_lib.views import validation
+
+    text = _text(conclusion.iv_sentence(_iv(0.309, 0.0038)))
+    assert "on MNIST (+0.31" in text
+    monkeypatch.setattr(validation, "rule", lambda *_a, **_k: {"thresholds": {"p": 0.001}})
+    assert "on no dataset" in _text(conclusion.iv_sentence(_iv(0.309, 0.0038)))
+
+
 def test_the_verdict_paragraph_carries_iv_when_it_exists():
     claims = [*CLAIMS, _iv(0.309, 0.0038)]
     text = _text(conclusion.html_text(claims))

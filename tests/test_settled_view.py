@@ -64,6 +64,8 @@ def test_result_box_escapes_and_shows_the_verdict():
 def test_b5_section_says_b5r_is_pending_until_it_is_computed():
     pending = view.b5_section({"B5": {}}).data
     assert "Not computed yet" in pending and "weakness-repro run batch_size_r --scale full" in pending
+    curve = [{"n": 2000, "seeds": 7}, {"n": 60000, "seeds": 7}]
+    assert "rests on its 7 seeds" in view.b5_section({"B5": {"details": {"curve": curve}}}).data
 
 
 def test_claims_require_the_populations_and_take_b5r_when_present(tmp_path, monkeypatch):

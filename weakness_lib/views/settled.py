@@ -178,9 +178,11 @@ def b5_section(claims: Mapping[str, Mapping[str, Any]]) -> Any:
     from weakness_lib.views import tables
 
     if "B5-R" not in claims:
+        curve = (claims["B5"].get("details") or {}).get("curve") or []
+        seeds = f"{max(int(p['seeds']) for p in curve)} seeds" if curve else "seeds"
         return HTML("<p><b>Not computed yet.</b> B5-R is registered (<code>configs/batch_size_r.yaml</code>, "
                     "committed before any of its units) and runs after the two populations above; until "
-                    "it is in the results store, B5 rests on its five seeds (chapter 03). Compute it with "
+                    f"it is in the results store, B5 rests on its {seeds} (chapter 03). Compute it with "
                     "<code>weakness-repro run batch_size_r --scale full</code>.</p>")
     return tables.table(b5_table(claims["B5"], claims["B5-R"]),
                         caption="Small-batch advantage acc(batch 32) − acc(batch 2048), percentage points, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from weakness_lib.engine.base import rule
 from weakness_lib.views import names
 from weakness_lib.views.claims import badge as _badge
 
@@ -31,14 +32,16 @@ _IV_DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 def iv_sentence(iv: Claim | None) -> str:
     """Claim IV per dataset: W2's partial ρ given the validation oracle, whether it adds
-    information by the registered rule (ρ > 0, Holm p < 0.05), and, where it does, what a perfect
+    information by the registered rule (ρ > 0 and Holm p below IV's registered threshold, read
+    from ``configs/weakness_vs_validation.yaml``), and, where it does, what a perfect
     predictor of test accuracy would show through the oracle's sampling noise alone."""
     d = (iv or {}).get("details") or {}
     rows = [(name, d[k]["given_oracle"], d[k].get("oracle_noise") or {})
             for k, name in _IV_DATASETS.items() if isinstance(d.get(k), Mapping)]
     if not rows:
         return ""
-    adds = [(n, g, z) for n, g, z in rows if g["rho"] > 0 and (g.get("p_holm") or 1) < 0.05]
+    alpha = float(rule("weakness_vs_validation", "IV")["thresholds"]["p"])
+    adds = [(n, g, z) for n, g, z in rows if g["rho"] > 0 and (g.get("p_holm") or 1) < alpha]
     text = ("Given that accuracy, W2 still adds information about test accuracy (claim IV, partial ρ) on "
             + ("; ".join(f"{n} ({names.signed(g['rho'])}, Holm p = {names.num(g['p_holm'], 2)})" for n, g, _ in adds)
                if adds else "no dataset")
