@@ -118,6 +118,15 @@ def test_a_condition_failing_in_one_seed_is_said_beside_the_verdict() -> None:
     assert "admonition warning" in box and "✅ reproduced" in box and "But:" in box
 
 
+def test_the_paper_s_feature_ratio_from_the_registration_is_said_beside_ours() -> None:
+    registered = copy.deepcopy(WLM_I)
+    registered["provenance"] = {"tables": [{"table": "results/full/wen_scenario_1/f0bb879fdd424be7.json"}]}
+    [text] = result_box.caveats(registered)
+    # configs/wen_scenario_1.yaml: 42.5 / 5.65 (the paper's Fig 2b)
+    assert "(2.08× to 2.72× over the seeds), against 7.52× in the paper (42.5 against 5.65)." in text
+    assert "in the paper" not in result_box.caveats(WLM_I)[0]  # no table named: no registration
+
+
 def test_no_condition_caveat_when_every_seed_passes() -> None:
     passing = copy.deepcopy(WLM_I)
     passing["details"]["per_seed"]["0"].update(d=True, bn_acc=0.95)

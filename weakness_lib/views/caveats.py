@@ -1,6 +1,7 @@
 """What a reader should know beside a verdict: the caveats a claim file supports.
 
-:func:`caveats` reads only the claim file and returns one sentence per caveat (possibly none):
+:func:`caveats` reads the claim file and returns one sentence per caveat (possibly none); beside a
+failed per-seed condition it also shows the paper's number from the claim's registration:
 
 * the 95 % CI excludes the paper's value (``details.ci_contains_paper`` is false);
 * the other registered primary estimator points the other way (``details.w1``);
@@ -34,17 +35,32 @@ def _ci(ci: Any) -> str:
 
 
 #: per-seed numbers shown beside a failed condition: (the condition's letter, the keys its per-seed
-#: rows hold it by) → how each reads; WLM-I's condition (d) is Sim-BN 1-SAM's accuracy and features
-_CONDITION_NUMBERS = {("d", "bn_acc", "bn_feature_ratio"): "Sim-BN 1-SAM"}
+#: rows hold it by) → (how each reads, the registered target's keys of the paper's feature-column
+#: norm and largest other column norm); WLM-I's condition (d) is Sim-BN 1-SAM's accuracy and features
+_CONDITION_NUMBERS = {("d", "bn_acc", "bn_feature_ratio"):
+                      ("Sim-BN 1-SAM", ("simbn_feature_col_norm", "simbn_other_col_norm_max"))}
+
+
+def _registered_target(claim: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The paper's values registered for ``claim`` (the ``target`` block of its study's config,
+    the study named by the claim's first table); empty when the claim names no table."""
+    tables = (claim.get("provenance") or {}).get("tables") or []
+    parts = str(tables[0].get("table", "")).split("/") if tables else []
+    if len(parts) < 2:
+        return {}
+    from weakness_lib.engine.base import rule
+
+    return rule(parts[-2], claim["claim_id"]).get("target") or {}
 
 
 def _seeds(seeds: list[str]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(seeds)
 
 
-def _failed_conditions(details: Mapping[str, Any]) -> list[str]:
+def _failed_conditions(details: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
     """One sentence per registered per-seed condition that fails in some seed (the verdict may
-    still be "reproduced" where the rule asks it in only some seeds), with its numbers where known."""
+    still be "reproduced" where the rule asks it in only some seeds), with its numbers where known
+    and the paper's beside them where ``target`` (the registered paper values) has them."""
     per_seed = details.get("per_seed")
     if not isinstance(per_seed, Mapping):
         return []
@@ -56,7 +72,7 @@ def _failed_conditions(details: Mapping[str, Any]) -> list[str]:
         if not failed:
             continue
         text = f"Condition ({letter}) of the rule fails in {_seeds(failed)} ({len(failed)} of {len(rows)} seeds)"
-        for (cond, acc, ratio), what in _CONDITION_NUMBERS.items():
+        for (cond, acc, ratio), (what, (feature, other)) in _CONDITION_NUMBERS.items():
             if cond != letter or not all(acc in r and ratio in r for r in rows.values()):
                 continue
             passed = [s for s in rows if s not in failed]
@@ -67,6 +83,10 @@ def _failed_conditions(details: Mapping[str, Any]) -> list[str]:
             ratios = [float(r[ratio]) for r in rows.values()]
             text += (f", and its x₁, x₂ columns of W₁ are on average {sum(ratios) / len(ratios):.2f}× "
                      f"the largest other column ({min(ratios):.2f}× to {max(ratios):.2f}× over the seeds)")
+            if feature in target and other in target:
+                paper = float(target[feature]) / float(target[other])
+                text += (f", against {paper:.2f}× in the paper ({names.num(float(target[feature]))} "
+                         f"against {names.num(float(target[other]))})")
         out.append(text + ".")
     return out
 
@@ -93,4 +113,4 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
         out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
                    f"{names.signed(oracle['oracle_rho'], 3)}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
                    f"ρ(oracle) = {names.signed(oracle['difference'], 3)}, 95 % CI {_ci([lo, hi])}.")
-    return out + _failed_conditions(d)
+    return out + _failed_conditions(d, _registered_target(claim) if d.get("per_seed") else {})
