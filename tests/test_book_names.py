@@ -1,6 +1,6 @@
-"""No code identifier in the rendered book's tables (issue 18, "Readable names, one place"): the
-scanner (weakness_lib.publish.scan) on small pages, and on every page of the smoke book (the
-``smoke_book`` fixture lives in conftest.py)."""
+"""No code identifier in the rendered book's tables and no e-notation in its text (issue 18,
+"Readable names, one place"): the scanner (weakness_lib.publish.scan) on small pages, and on every
+page of the smoke book (the ``smoke_book`` fixture lives in conftest.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def test_scanner_ignores_code_symbols_and_readable_names():
             "<td>run <code class='docutils'><span class='pre'>weakness-repro run head_to_head_mnist</span></code></td>"
             "<td>2,000</td></tr></table>")
     assert scan.identifiers(page) == []
+
+
+def test_e_notation_is_found_in_prose_and_cells_but_not_in_code():
+    page = ("<p>differ by 2.8e-16 and 1e+05; a seed of 1e3</p><table><tr><td>3.0E-4</td></tr></table>"
+            "<pre>lr = 1e-3</pre><p><code>torch.tensor(2e-8)</code>, w2e3, 10⁻¹⁶, version 2.14.1</p>"
+            "<script>var x = 5e-1;</script>")
+    assert scan.e_notation(page) == ["2.8e-16", "1e+05", "1e3", "3.0E-4"]
+    assert scan.e_notation("<p>2.8 × 10⁻¹⁶, ρ = −0.72, seeds 8000–8019</p>") == []
 
 
 def test_is_identifier():
@@ -89,10 +97,10 @@ def test_own_network_errors_keep_the_message_with_library_names_as_code():
 
 
 @pytest.mark.slow
-def test_rendered_book_tables_show_no_code_identifiers(smoke_book):
+def test_rendered_book_shows_no_code_identifiers_and_no_e_notation(smoke_book):
     out, errors, build_error = smoke_book
     assert not errors and build_error is None, (errors, build_error)
     found = {page: words for page, words in scan.scan(out / "_build" / "html").items()
              if page not in CODE_PAGES}
-    assert not found, "code identifiers in table headers/cells:\n" + "\n".join(
+    assert not found, "code identifiers in table headers/cells, or e-notation in the text:\n" + "\n".join(
         f"  {page}: {', '.join(words)}" for page, words in found.items())

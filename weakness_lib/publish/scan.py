@@ -1,4 +1,5 @@
-"""Code identifiers in the rendered book's tables: a reader should see names, not stored columns.
+"""Code identifiers in the rendered book's tables, and Python's e-notation anywhere in its text: a
+reader should see names, not stored columns, and one number format (``2.8 × 10⁻¹⁶``, not ``2.8e-16``).
 
 :func:`identifiers` reads one HTML page and returns every identifier in the text of its table
 headers and cells (``<th>``/``<td>``), leaving out text inside ``<code>`` (file paths and commands
@@ -6,6 +7,8 @@ in code formatting are meant to be copied). An identifier is a word that
 :mod:`weakness_lib.views.names` knows as a stored column (``w1_tau0.01``, ``mean_A_tau0.05``) or
 that looks like snake_case (``wen_verdicts.accuracy_ci95``, ``p_holm``). :func:`scan` does this
 for every page of a built book: ``python -m weakness_lib.publish.scan _build/html``.
+:func:`e_notation` returns the numbers in e-notation in a page's text outside code, preformatted
+blocks, scripts and styles (code shown as code may keep Python's format); :func:`scan` reports both.
 """
 
 from __future__ import annotations
@@ -59,6 +62,39 @@ class _Cells(HTMLParser):
             self._text.append(data)
 
 
+#: a number as Python's e-notation writes it: 2.8e-16, 1e+05, 3E4
+_E_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])")
+#: elements whose text is code or not shown
+_NOT_PROSE = ("code", "pre", "script", "style", "kbd", "samp")
+
+
+class _Prose(HTMLParser):
+    """The text of a page outside :data:`_NOT_PROSE` elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self._skip += tag in _NOT_PROSE
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _NOT_PROSE and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.text.append(data)
+
+
+def e_notation(page: str) -> list[str]:
+    """Every number written in e-notation in the prose, tables and captions of one HTML page."""
+    parser = _Prose()
+    parser.feed(page)
+    return list(dict.fromkeys(_E_NUMBER.findall(" ".join(parser.text))))
+
+
 def identifiers(page: str) -> list[str]:
     """Every code identifier in the table headers and cells of one HTML page, in order, once each."""
     parser = _Cells()
@@ -68,12 +104,14 @@ def identifiers(page: str) -> list[str]:
 
 
 def scan(html_root: Path) -> dict[str, list[str]]:
-    """``{page: identifiers}`` for every page of a built book that shows any (paths relative to the root)."""
+    """``{page: identifiers and e-notation numbers}`` for every page of a built book that shows any
+    (paths relative to the root)."""
     out = {}
     for page in sorted(Path(html_root).rglob("*.html")):
         if "_static" in page.parts or "_sources" in page.parts:
             continue
-        found = identifiers(page.read_text(encoding="utf-8"))
+        text = page.read_text(encoding="utf-8")
+        found = identifiers(text) + [f"{n} (e-notation)" for n in e_notation(text)]
         if found:
             out[str(page.relative_to(html_root))] = found
     return out

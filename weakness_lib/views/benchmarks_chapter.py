@@ -130,7 +130,7 @@ def lambda_verdict(results: dict[str, dict[str, Any]]) -> None:
                    f"(goal: at most half as many products as PyHessian; {_met(ratio <= 0.5)}).")
     _markdown(
         f"PyHessian *as shipped* stopped after {ph['n_hvp']} products with a relative error of "
-        f"{ph['rel_err']:.1e}: its rule (stop when two successive Rayleigh quotients differ by < 0.1 %) "
+        f"{names.num(ph['rel_err'], 2)}: its rule (stop when two successive Rayleigh quotients differ by < 0.1 %) "
         f"measures progress, not accuracy, and the power iteration converges like "
         f"(λ₂/λ₁)^k = {ref['lambda_2'] / ref['lambda_max']:.3f}^k. " + verdict +
         f" ARPACK (ours before, and curvlinops through the same scipy call) spends "
@@ -243,8 +243,8 @@ def training(results: dict[str, dict[str, Any]]) -> Any:
         f"{best_ens['fraction_of_fp32_gemm_peak']:.0%} and the best loop "
         f"{best_naive['fraction_of_fp32_gemm_peak']:.0%} of the float32 `torch.mm` rate measured at "
         f"the same thread count. Ensemble vs loop after training: max |Δweight| = "
-        f"{chk['max_abs_weight_diff']:.1e}, max |Δ final train loss| = "
-        f"{chk['max_abs_final_train_loss_diff']:.1e}. On this shared machine two threads are "
+        f"{names.num(chk['max_abs_weight_diff'], 2)}, max |Δ final train loss| = "
+        f"{names.num(chk['max_abs_final_train_loss_diff'], 2)}. On this shared machine two threads are "
         "*slower* than one: an OpenMP thread waits at every barrier for a partner that the "
         "scheduler has handed to another job.")
     bmm = sorted((r for r in res["ensemble"] if r.get("impl") == "bmm" and r["threads"] == 1),

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.bennett.weakness import column
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views.chapter import glue as glue_all
 
 #: the measures drawn in the figure
@@ -91,7 +91,7 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython 
     threshold, words = facts["thresholds"], claim["verdict"].replace("_", " ")
     simplicity = max(facts["simplicity_changes"].values())
     glue_all(b2_verdict=words, b2_max_sharpness_change=py(claim["our_value"]),
-             b2_max_simplicity_change=py(simplicity), b2_max_dlogit=py(facts["max_dlogit"]),
+             b2_max_simplicity_change=py(simplicity), b2_max_dlogit=names.num(py(facts["max_dlogit"]), 2),
              b2_n_exact=py(int(summary["exact"].sum())), b2_n_measures=py(len(summary)),
              b2_wall_s=py(result["wall"]["compute_s"]))
     invariant = ", ".join(summary.loc[summary["exact"], "measure"])
@@ -101,7 +101,7 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython 
         f"**Verdict (pre-registered rule): {words}.** Invariance of test accuracy, predictions and "
         f"every discrete weakness estimator: **{style.yes_no(facts['invariance_holds'])}** (not exact: "
         f"{', '.join(facts['not_exact']) or 'none'}; entropy within {threshold['entropy_rtol']:g}: "
-        f"{style.yes_no(facts['entropy_within_rtol'])}; max |Δlogit| = {facts['max_dlogit']:.1e}). "
+        f"{style.yes_no(facts['entropy_within_rtol'])}; max |Δlogit| = {names.num(facts['max_dlogit'], 2)}). "
         f"Largest sharpness change {claim['our_value']:.3g}× (≥ {threshold['reported_sharpness_factor']:g}×: "
         f"{style.yes_no(facts['sharpness_ge_reported_factor'])}); largest simplicity change "
         f"{simplicity:.3g}×.\n\nBitwise invariant: {invariant}.\n\n"

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views.chapter import glue as glue_all
 
 
@@ -88,7 +88,7 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]) -> Any:
 
     glue_all(b1_best_ratio=claim["our_value"], b1_best_mode=d["best_mode"],
              b1_best_alpha=d["best_alpha"], b1_best_trace_ratio=d["best_trace_ratio"],
-             b1_changed=d["predictions_changed"], b1_max_dlogit=d["max_abs_dlogit"],
+             b1_changed=d["predictions_changed"], b1_max_dlogit=names.num(d["max_abs_dlogit"], 2),
              b1_ratio_l1_up=ratio("layer1", 10), b1_ratio_l1_down=ratio("layer1", 0.1),
              b1_lambda_max=float(table.loc[table["alpha"] == 1, "lambda_max"].iloc[0]),
              b1_verdict=words)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.studies.bennett.theory import VOLUME_TAUS
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views.chapter import glue
 
 _CHECKS = ("a_", "b_", "c_", "d_")
@@ -173,7 +173,7 @@ def b4_verdict(c4: Mapping[str, Any]) -> Any:
     """The claim file B4 as a table (glues its verdict, value, source and largest KL error)."""
     d, ci = c4["details"], c4["ci95"]
     glue(b4_verdict=_words(c4["verdict"]), b4_value=c4["our_value"], b4_source=d["our_value_source"],
-         b4_max_kl_err=d["max_kl_err"])
+         b4_max_kl_err=names.num(d["max_kl_err"], 2))
     trained_ok = d["c_trained_networks"]
     return tables.table(pd.Series({
         "claim": c4["statement"], "paper": c4["paper_value"], "metric": c4["metric"],
@@ -218,7 +218,7 @@ def volume(result: Mapping[str, Any]) -> None:
     style.show(fig)
     glue(vol_min=float(vol["volume"].min()), vol_max=float(vol["volume"].max()),
          w1_constant=style.yes_no(all(vol[c].nunique() == 1 for c in w1.values())),
-         vol_dlogit=float(vol["max_abs_dlogit"].max()), vol_agreement=float(vol["agreement"].min()))
+         vol_dlogit=names.num(float(vol["max_abs_dlogit"].max()), 2), vol_agreement=float(vol["agreement"].min()))
 
 
 # the re-creation of Bennett (2023) is its own module; the chapter calls it from here

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views import wen as W
 from weakness_lib.views.chapter import glue as glue_all
 
@@ -75,18 +75,18 @@ def w1_checks(result: Mapping[str, Any]) -> Any:
     cons = result["constructions"]
     checks = pd.Series({
         "ε": cons["eps"],
-        "training MSE": f'{cons["train_mse"]:.1e}',
+        "training MSE": names.num(cons["train_mse"], 2),
         "test accuracy": f'{cons["test_acc"]:.4f}',
         "closed-form trace (width 4)": f'{cons["closed_form_trace"]:.10f}',
         "dense float64 Hessian trace (width 4)": f'{cons["dense_trace"]:.10f}',
-        "relative difference": f'{cons["rel_err_dense"]:.1e}',
+        "relative difference": names.num(cons["rel_err_dense"], 2),
         "closed form, width-500 embedding": f'{cons["closed_form_trace_width500"]:.10f}',
         "Hutchinson, width 500": f'{cons["hutchinson_width500"]:.3f} ± {cons["hutchinson_width500_se"]:.3f}',
         "min over one common rescaling c (grid)": f'{result["orbit"]["trace"].min():.3f}',
         "min over per-neuron rescalings (closed form)": f'{cons["per_neuron_rescaled_min_trace"]:.3f}',
         "Cauchy–Schwarz bound 4√d": f'{cons["nobias_bound"]:.3f}',
     }, name="width-4 interpolator")
-    glue_all(w1_cons_trace=cons["closed_form_trace"], w1_cons_dense_rel=cons["rel_err_dense"],
+    glue_all(w1_cons_trace=cons["closed_form_trace"], w1_cons_dense_rel=names.num(cons["rel_err_dense"], 2),
           w1_cons_hutch_z=cons["hutchinson_z"], w1_cons_min_trace=cons["per_neuron_rescaled_min_trace"],
           w1_bound=cons["nobias_bound"])
     return tables.table(checks)
@@ -102,7 +102,7 @@ def w1_orbit(result: Mapping[str, Any]):  # -> Figure
     ax.axhline(cons["per_neuron_rescaled_min_trace"], ls=":", c="C2", label="min over per-neuron rescalings")
     ax.axhline(cons["nobias_bound"], ls="--", c="k", lw=1, label="4√d (Cauchy–Schwarz bound)")
     ax.set(xscale="log", yscale="log", xlabel="rescaling c: (w_j, W2_j) → (w_j/c, c·W2_j)",
-           ylabel="Tr ∇²L", title=f"Same function (max |Δf| = {orbit['max_abs_df'].max():.0e}), different trace")
+           ylabel="Tr ∇²L", title=f"Same function (max |Δf| = {names.num(orbit['max_abs_df'].max(), 1)}), different trace")
     style.log_ticks(ax, "x")  # no minor labels: they overlapped
     style.log_ticks(ax, "y")
     ax.legend()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views import wen as W
 from weakness_lib.views.chapter import claim as read_claim
 from weakness_lib.views.chapter import glue as glue_all
@@ -42,7 +42,7 @@ def scale_sweep(result: Mapping[str, Any]):  # -> Figure
                  marker="o", ax=ax)
     ax.axhline(result["bound"], ls="--", c="k", lw=1, label=f"bound {result['bound']:g}")
     ax.set(xscale="log", yscale="log", xlabel="first-layer scale c", ylabel="Gauss–Newton trace",
-           title=f"f unchanged (max |Δf| = {sweep['max_abs_df_test'].max():.0e})")
+           title=f"f unchanged (max |Δf| = {names.num(sweep['max_abs_df_test'].max(), 1)})")
     style.log_ticks(ax, "x")
     style.log_ticks(ax, "y")
     ax.legend()
@@ -72,7 +72,7 @@ def glue_w3(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:
           w3_std_acc=run_mean(f, "sam1_simln_standard", "final_test_acc"),
           w3_std_trace=run_mean(f, "sam1_simln_standard", "final_trace"),
           w3_verdict=claim["verdict"].replace("_", " "), w3_wall=result["wall_s"],
-          w3_sam_loss=run_mean(f, "sam1_simln_projected", "final_train_loss"))
+          w3_sam_loss=names.num(run_mean(f, "sam1_simln_projected", "final_train_loss"), 2))
 
 
 def side_by_side(result: Mapping[str, Any]) -> None:
