@@ -1,12 +1,17 @@
-"""Pieces shared by the MNIST studies: datasets, data subsets, fixed batches, trained networks, claims."""
+"""Pieces shared by the MNIST studies: datasets, data subsets, fixed batches, the one data context of
+a registered split (:func:`context`), trained networks, claims."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from weakness_lib.bennett.data import Dataset, load_dataset, make_split
 from weakness_lib.bennett.models import MLP, build_mlp
@@ -69,3 +74,42 @@ def fixed_batch(n_available: int, size: int, seed: int) -> np.ndarray:
 
 def split_for(data: Dataset, n_train: int, n_probe: int, split_seed: int):
     return make_split(data.train_y, n_train, n_probe, split_seed)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Data shared by every network of one study (identical across seeds)."""
+
+    X: Tensor
+    y: Tensor
+    Xt: Tensor
+    yt: Tensor
+    Xc: Tensor
+    yc: Tensor
+    probe_x: Tensor
+    w2_x: Tensor
+
+    def to(self, device: str) -> Context:
+        """The same tensors on ``device`` (the object itself on the CPU: nothing is copied)."""
+        if device == "cpu":
+            return self
+        return Context(**{k: getattr(self, k).to(device) for k in self.__dataclass_fields__})
+
+
+@functools.lru_cache(maxsize=4)
+def _context(ds: str, n_train: int, n_probe: int, split_seed: int, curvature_batch: int,
+             curvature_seed: int, w2_probe: int) -> Context:
+    data = dataset(ds)
+    split = split_for(data, n_train, n_probe, split_seed)
+    X, y = data.train_x[split.train], data.train_y[split.train]
+    c = fixed_batch(len(split.train), curvature_batch, curvature_seed)
+    probe_x = data.train_x[split.probe]
+    w2 = fixed_batch(len(split.probe), w2_probe, split_seed)
+    return Context(X=X, y=y, Xt=data.test_x, yt=data.test_y, Xc=X[c], yc=y[c],
+                   probe_x=probe_x, w2_x=probe_x[w2])
+
+
+def context(cfg: Mapping[str, Any]) -> Context:
+    """The (CPU) data of the study of ``cfg``, loaded once per process."""
+    return _context(cfg["dataset"], cfg["n_train"], cfg["n_probe"], cfg["split_seed"],
+                    cfg["curvature_batch"], cfg["curvature_seed"], cfg["w2_probe"])

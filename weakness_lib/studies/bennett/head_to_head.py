@@ -33,18 +33,14 @@ Every paper value and threshold of the verdicts is read from the claim block of 
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-
-from torch import Tensor
 
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.common import dataset, fixed_batch, split_for
+from weakness_lib.studies.bennett.common import context
 from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (re-exported)
     _NON_MEASURES,
     _TEXT_COLUMNS,
@@ -124,45 +120,6 @@ def claim_rule(study: str, scale: str = "full") -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Units
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Context:
-    """Data shared by every network of one study (identical across seeds)."""
-
-    X: Tensor
-    y: Tensor
-    Xt: Tensor
-    yt: Tensor
-    Xc: Tensor
-    yc: Tensor
-    probe_x: Tensor
-    w2_x: Tensor
-
-    def to(self, device: str) -> Context:
-        """The same tensors on ``device`` (the object itself on the CPU: nothing is copied)."""
-        if device == "cpu":
-            return self
-        return Context(**{k: getattr(self, k).to(device) for k in self.__dataclass_fields__})
-
-
-@functools.lru_cache(maxsize=4)
-def _context(ds: str, n_train: int, n_probe: int, split_seed: int, curvature_batch: int,
-             curvature_seed: int, w2_probe: int) -> Context:
-    data = dataset(ds)
-    split = split_for(data, n_train, n_probe, split_seed)
-    X, y = data.train_x[split.train], data.train_y[split.train]
-    c = fixed_batch(len(split.train), curvature_batch, curvature_seed)
-    probe_x = data.train_x[split.probe]
-    w2 = fixed_batch(len(split.probe), w2_probe, split_seed)
-    return Context(X=X, y=y, Xt=data.test_x, yt=data.test_y, Xc=X[c], yc=y[c],
-                   probe_x=probe_x, w2_x=probe_x[w2])
-
-
-def context(cfg: Mapping[str, Any]) -> Context:
-    """The (CPU) data of the study of ``cfg``, loaded once per process."""
-    return _context(cfg["dataset"], cfg["n_train"], cfg["n_probe"], cfg["split_seed"],
-                    cfg["curvature_batch"], cfg["curvature_seed"], cfg["w2_probe"])
-
-
 def network_key(i: int) -> str:
     return f"net{i:03d}"
 

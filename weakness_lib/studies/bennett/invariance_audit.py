@@ -26,7 +26,6 @@ ignored), under ``torch_threads`` threads.
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import threading
 import time
@@ -42,7 +41,7 @@ from weakness_lib.core.claims import Claim
 from weakness_lib.core.config import settings_hash
 from weakness_lib.engine import base
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.common import dataset, fixed_batch, split_for
+from weakness_lib.studies.bennett.common import context
 from weakness_lib.studies.bennett.networks import (
     DISCRETE_WEAKNESS_PREFIXES,
     family_measures,
@@ -99,22 +98,11 @@ def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str
     return compute_row(cfg, mode, alpha)
 
 
-@functools.lru_cache(maxsize=2)
-def _data(ds: str, n_train: int, n_probe: int, split_seed: int, curvature_batch: int,
-          curvature_seed: int, w2_probe: int):
-    data = dataset(ds)
-    split = split_for(data, n_train, n_probe, split_seed)
-    X, y = data.train_x[split.train], data.train_y[split.train]
-    c = fixed_batch(len(split.train), curvature_batch, curvature_seed)
-    probe = data.train_x[split.probe]
-    w2 = fixed_batch(len(split.probe), w2_probe, split_seed)
-    return X, y, X[c], y[c], probe, probe[w2], data.test_x, data.test_y
-
-
 def data_for(cfg: dict[str, Any]):
-    """(X, y, Xc, yc, probe, w2_probe, Xtest, ytest) of the registered split."""
-    return _data(cfg["dataset"], cfg["n_train"], cfg["n_probe"], cfg["split_seed"],
-                 cfg["curvature_batch"], cfg["curvature_seed"], cfg["w2_probe"])
+    """(X, y, Xc, yc, probe, w2_probe, Xtest, ytest) of the registered split (the head-to-head's
+    data context, :func:`weakness_lib.studies.bennett.common.context`)."""
+    c = context(cfg)
+    return c.X, c.y, c.Xc, c.yc, c.probe_x, c.w2_x, c.Xt, c.yt
 
 
 _NETWORKS: dict[str, tuple[MLP, dict[str, Any]]] = {}

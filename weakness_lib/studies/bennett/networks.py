@@ -138,7 +138,7 @@ def measure_network(model: nn.Module, data: Any, cfg: Mapping[str, Any]) -> dict
     :func:`performance` on (``data.X``, ``data.y``) and (``data.Xt``, ``data.yt``), then
     :func:`weakness_measures` on ``data.probe_x`` / ``data.w2_x``, then :func:`family_measures` on
     the curvature batch (``data.Xc``, ``data.yc``). ``data`` is any object with those fields (the
-    head-to-head ``Context``, :class:`~weakness_lib.studies.bennett.population_data.PopulationData`)."""
+    :class:`~weakness_lib.studies.bennett.common.Context`, :class:`~weakness_lib.studies.bennett.population_data.PopulationData`)."""
     row = performance(model, data.X, data.y, data.Xt, data.yt)
     row.update(weakness_measures(model, data.probe_x, data.w2_x, cfg["taus"], cfg["deltas"]))
     row.update(family_measures(model, data.Xc, data.yc, cfg))
