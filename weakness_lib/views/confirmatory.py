@@ -23,7 +23,7 @@ from weakness_lib.views import names
 #: the chapter's studies: the originals (chapters 04/05) and the three new ones
 STUDIES: tuple[str, ...] = ("head_to_head_mnist", "head_to_head_fmnist", "replication_mnist",
                             "replication_fmnist", "scale_60k_mnist", "robustness_population")
-DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+DATASETS = names.DATASETS  # the datasets as a reader names them (one place)
 #: populations of the forest plot, in order: (label, study, dataset)
 POPULATIONS: tuple[tuple[str, str, str], ...] = (
     ("original (ch. 04/05)", "head_to_head_mnist", "mnist"),

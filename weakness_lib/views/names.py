@@ -21,6 +21,8 @@ import pandas as pd
 from weakness_lib.views.names_table import DIAGNOSTICS
 
 MINUS = "\u2212"
+#: the datasets as stored (claim details, tables) → as a reader names them
+DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
 

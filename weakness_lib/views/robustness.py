@@ -28,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
-from weakness_lib.views.names import label
+from weakness_lib.views.names import DATASETS, label
 
-DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
 # ---------------------------------------------------------------------------------------------
 # Views (chapter 05b): read the analyse result only
 # ---------------------------------------------------------------------------------------------

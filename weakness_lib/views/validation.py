@@ -26,8 +26,6 @@ def oracle_rows(claims: Iterable[Claim]) -> list[tuple[str, float, float, tuple[
     return out
 
 
-#: the datasets of claim IV's details, as a reader names them
-_IV_DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
 def iv_sentence(iv: Claim | None) -> str:
@@ -37,7 +35,7 @@ def iv_sentence(iv: Claim | None) -> str:
     predictor of test accuracy would show through the oracle's sampling noise alone."""
     d = (iv or {}).get("details") or {}
     rows = [(name, d[k]["given_oracle"], d[k].get("oracle_noise") or {})
-            for k, name in _IV_DATASETS.items() if isinstance(d.get(k), Mapping)]
+            for k, name in names.DATASETS.items() if isinstance(d.get(k), Mapping)]
     if not rows:
         return ""
     alpha = float(rule("weakness_vs_validation", "IV")["thresholds"]["p"])
