@@ -127,6 +127,15 @@ def test_the_paper_s_feature_ratio_from_the_registration_is_said_beside_ours() -
     assert "in the paper" not in result_box.caveats(WLM_I)[0]  # no table named: no registration
 
 
+def test_a_chapter_s_own_caveat_follows_those_of_the_claim_file() -> None:
+    box = result_box.html_box([WLM_I], extra={"WLM-I": "And <this>.", "other": "not shown"})
+    assert box.index("Condition (d)") < box.index("And &lt;this&gt;.") and "not shown" not in box
+    plain = copy.deepcopy(WLM_I)
+    plain["details"]["per_seed"]["0"].update(d=True)
+    assert "admonition warning" in result_box.html_box([plain], extra={"WLM-I": "A caveat."})
+    assert "admonition tip" in result_box.html_box([plain])
+
+
 def test_no_condition_caveat_when_every_seed_passes() -> None:
     passing = copy.deepcopy(WLM_I)
     passing["details"]["per_seed"]["0"].update(d=True, bn_acc=0.95)

@@ -15,19 +15,6 @@ def _claim(value: float, ci: list[float] | None, verdict: str = "reproduced", **
             "paper_value": "ρ = +0.384", "details": details}
 
 
-@pytest.mark.parametrize("ci, word", [([0.30, 0.50], "contains"), ([0.40, 0.60], "excludes"),
-                                      ([0.10, 0.383], "excludes")])
-def test_population_caveat_says_whether_the_ci_holds_the_paper(ci, word):
-    text = view.population_caveat(_claim(0.45, ci, w1={"rho": -0.7}), 0.384, 0.91)
-    assert f"{word} the paper's +0.384" in text
-    assert "W1 (τ = 0.01), gives ρ = −0.700" in text and "oracle gives ρ = +0.910" in text
-
-
-def test_caveat_without_ci_starts_a_sentence():
-    text = view.population_caveat(_claim(0.45, None), 0.384, 0.5)
-    assert text[0].isupper() and "CI" not in text
-
-
 def test_numbers_use_true_minus_and_dash_for_missing():
     assert view.signed(-0.25) == "−0.250" and view.signed(0.25) == "+0.250"
     assert view.signed(None) == view.signed(math.nan) == "—"
@@ -52,13 +39,36 @@ def test_iv_tables_and_caveat_read_the_claim():
     assert t.iloc[0]["given both"] == "—" and t.iloc[0]["Holm p"] == "0.4"
     n = view.noise_table(iv)
     assert n.iloc[0]["noise-only partial ρ"] == "+0.610 [+0.510, +0.710]"
-    assert "+0.610 on MNIST" in view.iv_caveat(iv) and "not a number from the paper" in view.iv_caveat(iv)
+    assert "partial ρ of about +0.61 on MNIST and +0.61 on Fashion-MNIST" in view.iv_caveat(iv)
     assert not any("_" in c for c in list(t.columns) + list(n.columns))  # no code identifiers
 
 
-def test_result_box_escapes_and_shows_the_verdict():
-    box = view.result_box(_claim(-0.2, [-0.4, 0.1], "not_reproduced"), "a <caveat>")
-    assert "❌ not reproduced" in box and "−0.200" in box and "&lt;caveat&gt;" in box
+def _b5(verdict: str, large: float, ci: list[float] | None, seeds: int) -> dict:
+    curve = [{"n": 2000, "seeds": seeds}, {"n": 60000, "seeds": seeds}]
+    return {"claim_id": "B5-R", "verdict": verdict, "our_value": large, "ci95": ci,
+            "details": {"n_small": 2000, "n_large": 60000, "A_small_n": 1.48, "se_small_n": 0.06,
+                        "A_large_n": large, "se_large_n": 0.036, "curve": curve}}
+
+
+@pytest.mark.parametrize("ci, word", [([0.13, 0.28], "excludes"), ([0.01, 0.28], "contains"),
+                                      ([-0.03, 0.019], "excludes")])
+def test_b5_caveat_says_whether_the_ci_holds_the_paper_and_gives_both_seed_counts(ci, word):
+    text = view.b5_caveat(_b5("partially_reproduced", 0.11, [0.05, 0.18], 5),
+                          _b5("partially_reproduced", 0.205, ci, 20))
+    assert f"which {word} the paper's +0.02 pp" in text  # configs/batch_size_r.yaml: 0.02 at 60,000
+    assert "+0.20 ± 0.04 pp with 20 fresh seeds" in text and "+0.11 ± 0.04 pp with B5's 5" in text
+
+
+@pytest.mark.parametrize("verdict, words", [("reproduced", "vanishes"),
+                                            ("partially_reproduced", "more than 2 standard errors"),
+                                            ("not_reproduced", "does not shrink")])
+def test_b5_glue_reads_the_verdict_and_dashes_until_b5r_exists(verdict, words):
+    b5 = _b5("partially_reproduced", 0.11, [0.05, 0.18], 5)
+    g = view.b5_glue({"B5": b5, "B5-R": _b5(verdict, 0.205, [0.13, 0.28], 20)}, "full")
+    assert words in g["b5r_reading"] and g["b5_seeds"] == 5 and g["b5r_seeds"] == 20
+    assert g["b5r_seed_range"] == "8000–8019" and g["b5r_ci"] == "[+0.13, +0.28]"
+    pending = view.b5_glue({"B5": b5}, "full")
+    assert pending["b5r_large"] == pending["b5r_verdict"] == "—" and pending["b5_seeds"] == 5
 
 
 def test_b5_section_says_b5r_is_pending_until_it_is_computed():

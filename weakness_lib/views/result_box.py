@@ -13,7 +13,9 @@ a reader would ask next — the caveats :func:`caveats` reads from the claim fil
   false), which a rule over "≥ 2 of 3 seeds" lets pass: the seeds, and for the Sim-BN condition of
   claim WLM-I the Sim-BN numbers (``bn_acc``, ``bn_feature_ratio``) of every seed.
 
-Nothing is recomputed: every number is the claim file's.
+Nothing is recomputed: every number is the claim file's. A chapter may add its own caveat per
+claim (``extra``), read from claim files too (chapter 5c: IV's noise-only reference, B5-R beside
+B5's five seeds).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from weakness_lib.views.caveats import ADMONITION, WORDS, caveats  # noqa: F401 
 from weakness_lib.views.claims import BADGE, format_value, formatinterval, metric_unit, pretty_text
 
 
-def summary(claim: Mapping[str, Any]) -> dict[str, str]:
-    """The box's parts for one claim: ``verdict``, ``ours``, ``paper`` and ``caveats`` (text)."""
+def summary(claim: Mapping[str, Any], extra: str = "") -> dict[str, str]:
+    """The box's parts for one claim: ``verdict``, ``ours``, ``paper`` and ``caveats`` (text: the
+    claim file's, then ``extra``, a chapter's own caveat about this claim)."""
     _, unit = metric_unit(claim)
     ours = format_value(claim.get("our_value"), unit)
     if claim.get("ci95"):
@@ -36,7 +39,7 @@ def summary(claim: Mapping[str, Any]) -> dict[str, str]:
     paper = pretty_text(claim["paper_value"]) if claim.get("paper") != "ours" else \
         "none (our test of the paper's thesis)"
     return {"verdict": BADGE[claim["verdict"]], "ours": names.minus(ours), "paper": paper,
-            "caveats": " ".join(caveats(claim))}
+            "caveats": " ".join([*caveats(claim), *([extra] if extra else [])])}
 
 
 def markdown(claims: Iterable[Mapping[str, Any]]) -> str:
@@ -52,12 +55,12 @@ def markdown(claims: Iterable[Mapping[str, Any]]) -> str:
     return "\n\n".join(blocks)
 
 
-def html_box(claims: Iterable[Mapping[str, Any]]) -> str:
+def html_box(claims: Iterable[Mapping[str, Any]], extra: Mapping[str, str] | None = None) -> str:
     """The same boxes as HTML (what a notebook cell displays; MyST admonitions are not parsed in
-    cell outputs)."""
+    cell outputs); ``extra``: a chapter's own caveat per claim id, after the claim file's."""
     parts = []
     for c in claims:
-        s = summary(c)
+        s = summary(c, (extra or {}).get(c["claim_id"], ""))
         kind = ADMONITION[c["verdict"]] if not s["caveats"] else "warning"
         caveat = f"<p><strong>But:</strong> {html.escape(s['caveats'])}</p>" if s["caveats"] else ""
         parts.append(f'<div class="admonition {kind} result-box"><p class="admonition-title">Claim '
@@ -74,11 +77,12 @@ def chapter_claims(notebook: str) -> list[str]:
     return [c for s in STUDIES.values() if s.notebook == notebook for c in s.claims]
 
 
-def show(notebook: str, scale: str = "full") -> Any:
+def show(notebook: str, scale: str = "full", extra: Mapping[str, str] | None = None) -> Any:
     """Display the result boxes of the chapter ``notebook``'s claims that are derived at ``scale``
-    (read from the claim files; a claim not derived yet is left out)."""
+    (read from the claim files; a claim not derived yet is left out), with the chapter's ``extra``
+    caveats (claim id → sentence) after those of the claim files."""
     from IPython.display import HTML
 
     from weakness_lib.views.chapter import derived
 
-    return HTML(html_box(list(derived(chapter_claims(notebook), scale).values())))
+    return HTML(html_box(list(derived(chapter_claims(notebook), scale).values()), extra))

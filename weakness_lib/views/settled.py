@@ -7,7 +7,6 @@ the numbers here, so the page cannot say more than they show.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +18,7 @@ from weakness_lib.views import names
 from weakness_lib.views.chapter import claim  # noqa: F401  (the chapter reads it from here)
 from weakness_lib.views.names import label, minus  # noqa: F401  (readers' names, one place)
 
-DATASETS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+DATASETS = names.DATASETS  # the datasets as a reader names them (one place)
 #: the measures the B6-60k-R/B7-60k registrations report beside W2, in that order
 REPORTED: tuple[str, ...] = ("w2", "w1_tau0.01", "val_acc", "mean_conf", "lambda_max", "sam",
                              "lzma_bytes")
@@ -60,23 +59,6 @@ def population_table(result: Mapping[str, Any]) -> pd.DataFrame:
                      "95 % CI": interval(r["ci_lo"], r["ci_hi"]), "p": pval(r["p"]),
                      "Holm p": pval(r["p_holm"])})
     return pd.DataFrame(rows)
-
-
-def population_caveat(c: Mapping[str, Any], paper_rho: float, oracle_rho: float) -> str:
-    """What a reader must see beside the verdict: the paper's value inside or outside the CI,
-    W1 against W2, and whether the validation oracle does as well."""
-    ci = c.get("ci95")
-    w1 = (c.get("details") or {}).get("w1") or {}
-    parts = []
-    if ci:
-        inside = ci[0] <= paper_rho <= ci[1]
-        parts.append(f"the 95 % CI {interval(*ci)} {'contains' if inside else 'excludes'} the paper's "
-                     f"{signed(paper_rho)}")
-    if w1.get("rho") is not None:
-        parts.append(f"the other estimator, W1 (τ = 0.01), gives ρ = {signed(w1['rho'])}")
-    parts.append(f"the validation oracle gives ρ = {signed(oracle_rho)}")
-    text = "; ".join(parts) + "."
-    return text[0].upper() + text[1:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,6 +153,39 @@ def claims(scale: str) -> dict[str, Mapping[str, Any]]:
     return {**{c: claim(c, scale) for c in REQUIRED}, **derived(LATER, scale)}
 
 
+#: what B5's rule says of the curve, per verdict (the rule: configs/batch_size_r.yaml)
+_B5_READING = {
+    "reproduced": "the gap vanishes as n grows, as the paper says",
+    "partially_reproduced": "the gap shrinks significantly as n grows but stays more than {k} standard "
+                            "errors above zero at the largest n, so it does not vanish",
+    "not_reproduced": "the gap does not shrink as the rule asks",
+}
+
+
+def b5_glue(claims: Mapping[str, Mapping[str, Any]], scale: str) -> dict[str, Any]:
+    """Numbers for the B5-R prose, keyed ``b5_*`` / ``b5r_*`` (a dash for each until B5-R is derived)."""
+    from weakness_lib.engine.base import settings
+
+    curve = (claims["B5"].get("details") or {}).get("curve") or []
+    out: dict[str, Any] = {"b5_seeds": max((int(p["seeds"]) for p in curve), default=0)}
+    seeds = settings("batch_size_r", scale).config["seeds"]
+    out["b5r_seed_range"] = f"{min(seeds)}–{max(seeds)}"
+    keys = ("b5r_seeds", "b5r_n_small", "b5r_n_large", "b5r_small", "b5r_large", "b5r_ci", "b5r_paper",
+            "b5r_verdict", "b5r_reading")
+    if "B5-R" not in claims:
+        return {**out, **dict.fromkeys(keys, "—")}
+    c = claims["B5-R"]
+    d, reg = c["details"], rule("batch_size_r", "B5-R")
+    target = float(reg["target"]["advantage_pp"][d["n_large"]])
+    return {**out, "b5r_seeds": max(int(p["seeds"]) for p in d["curve"]),
+            "b5r_n_small": f"{d['n_small']:,}", "b5r_n_large": f"{d['n_large']:,}",
+            "b5r_small": f"{signed(d['A_small_n'], 2)} ± {d['se_small_n']:.2f}",
+            "b5r_large": f"{signed(d['A_large_n'], 2)} ± {d['se_large_n']:.2f}",
+            "b5r_ci": interval(*(c["ci95"] or (None, None)), digits=2), "b5r_paper": signed(target, 2),
+            "b5r_verdict": VERDICTS[c["verdict"]],
+            "b5r_reading": _B5_READING[c["verdict"]].format(k=names.num(reg["thresholds"]["se_multiple"]))}
+
+
 def b5_section(claims: Mapping[str, Mapping[str, Any]]) -> Any:
     """B5 beside B5-R (:func:`b5_table`), or, until B5-R is computed, a sentence saying so."""
     from IPython.display import HTML
@@ -187,18 +202,6 @@ def b5_section(claims: Mapping[str, Mapping[str, Any]]) -> Any:
     return tables.table(b5_table(claims["B5"], claims["B5-R"]),
                         caption="Small-batch advantage acc(batch 32) − acc(batch 2048), percentage points, "
                                 "±1 standard error over paired seeds.")
-
-
-def result_box(c: Mapping[str, Any], caveat: str) -> str:
-    """A chapter's answer first: verdict, our value beside the paper's target, one caveat (HTML, a
-    tip admonition as the theme draws it; Markdown outputs are not parsed as MyST)."""
-    ci = c.get("ci95")
-    value = signed(c["our_value"]) + (f" (95 % CI {interval(*ci)})" if ci else "")
-    esc = html.escape
-    return (f'<div class="admonition tip result-box"><p class="admonition-title">'
-            f"{esc(c['claim_id'])}: {esc(VERDICTS[c['verdict']])}</p>"
-            f"<p><b>Our value</b> {esc(value)} · <b>target</b> {esc(c['paper_value'])}</p>"
-            f"<p>{esc(caveat)}</p></div>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,35 +224,36 @@ def paper_rho(result: Mapping[str, Any]) -> float:
 
 def iv_caveat(iv: Mapping[str, Any]) -> str:
     """The noise-only reference beside IV's verdict: what a perfect accuracy predictor would show."""
-    refs = [f"{signed(iv['details'][ds]['oracle_noise']['reference_median'])} on {name}"
+    refs = [f"{signed(iv['details'][ds]['oracle_noise']['reference_median'], 2)} on {name}"
             for ds, name in DATASETS.items() if ds in iv["details"]]
-    return ("This is our test of the paper's thesis, not a number from the paper. Through the "
-            "oracle's sampling noise alone, a perfect predictor of test accuracy would show a "
-            f"partial ρ of about {' and '.join(refs)}: compare W2's values with these, not with 0.")
+    return ("Through the oracle's sampling noise alone, a perfect predictor of test accuracy would "
+            f"show a partial ρ of about {' and '.join(refs)}: compare W2's values with these, not with 0.")
 
 
 def b5_caveat(b5: Mapping[str, Any], b5r: Mapping[str, Any]) -> str:
-    """B5's five seeds against B5-R's twenty at the largest n, beside the paper's value."""
+    """B5-R's advantage at the largest n beside the paper's value (inside or outside its CI) and
+    beside B5's estimate from fewer seeds."""
     d, r = b5["details"], b5r["details"]
-    target = float(rule("batch_size_r", "B5-R")["target"]["advantage_pp"][60000])
+    target = float(rule("batch_size_r", "B5-R")["target"]["advantage_pp"][r["n_large"]])
     seeds = [max(int(p["seeds"]) for p in x["curve"]) for x in (r, d)]
+    ci = b5r.get("ci95")
+    where = ("" if not ci else f" (95 % CI {interval(*ci, digits=2)}, which "
+             f"{'contains' if ci[0] <= target <= ci[1] else 'excludes'} the paper's {signed(target, 2)} pp)")
     return (f"At n = {r['n_large']:,} the advantage is {signed(r['A_large_n'], 2)} ± "
-            f"{r['se_large_n']:.2f} pp with {seeds[0]} fresh seeds, {signed(d['A_large_n'], 2)} ± "
-            f"{d['se_large_n']:.2f} pp with B5's {seeds[1]}; the paper reports {signed(target, 2)} pp.")
+            f"{r['se_large_n']:.2f} pp with {seeds[0]} fresh seeds{where}; "
+            f"{signed(d['A_large_n'], 2)} ± {d['se_large_n']:.2f} pp with B5's {seeds[1]}.")
 
 
-def boxes(claims: Mapping[str, Mapping[str, Any]], results: Mapping[str, Mapping[str, Any]]) -> str:
-    """The chapter's result boxes (HTML), one per claim present, in reading order."""
-    out = []
-    for cid, study in POPULATIONS.items():
-        if cid in claims:
-            r = results[study]
-            out.append(result_box(claims[cid], population_caveat(claims[cid], paper_rho(r), oracle_rho(r))))
-    if "IV" in claims:
-        out.append(result_box(claims["IV"], iv_caveat(claims["IV"])))
-    if "B5-R" in claims and "B5" in claims:
-        out.append(result_box(claims["B5-R"], b5_caveat(claims["B5"], claims["B5-R"])))
-    return "".join(out)
+def caveats_beside(scale: str) -> dict[str, str]:
+    """This chapter's own caveats for its result box (claim id → sentence), read from claim files
+    beyond what each file says of itself: IV's noise-only reference, B5-R beside B5 and the paper."""
+    from weakness_lib.views.chapter import derived
+
+    c = derived(("IV", "B5", "B5-R"), scale)
+    out = {"IV": iv_caveat(c["IV"])} if "IV" in c else {}
+    if "B5" in c and "B5-R" in c:
+        out["B5-R"] = b5_caveat(c["B5"], c["B5-R"])
+    return out
 
 
 def population_glue(cid: str, c: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
