@@ -85,7 +85,7 @@ def differences(result: Mapping[str, Any]) -> None:
 
     adv, tracked = result["advantage"], _tracked(result)
     diff_cols = ["n", "advantage_pp"] + [f"{m}_diff" for m in tracked]
-    display(tables.table(adv[diff_cols].rename(columns={f"{m}_diff": f"Δ {m} (large − small)" for m in tracked}),
+    display(tables.table(adv[diff_cols].rename(columns={f"{m}_diff": f"Δ {names.short(m)} (large − small)" for m in tracked}),
                          formats={"n": "{:,}"}, digits=3))
     lo, hi = adv.iloc[0], adv.iloc[-1]
 
@@ -147,4 +147,6 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython 
 
 def regimes(result: Mapping[str, Any]) -> Any:
     """The two regimes' training statistics per n."""
-    return tables.table(result["regimes"], digits=4, formats={"n": "{:,}"})
+    return tables.table(result["regimes"], digits=4, formats={"n": "{:,}"},
+                        # which measure tracks the gap: accuracy beside sharpness and weakness
+                        main=["n", "regime", "test_acc", "lambda_max", "trace", "w1_tau0.01", "w2"])

@@ -62,7 +62,10 @@ def overview(result: Mapping[str, Any]) -> pd.DataFrame:
 
 def comparison(result: Mapping[str, Any]):  # -> pandas Styler
     """Ours vs the paper (primary measures against test accuracy), raw and oriented signs."""
-    return result["comparison"].style.format(
+    c = result["comparison"]
+    # the interval beside ρ and before the p-values: a 7-column view shows ρ, its CI and Holm's p
+    c = c[[k for k in c.columns if k not in ("p", "ci_lo", "ci_hi", "p_holm")] + ["ci_lo", "ci_hi", "p_holm", "p"]]
+    return c.style.format(
         {"rho_raw": "{:+.3f}", "rho_oriented": "{:+.3f}", "p": "{:.3g}", "p_holm": "{:.3g}",
          "ci_lo": "{:+.3f}", "ci_hi": "{:+.3f}"}, na_rep="—")
 
@@ -75,7 +78,7 @@ def measures(result: Mapping[str, Any]):  # -> pandas Styler | None
         print("constant across networks (no ρ):", ", ".join(constant))
     if acc is None:
         return None
-    cols = ["measure", "family", "sign", "rho", "rho_oriented", "p", "p_holm", "ci_lo", "ci_hi", "kendall_tau"]
+    cols = ["measure", "family", "sign", "rho", "rho_oriented", "ci_lo", "ci_hi", "p_holm", "p", "kendall_tau"]
     cols += [c for c in ("partial_rho", "partial_p") if c in acc]
     return (acc[cols].sort_values("rho_oriented", ascending=False).style.format(precision=3)
             .format({"p": "{:.2g}", "p_holm": "{:.2g}"}))
@@ -90,7 +93,7 @@ def other_targets(result: Mapping[str, Any]):  # -> pandas Styler | None
     other = pd.concat(tables, ignore_index=True)
     keep = [cfg["primary_weakness"], cfg["secondary_weakness"], cfg["primary_sharpness"],
             cfg["primary_simplicity"], *EXTRA_MEASURES]
-    cols = ["target", "measure", "family", "rho", "rho_oriented", "p", "p_holm", "ci_lo", "ci_hi"]
+    cols = ["target", "measure", "family", "rho", "rho_oriented", "ci_lo", "ci_hi", "p_holm", "p"]
     return (other[other["measure"].isin(keep)][cols].style.format(precision=3)
             .format({"p": "{:.2g}", "p_holm": "{:.2g}"}))
 

@@ -93,7 +93,11 @@ def per_seed_table(per_seed: Mapping[str, Mapping[str, Any]], conditions: Sequen
     """The verdict's per-seed numbers; single-letter columns are the rule's conditions (a)–(d)."""
     frame = pd.DataFrame(per_seed).T.rename_axis("seed").reset_index()
     frame = frame.rename(columns={c: f"({c})" for c in frame.columns if c in conditions})
-    return tables.table(frame, digits=4)
+    conds = [f"({c})" for c in conditions if f"({c})" in frame.columns]
+    others = [c for c in frame.columns if c != "seed" and c not in conds]
+    # every condition of the rule first, in view (a failed one is the reader's first question)
+    main = ["seed", *conds, *others][:tables.MAX_COLUMNS]
+    return tables.table(frame, digits=4, main=main, key=["seed", *conds])
 
 
 def setting_line(cfg: Mapping[str, Any], prov: Mapping[str, Any], wall_s: float) -> str:

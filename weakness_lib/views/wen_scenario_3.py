@@ -85,7 +85,9 @@ def side_by_side(result: Mapping[str, Any]) -> None:
     verdicts = {c: read_claim(c, result["scale"])["verdict"] for c in sbs["claim"].unique()}
     sbs["verdict"] = sbs["claim"].map(verdicts)
     display(tables.table(sbs.assign(verdict=sbs["verdict"].str.replace("_", " ")), digits=3,
-                         missing=NOT_APPLICABLE))
+                         missing=NOT_APPLICABLE, key=["scenario", "verdict"],
+                         main=["scenario", "claim", "verdict", "flattest memoriser exists", "memoriser trace",
+                               "generaliser trace", "1-SAM test acc (mean)"]))
     fig, axes = plt.subplots(2, 1, figsize=style.figsize(2, 1, panel_aspect=0.3))
     lab = sbs["scenario"] + ": " + sbs["architecture"]
     axes[0].barh(lab, sbs["1-SAM test acc (mean)"], color="C0", label="1-SAM")
