@@ -247,6 +247,37 @@ def test_check_and_png_draw_the_figure_once_more_than_the_print_alone():
     assert draws(lambda f: (style.check(f), style.png(f))) == 1 + alone
 
 
+def test_wen_per_seed_table_keeps_every_rule_condition_in_view():
+    import re
+
+    from weakness_lib.views import wen
+
+    row = {**{f"number {i}": 0.5 + i for i in range(8)}, "a": True, "b": True, "c": False, "d": True}
+    page = wen.per_seed_table({"0": row, "1": row}, ["a", "b", "c", "d"]).data
+    shown = page.split('<details class="full-table">')[0]
+    heads = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", shown)
+    assert heads == ["seed", "(a)", "(b)", "(c)", "(d)", "number 0", "number 1"]
+    assert "All 13 columns" in page and 'class="key">(c)' in shown
+
+
+def test_prose_numbers_become_powers_of_ten_but_code_and_raw_html_keep_theirs():
+    from docutils import nodes
+
+    from weakness_lib.publish import site
+
+    page = nodes.section()
+    para = nodes.paragraph()
+    para += nodes.Text("p = 3.7e-09, ratio 1.49e+07, seed 1234 and ")
+    code = nodes.literal()
+    code += nodes.Text("lr=1e-3")
+    para += code
+    page += para
+    page += nodes.raw("", "<td>8.15e-5</td>", format="html")
+    site.prose_powers_of_ten(None, page, "chapter")
+    assert para.astext() == "p = 3.7 × 10⁻⁹, ratio 1.49 × 10⁷, seed 1234 and lr=1e-3"
+    assert "8.15e-5" in page.astext()
+
+
 # --- tables and prose -----------------------------------------------------------------------------
 def test_table_rounds_hides_index_and_marks_missing_values():
     frame = pd.DataFrame({"rho": [0.123456, float("nan")], "n": [100, 2000], "ok": [True, False]},

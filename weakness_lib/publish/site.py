@@ -4,7 +4,9 @@
    sideways inside the content column instead of being cut off or forcing the page to scroll,
    every output (image, table, code) is at most the column wide, and the "Rerun this chapter"
    box is styled.
-2. Points the launch buttons (Binder, JupyterHub, Colab) at the committed notebook
+2. Writes numbers in the prose (typed or glued) as the tables do: Python's e-notation becomes a
+   power of ten (``3.7e-09`` → 3.7 × 10⁻⁹); code, maths and raw HTML keep theirs.
+3. Points the launch buttons (Binder, JupyterHub, Colab) at the committed notebook
    ``notebooks/<name>.ipynb``: the book renders executed copies staged under ``book/generated/``,
    which are not in the repository.
 
@@ -90,6 +92,33 @@ def fix_launch_urls(app: Sphinx, pagename: str, templatename: str, context: dict
                 item["url"] = url.replace(STAGED, SOURCE)
 
 
+def _is_code(node: Any) -> bool:
+    """True inside code, maths, raw HTML or an API signature (text a reader copies as written)."""
+    from docutils import nodes
+    from sphinx import addnodes
+
+    kinds = (nodes.literal, nodes.literal_block, nodes.raw, nodes.math, nodes.math_block,
+             addnodes.desc_signature)
+    while node is not None:
+        if isinstance(node, kinds) or "code" in (getattr(node, "get", lambda *_: ())("classes", ()) or ()):
+            return True
+        node = node.parent
+    return False
+
+
+def prose_powers_of_ten(app: Sphinx, doctree: Any, docname: str) -> None:
+    """``doctree-resolved``: every e-notation number in a page's prose as a power of ten
+    (:func:`weakness_lib.views.tables.powers_of_ten`, the tables' format)."""
+    from docutils import nodes
+
+    from weakness_lib.views.tables import powers_of_ten
+
+    for text in list(doctree.findall(nodes.Text)):
+        new = powers_of_ten(str(text))
+        if new != str(text) and not _is_code(text.parent):
+            text.parent.replace(text, nodes.Text(new))
+
+
 def write_css(app: Sphinx, exc: Exception | None) -> None:
     """``build-finished``: write the stylesheet the pages link to."""
     if exc is not None or app.builder.format != "html":
@@ -102,5 +131,6 @@ def write_css(app: Sphinx, exc: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_css_file(CSS_NAME)
     app.connect("html-page-context", fix_launch_urls, priority=950)
+    app.connect("doctree-resolved", prose_powers_of_ten)
     app.connect("build-finished", write_css)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

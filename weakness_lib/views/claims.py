@@ -99,10 +99,10 @@ def formatinterval(ci: Any, unit: str = "") -> str:
 
 def pretty_text(text: str) -> str:
     """Plain-text formulas of claim files as a reader writes them: ``4 sqrt(d+1)`` → 4√(d+1),
-    ``<=`` → ≤, ``>=`` → ≥, ``+/-`` → ±."""
+    ``<=`` → ≤, ``>=`` → ≥, ``+/-`` → ±, e-notation → powers of ten (``8.15e-5`` → 8.15 × 10⁻⁵)."""
     text = re.sub(r"sqrt\(([^()]+)\)", r"√(\1)", str(text))
     text = re.sub(r"(\d)\s+√", r"\1√", text)
-    return text.replace("<=", "≤").replace(">=", "≥").replace("+/-", "±")
+    return tables.powers_of_ten(text.replace("<=", "≤").replace(">=", "≥").replace("+/-", "±"))
 
 
 def headline(text: str, limit: int = 80) -> str:

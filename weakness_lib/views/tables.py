@@ -172,7 +172,7 @@ class _Renderer:
         return f' class="{" ".join(cls)}"' if cls else ""
 
     def __call__(self, frame: pd.DataFrame) -> str:
-        head = "".join(f"<th{self._classes(c, head=True)}>{html.escape(names.in_text(str(c)))}</th>"
+        head = "".join(f"<th{self._classes(c, head=True)}>{html.escape(powers_of_ten(names.in_text(str(c))))}</th>"
                        for c in frame.columns)
         rows = []
         for _, row in frame.iterrows():
