@@ -136,6 +136,19 @@ def test_a_chapter_s_own_caveat_follows_those_of_the_claim_file() -> None:
     assert "admonition tip" in result_box.html_box([plain])
 
 
+@pytest.mark.parametrize(("verdict", "p", "said"), [
+    ("partially_reproduced", 0.77, True), ("partially_reproduced", 0.05, True),
+    ("partially_reproduced", 0.049, False), ("reproduced", 0.77, False)])
+def test_a_partial_verdict_resting_on_the_sign_alone_is_said(verdict, p, said) -> None:
+    claim = {"claim_id": "B7-60k", "verdict": verdict, "our_value": 0.03, "ci95": [-0.17, 0.23],
+             "paper_value": "ρ = +0.384", "details": {"confirmatory_p": p},
+             "provenance": {"tables": [{"table": "results/full/scale_60k_fmnist/x.json"}]}}
+    text = " ".join(result_box.caveats(claim))  # configs/scale_60k_fmnist.yaml: p < 0.05
+    assert ("says only that its sign is positive" in text) is said
+    if said:
+        assert f"p = {p:.2g}, threshold 0.05" in text
+
+
 def test_no_condition_caveat_when_every_seed_passes() -> None:
     passing = copy.deepcopy(WLM_I)
     passing["details"]["per_seed"]["0"].update(d=True, bn_acc=0.95)

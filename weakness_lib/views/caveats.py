@@ -8,7 +8,9 @@ failed per-seed condition it also shows the paper's number from the claim's regi
 * the same estimate under the original, stricter rule (``details.secondary_weakness.rule_outcome``)
   would get another verdict;
 * the validation oracle does as well (``details.oracle``);
-* a per-seed condition of the verdict rule fails in some seed (``details.per_seed``).
+* a per-seed condition of the verdict rule fails in some seed (``details.per_seed``);
+* a "partially reproduced" confirmatory ρ is not significant (``details.confirmatory_p`` against
+  the registered threshold): the verdict rests on its sign alone.
 
 Used by the chapters' result boxes (:mod:`weakness_lib.views.result_box`) and the scorecard
 (:mod:`weakness_lib.views.claims`), which import it; it imports neither.
@@ -41,16 +43,27 @@ _CONDITION_NUMBERS = {("d", "bn_acc", "bn_feature_ratio"):
                       ("Sim-BN 1-SAM", ("simbn_feature_col_norm", "simbn_other_col_norm_max"))}
 
 
-def _registered_target(claim: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The paper's values registered for ``claim`` (the ``target`` block of its study's config,
-    the study named by the claim's first table); empty when the claim names no table."""
+def _registration(claim: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The claim's registration block (``target``: the paper's values, ``thresholds``: the rule's
+    numbers) from its study's config, the study named by the claim's first table; empty when the
+    claim names no table."""
     tables = (claim.get("provenance") or {}).get("tables") or []
     parts = str(tables[0].get("table", "")).split("/") if tables else []
     if len(parts) < 2:
         return {}
     from weakness_lib.engine.base import rule
 
-    return rule(parts[-2], claim["claim_id"]).get("target") or {}
+    return rule(parts[-2], claim["claim_id"])
+
+
+def _sign_only(claim: Mapping[str, Any], alpha: float | None) -> list[str]:
+    """A "partially reproduced" confirmatory correlation whose p is not below the registered
+    threshold: the verdict then rests on the sign of ρ alone, and the reader should know it."""
+    p = (claim.get("details") or {}).get("confirmatory_p")
+    if claim.get("verdict") != "partially_reproduced" or p is None or alpha is None or p < alpha:
+        return []
+    return [f"The confirmatory ρ is not significant (p = {_p(p)}, threshold {names.num(alpha)}): "
+            "“partially” here says only that its sign is positive."]
 
 
 def _seeds(seeds: list[str]) -> str:
@@ -113,4 +126,7 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
         out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
                    f"{names.signed(oracle['oracle_rho'], 3)}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
                    f"ρ(oracle) = {names.signed(oracle['difference'], 3)}, 95 % CI {_ci([lo, hi])}.")
-    return out + _failed_conditions(d, _registered_target(claim) if d.get("per_seed") else {})
+    reg = _registration(claim) if d.get("per_seed") or d.get("confirmatory_p") is not None else {}
+    alpha = (reg.get("thresholds") or {}).get("p")
+    return (_sign_only(claim, None if alpha is None else float(alpha)) + out
+            + _failed_conditions(d, reg.get("target") or {}))
