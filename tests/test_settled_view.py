@@ -62,10 +62,11 @@ def test_b5_caveat_says_whether_the_ci_holds_the_paper_and_gives_both_seed_count
 @pytest.mark.parametrize("verdict, words", [("reproduced", "vanishes"),
                                             ("partially_reproduced", "more than 2 standard errors"),
                                             ("not_reproduced", "does not shrink")])
-def test_b5_glue_reads_the_verdict_and_dashes_until_b5r_exists(verdict, words):
-    b5 = _b5("partially_reproduced", 0.11, [0.05, 0.18], 5)
-    g = view.b5_glue({"B5": b5, "B5-R": _b5(verdict, 0.205, [0.13, 0.28], 20)}, "full")
-    assert words in g["b5r_reading"] and g["b5_seeds"] == 5 and g["b5r_seeds"] == 20
+def test_b5_glue_and_reading_follow_the_verdict_and_dash_until_b5r_exists(verdict, words):
+    b5, b5r = _b5("partially_reproduced", 0.11, [0.05, 0.18], 5), _b5(verdict, 0.205, [0.13, 0.28], 20)
+    g = view.b5_glue({"B5": b5, "B5-R": b5r}, "full")
+    assert words in view.b5_reading(b5r) and words in view.b5_section({"B5": b5, "B5-R": b5r}).data
+    assert g["b5_seeds"] == 5 and g["b5r_seeds"] == 20
     assert g["b5r_seed_range"] == "8000–8019" and g["b5r_ci"] == "[+0.13, +0.28]"
     pending = view.b5_glue({"B5": b5}, "full")
     assert pending["b5r_large"] == pending["b5r_verdict"] == "—" and pending["b5_seeds"] == 5

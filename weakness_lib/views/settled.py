@@ -7,6 +7,7 @@ the numbers here, so the page cannot say more than they show.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -36,7 +37,7 @@ def signed(x: float | None, digits: int = 3) -> str:
 
 
 def pval(p: float | None) -> str:
-    return "—" if _missing(p) else minus(f"{p:.2g}")
+    return "—" if _missing(p) else names.num(p, 2)
 
 
 def interval(lo: float | None, hi: float | None, digits: int = 3) -> str:
@@ -171,7 +172,7 @@ def b5_glue(claims: Mapping[str, Mapping[str, Any]], scale: str) -> dict[str, An
     seeds = settings("batch_size_r", scale).config["seeds"]
     out["b5r_seed_range"] = f"{min(seeds)}–{max(seeds)}"
     keys = ("b5r_seeds", "b5r_n_small", "b5r_n_large", "b5r_small", "b5r_large", "b5r_ci", "b5r_paper",
-            "b5r_verdict", "b5r_reading")
+            "b5r_verdict")
     if "B5-R" not in claims:
         return {**out, **dict.fromkeys(keys, "—")}
     c = claims["B5-R"]
@@ -182,8 +183,14 @@ def b5_glue(claims: Mapping[str, Mapping[str, Any]], scale: str) -> dict[str, An
             "b5r_small": f"{signed(d['A_small_n'], 2)} ± {d['se_small_n']:.2f}",
             "b5r_large": f"{signed(d['A_large_n'], 2)} ± {d['se_large_n']:.2f}",
             "b5r_ci": interval(*(c["ci95"] or (None, None)), digits=2), "b5r_paper": signed(target, 2),
-            "b5r_verdict": VERDICTS[c["verdict"]],
-            "b5r_reading": _B5_READING[c["verdict"]].format(k=names.num(reg["thresholds"]["se_multiple"]))}
+            "b5r_verdict": VERDICTS[c["verdict"]]}
+
+
+def b5_reading(b5r: Mapping[str, Any]) -> str:
+    """What B5's rule says of B5-R's curve, in words (its verdict's reading)."""
+    k = names.num(rule("batch_size_r", "B5-R")["thresholds"]["se_multiple"])
+    text = _B5_READING[b5r["verdict"]].format(k=k)
+    return text[0].upper() + text[1:] + "."
 
 
 def b5_section(claims: Mapping[str, Mapping[str, Any]]) -> Any:
@@ -199,9 +206,10 @@ def b5_section(claims: Mapping[str, Mapping[str, Any]]) -> Any:
                     "committed before any of its units) and runs after the two populations above; until "
                     f"it is in the results store, B5 rests on its {seeds} (chapter 03). Compute it with "
                     "<code>weakness-repro run batch_size_r --scale full</code>.</p>")
-    return tables.table(b5_table(claims["B5"], claims["B5-R"]),
-                        caption="Small-batch advantage acc(batch 32) − acc(batch 2048), percentage points, "
-                                "±1 standard error over paired seeds.")
+    table = tables.table(b5_table(claims["B5"], claims["B5-R"]),
+                         caption="Small-batch advantage acc(batch 32) − acc(batch 2048), percentage points, "
+                                 "±1 standard error over paired seeds.")
+    return HTML(f"<p>{html.escape(b5_reading(claims['B5-R']))}</p>{table.data}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,9 +232,13 @@ def paper_rho(result: Mapping[str, Any]) -> float:
 
 def iv_caveat(iv: Mapping[str, Any]) -> str:
     """The noise-only reference beside IV's verdict: what a perfect accuracy predictor would show."""
-    refs = [f"{signed(iv['details'][ds]['oracle_noise']['reference_median'], 2)} on {name}"
-            for ds, name in DATASETS.items() if ds in iv["details"]]
-    return ("Through the oracle's sampling noise alone, a perfect predictor of test accuracy would "
+    d = iv["details"]
+    per = [f"{signed(d[ds]['given_oracle']['rho'], 2)} on {name} (Holm p = {pval(d[ds]['given_oracle'].get('p_holm'))})"
+           for ds, name in DATASETS.items() if ds in d]
+    refs = [f"{signed(d[ds]['oracle_noise']['reference_median'], 2)} on {name}"
+            for ds, name in DATASETS.items() if ds in d]
+    return (f"The value above is the smaller of the datasets' partial ρ: {', '.join(per)}. "
+            "Through the oracle's sampling noise alone, a perfect predictor of test accuracy would "
             f"show a partial ρ of about {' and '.join(refs)}: compare W2's values with these, not with 0.")
 
 
