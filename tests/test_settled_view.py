@@ -59,6 +59,13 @@ def test_b5_caveat_says_whether_the_ci_holds_the_paper_and_gives_both_seed_count
     assert "+0.20 ± 0.04 pp with 20 fresh seeds" in text and "+0.11 ± 0.04 pp with B5's 5" in text
 
 
+def test_b5_caveat_on_a_smaller_grid_compares_with_the_paper_s_largest_n():
+    small = _b5("not_reproduced", 14.8, [12.8, 16.7], 2)
+    small["details"]["n_large"] = 1000  # the smoke grid
+    assert "At n = 1,000" in view.b5_caveat(small, small) and "excludes the paper's +0.02 pp" in \
+        view.b5_caveat(small, small)
+
+
 @pytest.mark.parametrize("verdict, words", [("reproduced", "vanishes"),
                                             ("partially_reproduced", "more than 2 standard errors"),
                                             ("not_reproduced", "does not shrink")])
