@@ -31,6 +31,8 @@ from pathlib import Path
 
 import yaml
 
+import weakness_lib  # noqa: F401  (pins numerics before _common loads numpy and torch: the runner refuses otherwise)
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Machine, write_results  # noqa: E402
