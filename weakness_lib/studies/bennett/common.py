@@ -93,7 +93,7 @@ class Context:
         """The same tensors on ``device`` (the object itself on the CPU: nothing is copied)."""
         if device == "cpu":
             return self
-        return Context(**{k: getattr(self, k).to(device) for k in self.__dataclass_fields__})
+        return type(self)(**{k: getattr(self, k).to(device) for k in self.__dataclass_fields__})
 
 
 @functools.lru_cache(maxsize=4)

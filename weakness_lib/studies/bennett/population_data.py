@@ -42,7 +42,7 @@ from weakness_lib.bennett.weakness.calibration import fit_temperature, mean_conf
 from weakness_lib.bennett.weakness.logits import probe_logits
 from weakness_lib.bennett.weakness.w1 import w1_log_freedom
 from weakness_lib.core.settings import pick
-from weakness_lib.studies.bennett.common import dataset, fixed_batch
+from weakness_lib.studies.bennett.common import Context, dataset, fixed_batch
 from weakness_lib.studies.bennett.settings import Sampling
 
 __all__ = ["PopulationData", "population_data", "data_for", "extra_measures", "PROBE_SOURCES"]
@@ -51,19 +51,12 @@ PROBE_SOURCES: tuple[str, ...] = ("train", "test")
 
 
 @dataclass(frozen=True)
-class PopulationData:
-    """Training set (X, y), evaluation set (Xt, yt), curvature batch (Xc, yc), labelled probe set
-    (probe_x, probe_y), the W2 subset of the probe set and the alternative probe set."""
+class PopulationData(Context):
+    """The head-to-head's data context (training set X, y; evaluation set Xt, yt; curvature batch
+    Xc, yc; probe set probe_x and its W2 subset w2_x) plus the probe set's labels (probe_y) and the
+    alternative probe set (alt_x)."""
 
-    X: Tensor
-    y: Tensor
-    Xt: Tensor
-    yt: Tensor
-    Xc: Tensor
-    yc: Tensor
-    probe_x: Tensor
     probe_y: Tensor
-    w2_x: Tensor
     alt_x: Tensor
 
 
