@@ -1,5 +1,6 @@
 """Pieces shared by the MNIST studies: datasets, data subsets, fixed batches, the one data context of
-a registered split (:func:`context`), trained networks, claims."""
+a registered split (:func:`context`) and the weights' fingerprint. The one training recipe is
+:func:`weakness_lib.studies.bennett.networks.train_network`."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import torch
 from torch import Tensor
 
 from weakness_lib.bennett.data import Dataset, load_dataset, make_split
-from weakness_lib.bennett.models import MLP, build_mlp
-from weakness_lib.bennett.train import TrainConfig, train
 
 _DATA_CACHE: dict[str, Dataset] = {}
 
@@ -34,35 +33,6 @@ def weights_digest(model: torch.nn.Module) -> str:
         h.update(name.encode())
         h.update(p.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
-
-
-def fit_network(
-    data: Dataset,
-    train_idx: np.ndarray,
-    widths: list[int],
-    train_cfg: dict[str, Any],
-    seed: int,
-    progress: bool = False,
-) -> tuple[MLP, dict[str, Any]]:
-    """Train ``build_mlp(widths, seed)`` on ``train_idx`` with batch order ``seed``; return it and
-    its record (final losses/accuracies, per-epoch history, SHA-256 of the weights)."""
-    X, y = data.train_x[train_idx], data.train_y[train_idx]
-    model = build_mlp(widths, seed=seed)
-    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress,
-                eval_set=(data.test_x, data.test_y))
-    row = {
-        "seed": seed,
-        "epochs": res.epochs,
-        "steps": res.steps,
-        "train_loss": res.final_train_loss,
-        "train_acc": res.final_train_acc,
-        "test_loss": res.history[-1]["test_loss"],
-        "test_acc": res.history[-1]["test_acc"],
-        "train_wall_s": res.wall_s,
-        "weights_sha256": weights_digest(model),
-        "history": res.history,
-    }
-    return model, row
 
 
 def fixed_batch(n_available: int, size: int, seed: int) -> np.ndarray:

@@ -50,18 +50,22 @@ __all__ = [
 
 def train_network(
     X: Tensor, y: Tensor, widths: Sequence[int], train_cfg: Mapping[str, Any], seed: int,
-    progress: bool = False, *, device: str = "cpu",
+    progress: bool = False, *, device: str = "cpu", eval_set: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[MLP, dict[str, Any]]:
-    """Initialise ``build_mlp(widths, seed=seed)`` (on the CPU, so the initial weights are the same
-    on every device) and train it on (X, y) with batch order ``seed`` on ``device``.
+    """The one training recipe of every Bennett study: initialise ``build_mlp(widths, seed=seed)``
+    (on the CPU, so the initial weights are the same on every device) and train it on (X, y) with
+    batch order ``seed`` on ``device``.
 
-    Returns the model (on ``device``) and a record: epochs, steps, final full-batch train
-    loss/accuracy, wall time and the SHA-256 of the trained weights (bit-identity fingerprint for
-    ``verify``; bitwise only on the CPU).
+    Returns the model (on ``device``) and a record: epochs, steps, final full-batch train loss,
+    wall time and the SHA-256 of the trained weights (bit-identity fingerprint for ``verify``;
+    bitwise only on the CPU). With ``eval_set`` the record also holds the final train accuracy and
+    the per-epoch ``history`` with the eval set's loss and accuracy (evaluation in eval mode after
+    each epoch: it does not change the trained weights).
     """
     model = build_mlp(list(widths), seed=seed)
-    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress, device=device)
-    return model, {
+    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress, device=device,
+                eval_set=eval_set)
+    record = {
         "seed": int(seed),
         "epochs": int(res.epochs),
         "steps": int(res.steps),
@@ -69,6 +73,9 @@ def train_network(
         "train_wall_s": float(res.wall_s),
         "weights_sha256": weights_digest(model),
     }
+    if eval_set is not None:
+        record.update(final_train_acc=float(res.final_train_acc), history=res.history)
+    return model, record
 
 
 def performance(model: nn.Module, X: Tensor, y: Tensor, Xt: Tensor, yt: Tensor) -> dict[str, float]:

@@ -50,11 +50,11 @@ from weakness_lib.engine import base
 from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.common import (
     dataset,
-    fit_network,
     fixed_batch,
     split_for,
     weights_digest,
 )
+from weakness_lib.studies.bennett.networks import train_network
 from weakness_lib.studies.bennett.reparameterisation_verdicts import (  # noqa: F401  (re-exported)
     b1_facts,
     verdict_b1,
@@ -131,7 +131,17 @@ def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str
 def _train(cfg: dict[str, Any]) -> tuple[MLP, dict[str, Any]]:
     data = dataset(cfg["dataset"])
     split = split_for(data, cfg["n_train"], 0, cfg["split_seed"])
-    return fit_network(data, split.train, cfg["widths"], cfg["train"], cfg["seed"])
+    X, y = data.train_x[split.train], data.train_y[split.train]
+    model, rec = train_network(X, y, cfg["widths"], cfg["train"], cfg["seed"],
+                               eval_set=(data.test_x, data.test_y))
+    last = rec["history"][-1]
+    return model, {
+        "seed": rec["seed"], "epochs": rec["epochs"], "steps": rec["steps"],
+        "train_loss": rec["final_train_loss"], "train_acc": rec["final_train_acc"],
+        "test_loss": last["test_loss"], "test_acc": last["test_acc"],
+        "train_wall_s": rec["train_wall_s"], "weights_sha256": rec["weights_sha256"],
+        "history": rec["history"],
+    }
 
 
 _RETRAINED: dict[str, tuple[MLP, str]] = {}
