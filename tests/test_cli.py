@@ -174,3 +174,34 @@ def test_compare_detects_a_changed_unit(isolated_results, tmp_path, capsys):
     path.write_text(json.dumps(data))
     assert main(["compare", str(other), "--scale", "smoke"]) == 1
     assert "DIFFERENT" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_verify_refuses_a_stored_config_that_todays_settings_reject(isolated_results, capsys,
+                                                                     monkeypatch):
+    """A table is recomputed only under a config its study's typed settings accept: after a code
+    change that adds a required setting (or drops one the table has), ``verify`` says so in one
+    line naming the stored table and the key, and nothing is recomputed."""
+    import dataclasses
+
+    from weakness_lib.studies.bennett import reparameterisation as R
+
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "reparameterisation", "--scale", "smoke", "--sample", "1"]) == 0
+    capsys.readouterr()
+    newer = dataclasses.make_dataclass("Newer", [("new_knob", int, dataclasses.field(kw_only=True))],
+                                       bases=(R.SETTINGS,), frozen=True)
+    del_key = "hutchinson_probes"
+    fields = [f for f in dataclasses.fields(R.SETTINGS) if f.name != del_key]
+    older = dataclasses.make_dataclass(
+        "Older", [(f.name, f.type, f) for f in fields], frozen=True, kw_only=True)
+    older.__module__ = R.SETTINGS.__module__  # its annotations are names in the settings module
+    for cls, says in ((newer, "missing key new_knob"), (older, f"unknown key {del_key}")):
+        monkeypatch.setattr(R, "SETTINGS", cls)
+        assert main(["verify", "reparameterisation", "--scale", "smoke", "--sample", "1"]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert err.count("\n") == 0 and "Traceback" not in err, err
+        assert "verify: cannot recompute reparameterisation: stored config of" in err
+        assert says in err and "PASS" not in captured.out

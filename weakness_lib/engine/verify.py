@@ -23,11 +23,13 @@ from typing import Any
 
 from weakness_lib.core import numerics
 from weakness_lib.core.bitwise import differences
+from weakness_lib.core.config import ConfigError
 from weakness_lib.core.cpu import cpu_family, cpu_model
 from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.paths import results_root
 from weakness_lib.core.store import Table, atomic_write_text
 from weakness_lib.engine import base, registry
+from weakness_lib.engine import settings as registered
 from weakness_lib.engine.registry import Study
 
 #: stored fields that verify compares within a registered relative tolerance (config key), not
@@ -153,6 +155,16 @@ def log_to(path: Path | None) -> Iterator[None]:
         print(f"log: {path}")
 
 
+def config_problem(spec: Study, table: Table) -> str | None:
+    """Why ``table``'s stored config cannot be recomputed by today's code (its study's typed
+    settings reject it: a key added, dropped or retyped since), one line; or ``None``."""
+    try:
+        registered.of(spec.name, table.config, where=f"stored config of {table.path}")
+    except ConfigError as exc:
+        return f"verify: cannot recompute {spec.name}: {exc}"
+    return None
+
+
 def _refusal(spec: Study, table: Table, scale: str, units: list[str]) -> str | None:
     """Why ``verify`` cannot run on this table (one line), or ``None``."""
     keys = table.keys()
@@ -164,6 +176,8 @@ def _refusal(spec: Study, table: Table, scale: str, units: list[str]) -> str | N
     unknown = [k for k in units if k not in table]
     if unknown:
         return f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}"
+    if why := config_problem(spec, table):
+        return why
     ok, why = numerics.table_comparable(table)
     return None if ok else f"verify: refusing to compare {spec.name} bitwise: {why}"
 
@@ -220,6 +234,10 @@ def verify_sample(units: int, seed: int | None, max_unit_s: float) -> int:
     failures = inexact = 0
     for name in dict.fromkeys(n for n, _ in chosen):
         spec, table = registry.get(name), base.table(name, "full")
+        if why := config_problem(spec, table):  # today's settings reject the stored config
+            print(why)
+            failures += 1
+            continue
         f, i = verify_units(spec, table, [k for n, k in chosen if n == name], seed)
         failures, inexact = failures + f, inexact + i
     return verdict_line(failures, inexact)
