@@ -34,13 +34,15 @@ Every paper value and threshold of the verdicts is read from the claim block of 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from torch import nn
 
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.common import context
+from weakness_lib.studies.bennett.common import Context, context
 from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (re-exported)
     _NON_MEASURES,
     _TEXT_COLUMNS,
@@ -135,25 +137,34 @@ def units(cfg: Mapping[str, Any]) -> list[list[str]]:
     return [[network_key(i) for i in range(int(cfg["n_networks"]))]]
 
 
-def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
-    """Train network ``key`` (e.g. ``'net042'``) from scratch on ``device`` and measure it there.
-
-    Pure (never writes the store) and, on the CPU, bit-for-bit deterministic under
-    ``cfg["torch_threads"]`` threads; every value is a plain Python number or string.
-    """
+def population_unit(cfg: Mapping[str, Any], key: str, data: Context, device: str = "cpu",
+                    extra: Callable[[nn.Module], Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Network ``key`` (``net<i>``) of a population of ``n_networks`` identically trained networks:
+    seed ``seed_base`` + i, trained on (``data.X``, ``data.y``) by the one recipe
+    (:func:`~weakness_lib.studies.bennett.networks.train_network`), then every measure of
+    :func:`~weakness_lib.studies.bennett.networks.measure_network` and ``extra(model)``, in that
+    order, under ``cfg["torch_threads"]`` threads. Pure; bit-for-bit deterministic on the CPU."""
     i = key_index(key)
     if not 0 <= i < int(cfg["n_networks"]):
         raise ValueError(f"{key!r} is not a unit of {cfg['experiment']} "
                          f"({cfg['n_networks']} networks)")
-    ctx = context(cfg).to(device)
     seed = int(cfg["seed_base"]) + i
     with base.threads(cfg["torch_threads"]):
-        model, rec = train_network(ctx.X, ctx.y, cfg["widths"], cfg["train"], seed, device=device)
+        model, rec = train_network(data.X, data.y, cfg["widths"], cfg["train"], seed, device=device)
         t0 = time.perf_counter()
         row: dict[str, Any] = {"index": i, **rec}
-        row.update(measure_network(model, ctx, cfg))
+        row.update(measure_network(model, data, cfg))
+        if extra is not None:
+            row.update(extra(model))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row
+
+
+def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+    """Train network ``key`` (e.g. ``'net042'``) from scratch on ``device`` and measure it there
+    (:func:`population_unit` on the study's data context). Every value is a plain Python number
+    or string."""
+    return population_unit(cfg, key, context(cfg).to(device), device)
 
 
 # ---------------------------------------------------------------------------------------------

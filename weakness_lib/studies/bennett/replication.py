@@ -23,7 +23,6 @@ rule; every other measure is reported with Holm-adjusted p.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,7 +33,7 @@ from scipy import stats as sps
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.head_to_head import key_index, network_key
+from weakness_lib.studies.bennett.head_to_head import network_key, population_unit
 from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (the runner's summary hook)
     PRIMARY_TARGET,
     stored_statistics,
@@ -42,8 +41,6 @@ from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (th
 )
 from weakness_lib.studies.bennett.head_to_head_verdicts import evaluate, paper_comparison
 from weakness_lib.studies.bennett.networks import (
-    measure_network,
-    train_network,
     wall_time,
 )
 from weakness_lib.studies.bennett.population_data import data_for, extra_measures
@@ -58,20 +55,11 @@ def units(cfg: Mapping[str, Any]) -> list[list[str]]:
 
 
 def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
-    """Train network ``key`` with seed ``seed_base`` + i and measure it (pure, bitwise on the CPU)."""
-    i = key_index(key)
-    if not 0 <= i < int(cfg["n_networks"]):
-        raise ValueError(f"{key!r} is not a unit of {cfg['experiment']} ({cfg['n_networks']} networks)")
+    """Train network ``key`` with seed ``seed_base`` + i and measure it, the head-to-head's
+    measures then the population's extra ones (pure, bitwise on the CPU)."""
     d = data_for(cfg)
-    seed = int(cfg["seed_base"]) + i
-    with base.threads(cfg["torch_threads"]):
-        model, rec = train_network(d.X, d.y, cfg["widths"], cfg["train"], seed, device=device)
-        t0 = time.perf_counter()
-        row: dict[str, Any] = {"index": i, **rec}
-        row.update(measure_network(model, d, cfg))
-        row.update(extra_measures(model, d, cfg["taus"], cfg))
-        row["measure_wall_s"] = time.perf_counter() - t0
-    return row
+    return population_unit(cfg, key, d, device,
+                           extra=lambda model: extra_measures(model, d, cfg["taus"], cfg))
 
 
 # ---------------------------------------------------------------------------------------------
