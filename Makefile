@@ -19,10 +19,10 @@ book: venv
 	$(PY) -m weakness_lib.cli book --scale $(SCALE)
 
 # 2 pytest-xdist workers; the tests of the smoke book stay together on one (conftest.py).
-# TEST_WORKERS=0 runs in one process.
+# TEST_WORKERS=0 runs in one process. The 25 slowest tests are listed (where CI's time goes).
 TEST_WORKERS ?= 2
 test: venv
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 # Speed benchmarks (benchmarks/README.md); results go to benchmarks/results/*.json.
 bench: venv
