@@ -56,3 +56,66 @@ def test_confirmatory_compute_record_matches_the_committed_tables():
         assert r["training [min]"] + r["measuring [min]"] <= r["unit time, summed [min]"] + 1e-9
     assert t["units"].sum() == 624
     assert rec["results"]["within_budget"] == (rec["results"]["run_wall_min"] <= 90)
+
+
+_CI_LOG = """== CI step: python and browser (15:22:21)
+........ [ 97%]
+1320 passed, 3 skipped, 3 warnings in 558.26s (0:09:18)
+============================= slowest 25 durations =============================
+120.53s call     tests/test_browser.py::test_pages[390]
+8.01s setup    tests/test_cli.py::test_run
+CI step times:
+    21 s  python and browser
+   562 s  make test
+total: 583 s
+"""
+
+
+def _bench_ci():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ci.py"
+    spec = importlib.util.spec_from_file_location("bench_ci", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ci_record_reads_steps_tests_and_slowest_from_the_log():
+    ci = _bench_ci()
+    rec = ci.parse(_CI_LOG)
+    assert rec["passed"] and rec["total_s"] == 583
+    assert rec["steps"] == [{"step": "python and browser", "seconds": 21},
+                            {"step": "make test", "seconds": 562}]
+    assert rec["tests"] == {"passed": 1320, "skipped": 3, "pytest_s": 558.26}
+    assert rec["slowest_tests"][0] == {"seconds": 120.53, "phase": "call",
+                                       "test": "tests/test_browser.py::test_pages[390]"}
+    failed = ci.parse(_CI_LOG.replace("CI step times:", "CI FAILED in step 'make test'\nCI step times:"))
+    assert not failed["passed"]
+    with pytest.raises(SystemExit, match="no 'CI step times' block"):
+        ci.parse("== CI step: make test (15:25:06)\n")  # a run that never finished
+
+
+def test_ci_view_says_whether_the_goal_was_met(monkeypatch, capsys):
+    from IPython.display import HTML, Markdown
+
+    from weakness_lib.views import benchmarks_book as bb
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    rec = {"machine": {"cpu": "AMD EPYC", "logical_cores": 2},
+           "results": {**_bench_ci().parse(_CI_LOG), "commit": "ed83b2e4e5aa", "goal_min": 8.0,
+                       "note": ""}}
+    for total, says in ((583, "(goal: at most 8 minutes; not met)"), (420, "(goal: at most 8 minutes; met)")):
+        rec["results"]["total_s"] = total
+        monkeypatch.setattr(bb.br, "load_optional", lambda name, rec=rec: rec if name == "ci" else None)
+        shown.clear()
+        bb.ci()
+        text = next(o.data for o in shown if isinstance(o, Markdown))
+        assert says in text and "1,320 tests passed" in text, text
+        assert any(isinstance(o, HTML) and "<code>tests/test_browser.py" in o.data for o in shown)
+    monkeypatch.setattr(bb.br, "load_optional", lambda name: None)
+    shown.clear()
+    bb.ci()
+    assert "bench_ci.py" in shown[0].data

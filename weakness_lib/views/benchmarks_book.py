@@ -10,6 +10,7 @@ glues the numbers its prose quotes.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -213,10 +214,11 @@ def book_clean_clone(results: dict[str, dict[str, Any]]) -> None:
         f"in total (goal: at most {CLEAN_CLONE_GOAL_MIN} minutes; {_met(cc['total_wall_s'] <= CLEAN_CLONE_GOAL_MIN * 60)}), including creating the "
         f"virtual environment; {'the build succeeded' if cc['exit_code'] == 0 else 'the build failed'}. "
         f"The rebuilt store was compared with the committed one: **{n_units} units compared, {n_diff} differ** "
-        "(every stored number, timings excluded). The committed store was computed on an Intel Xeon, this "
-        f"rebuild ran on {cc.get('cpu', 'another machine')}: float32 training is bit-reproducible within "
-        "one CPU family only, so trained networks differ in their last bits and everything measured on "
-        "them moves a little. What matters to a reader is below: " + _verdicts_kept(claims_cmp) + ".")
+        "(every stored number, timings excluded). This build was measured before the numerics were pinned "
+        "(section *Numerics* above): the store committed then had been computed on an Intel Xeon and this "
+        f"rebuild ran on {cc.get('cpu', 'another machine')}, and without pinning float32 training is "
+        "bit-reproducible within one CPU family only, so trained networks differed in their last bits and "
+        "everything measured on them moved a little. What matters to a reader is below: " + _verdicts_kept(claims_cmp) + ".")
     times = pd.Series(dict(cc["timings_s"].items()), name="seconds").sort_values(ascending=False)
     display(tables.table(times, digits=3))
     if len(cmp):
@@ -231,3 +233,31 @@ def book_clean_clone(results: dict[str, dict[str, Any]]) -> None:
             "verdict (committed → rebuilt)": [f"{a} → {b}".replace("_", " ") for a, b in zip(
                 claims_cmp["committed_verdict"], claims_cmp["rebuilt_verdict"])],
         })))
+
+
+def ci() -> None:
+    """The test loop: one clean-clone CI run (``benchmarks/results/ci.json``), its steps and its
+    slowest tests, against the goal set for it."""
+    from IPython.display import display
+
+    rec = br.load_optional("ci")
+    if rec is None:
+        _markdown("*No `benchmarks/results/ci.json` yet: run `benchmarks/bench_ci.py` on a CI log.*")
+        return
+    r = rec["results"]
+    minutes, goal = r["total_s"] / 60, float(r["goal_min"])
+    glue(ci_total_min=minutes, ci_tests=r["tests"].get("passed", 0))
+    tests = r["tests"]
+    _markdown(
+        f"One clean-clone CI run (`CI=true bash .ci/run` in a fresh clone at commit "
+        f"`{r['commit'][:10]}`, {rec['machine']['logical_cores']} cores of an {rec['machine']['cpu']}): "
+        f"**{minutes:.1f} min** (goal: at most {goal:g} minutes; {_met(minutes <= goal)}), "
+        f"{'passed' if r['passed'] else 'failed'}, {tests.get('passed', 0):,} tests passed and "
+        f"{tests.get('skipped', 0)} skipped. The machine was {r['note'] or 'otherwise idle'}.")
+    steps = pd.DataFrame(r["steps"]).rename(columns={"step": "CI step", "seconds": "seconds"})
+    display(tables.table(steps, formats={"seconds": "{:,.0f}"}))
+    if r.get("slowest_tests"):
+        slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]]
+        slow["test"] = [f"<code>{html.escape(t)}</code>" for t in slow["test"]]  # a reader may rerun it
+        display(tables.table(slow, formats={"seconds": "{:,.1f}"}, wrap=["test"], compact=True,
+                             escape=False, caption="The slowest tests (pytest --durations)"))
