@@ -253,11 +253,20 @@ def ci() -> None:
         f"`{r['commit'][:10]}`, {rec['machine']['logical_cores']} cores of an {rec['machine']['cpu']}): "
         f"**{minutes:.1f} min** (goal: at most {goal:g} minutes; {_met(minutes <= goal)}), "
         f"{'passed' if r['passed'] else 'failed'}, {tests.get('passed', 0):,} tests passed and "
-        f"{tests.get('skipped', 0)} skipped. The machine was {r['note'] or 'otherwise idle'}.")
-    steps = pd.DataFrame(r["steps"]).rename(columns={"step": "CI step", "seconds": "seconds"})
+        f"{tests.get('skipped', 0)} skipped. The machine was {r['note'] or 'otherwise idle'}."
+        + _largest_step(r["steps"], r["total_s"]))
+    steps = pd.DataFrame(r["steps"])[["step", "seconds"]].rename(columns={"step": "CI step"})
     display(tables.table(steps, formats={"seconds": "{:,.0f}"}))
     if r.get("slowest_tests"):
         slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]]
         slow["test"] = [f"<code>{html.escape(t)}</code>" for t in slow["test"]]  # a reader may rerun it
         display(tables.table(slow, formats={"seconds": "{:,.1f}"}, wrap=["test"], compact=True,
                              escape=False, caption="The slowest tests (pytest --durations)"))
+
+
+def _largest_step(steps: list[dict[str, Any]], total_s: float) -> str:
+    """' The largest step is <name>: <share> % of the run.' (empty without steps)."""
+    if not steps or not total_s:
+        return ""
+    top = max(steps, key=lambda st: st["seconds"])
+    return f" The largest step is {top['step']}: {100 * top['seconds'] / total_s:.0f} % of the run."
