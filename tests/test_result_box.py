@@ -163,3 +163,27 @@ def test_a_failed_condition_without_sim_bn_numbers_names_only_the_seeds() -> Non
         del row["bn_acc"]
     other["details"]["per_seed"]["1"]["b"] = other["details"]["per_seed"]["2"]["b"] = False
     assert result_box.caveats(other) == ["Condition (b) of the rule fails in seeds 1, 2 (2 of 3 seeds)."]
+
+
+@pytest.mark.parametrize("registered, shown", [
+    ("weakness ρ = +0.384, p = 8.15e-5 (paper, Fashion-MNIST); our B7-R at n = 5,000: W2 ρ = −0.002",
+     "weakness ρ = +0.384, p = 8.15e-5 (paper, Fashion-MNIST)"),
+    ("weakness ρ = +0.384, p = 8.15e-5 (paper, Fashion-MNIST); our chapter 05 W2: ρ = +0.089 (n.s.)",
+     "weakness ρ = +0.384, p = 8.15e-5 (paper, Fashion-MNIST)"),
+    ("Replication at n = 60,000: W2 predicts test accuracy (paper: ρ = +0.374, p = 0.00012; our "
+     "B6-60k: ρ = +0.686).", "Replication at n = 60,000: W2 predicts test accuracy (paper: ρ = +0.374, "
+                             "p = 0.00012)."),
+    ("weakness ρ = +0.374, p = 0.00012; sharpness ρ = −0.226; simplicity p = 0.848",  # paper only
+     "weakness ρ = +0.374, p = 0.00012; sharpness ρ = −0.226; simplicity p = 0.848"),
+    ("not a number from the paper: our test of its thesis (no target)",
+     "not a number from the paper: our test of its thesis (no target)"),
+])
+def test_the_paper_s_words_drop_values_of_ours_quoted_at_registration(registered, shown):
+    """Registrations quoted our own earlier values, since moved by the re-derivation: a box shows
+    the paper's part as 'Paper:', never a stale value of ours."""
+    from weakness_lib.core.claims import paper_words
+
+    assert paper_words(registered) == shown
+    box = result_box.summary({**CLAIM, "paper_value": registered})
+    assert box["paper"].startswith(shown.split(" (")[0].replace("8.15e-5", "8.15 × 10⁻⁵")[:20])
+    assert "our B" not in box["paper"] and "our chapter" not in box["paper"]

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from weakness_lib.core.claims import paper_words
 from weakness_lib.views import style, tables
 from weakness_lib.views.correlation import interval, is_correlation
 
@@ -194,8 +195,8 @@ def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | 
         link = f'<a href="{stem}.html">{cid}</a>' if stem else cid
         rows.append({
             "claim": link,
-            "what the paper claims": html.escape(headline(c["statement"], 64)),
-            "paper target": html.escape(headline(c["paper_value"], 56)),
+            "what the paper claims": html.escape(headline(paper_words(c["statement"]), 64)),
+            "paper target": html.escape(headline(paper_words(c["paper_value"]), 56)),
             "our value": f"<b>{html.escape(format_value(c['our_value'], unit))}</b><br>"
                          f"<small>{html.escape(name)}</small>",
             "95 % CI": html.escape(formatinterval(c.get("ci95"), unit)).replace(", ", ",<br>"),
@@ -215,7 +216,7 @@ def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
 
     name, unit = metric_unit(claim)
     link = f'<p><a href="{chapter}.html">Read the chapter.</a></p>' if chapter else ""
-    rows = [("Statement", esc(claim["statement"])), ("Paper target", esc(claim["paper_value"])),
+    rows = [("Statement", esc(paper_words(claim["statement"]))), ("Paper target", esc(paper_words(claim["paper_value"]))),
             ("Our value", esc(f"{format_value(claim['our_value'], unit)} ({name}); 95 % CI "
                               f"{formatinterval(claim.get('ci95'), unit)}")),
             ("Metric", esc(claim["metric"])), ("Verdict rule", esc(claim["verdict_rule"])),
@@ -223,5 +224,5 @@ def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
             ("Provenance", esc(provenance_text(claim.get("provenance", {}))))]
     body = "".join(f"<p><b>{k}.</b> {v}</p>" for k, v in rows)
     return (f'<details class="claim-details"><summary><b>{html.escape(claim["claim_id"])}</b> '
-            f'{BADGE.get(claim["verdict"], esc(claim["verdict"]))} — {esc(headline(claim["statement"], 70))}'
+            f'{BADGE.get(claim["verdict"], esc(claim["verdict"]))} — {esc(headline(paper_words(claim["statement"]), 70))}'
             f"</summary>{body}{link}</details>")

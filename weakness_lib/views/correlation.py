@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from weakness_lib.core.claims import paper_words
 from weakness_lib.views import names, style
 
 FAMILIES = ("weakness", "sharpness", "simplicity", "pac-bayes")
@@ -61,7 +62,7 @@ def family_of(text: str) -> str:
 def paper_targets(paper_value: str) -> dict[str, float]:
     """``{family: ρ}`` for every "<family> ρ = <number>" in a claim's ``paper_value``."""
     out: dict[str, float] = {}
-    for word, num in _TARGET_RE.findall(paper_value or ""):
+    for word, num in _TARGET_RE.findall(paper_words(paper_value or "")):
         out.setdefault(family_of(word), _number(num))
     return out
 

@@ -24,6 +24,7 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from weakness_lib.core.claims import paper_words
 from weakness_lib.views import names
 from weakness_lib.views.caveats import ADMONITION, WORDS, caveats  # noqa: F401 (re-exported)
 from weakness_lib.views.claims import BADGE, format_value, formatinterval, metric_unit, pretty_text
@@ -36,7 +37,7 @@ def summary(claim: Mapping[str, Any], extra: str = "") -> dict[str, str]:
     ours = format_value(claim.get("our_value"), unit)
     if claim.get("ci95"):
         ours += f", 95 % CI {formatinterval(claim['ci95'], unit)}"
-    paper = pretty_text(claim["paper_value"]) if claim.get("paper") != "ours" else \
+    paper = pretty_text(paper_words(claim["paper_value"])) if claim.get("paper") != "ours" else \
         "none (our test of the paper's thesis)"
     return {"verdict": BADGE[claim["verdict"]], "ours": names.minus(ours), "paper": paper,
             "caveats": " ".join([*caveats(claim), *([extra] if extra else [])])}
