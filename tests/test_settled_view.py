@@ -102,3 +102,16 @@ def test_claims_require_the_populations_and_take_b5r_when_present(tmp_path, monk
     (folder / "IV.json").unlink()
     with pytest.raises(MissingResults, match="IV"):
         view.claims("smoke")
+
+
+@pytest.mark.parametrize("ci, paper_word, first_word", [
+    ([0.373, 0.687], "contains", "contains"),   # today's B6-60k-R: the paper's +0.374 just inside
+    ([0.375, 0.60], "excludes", "excludes"),    # both outside
+    ([0.30, 0.62], "contains", "excludes"),     # B6-60k's +0.628 just outside
+])
+def test_replication_caveat_reports_the_ci_beside_the_paper_and_b6_60k(ci, paper_word, first_word):
+    """B6-60k-R's registration: 'reported beside it: whether the CI contains the paper's +0.374
+    and B6-60k's' value (read from B6-60k's claim file, not the one typed at registration)."""
+    text = view.replication_caveat({"our_value": 0.628}, {"ci95": ci})
+    assert f"{paper_word} the paper's +0.374" in text  # configs/scale_60k_mnist_r.yaml
+    assert f"and {first_word} the first n = 60,000 population's ρ = +0.628 (B6-60k" in text

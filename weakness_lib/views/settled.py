@@ -262,15 +262,32 @@ def b5_caveat(b5: Mapping[str, Any], b5r: Mapping[str, Any]) -> str:
             f"{signed(d['A_large_n'], 2)} ± {d['se_large_n']:.2f} pp with B5's {seeds[1]}.")
 
 
+def replication_caveat(first: Mapping[str, Any], again: Mapping[str, Any]) -> str:
+    """What B6-60k-R's registration reports beside its verdict: whether its CI contains the paper's
+    ρ and the ρ of the population it replicates (B6-60k, as stored today)."""
+    lo, hi = again["ci95"]
+    paper = float(rule("scale_60k_mnist_r", "B6-60k-R")["target"]["weakness"]["rho"])
+
+    def holds(v: float) -> str:
+        return "contains" if lo <= v <= hi else "excludes"
+
+    return (f"Its 95 % CI {interval(lo, hi, digits=3)} {holds(paper)} the paper's {signed(paper, 3)} "
+            f"and {holds(first['our_value'])} the first n = 60,000 population's "
+            f"ρ = {signed(first['our_value'], 3)} (B6-60k, chapter 5b).")
+
+
 def caveats_beside(scale: str) -> dict[str, str]:
     """This chapter's own caveats for its result box (claim id → sentence), read from claim files
-    beyond what each file says of itself: IV's noise-only reference, B5-R beside B5 and the paper."""
+    beyond what each file says of itself: IV's noise-only reference, B5-R beside B5 and the paper,
+    B6-60k-R beside the paper and B6-60k."""
     from weakness_lib.views.chapter import derived
 
-    c = derived(("IV", "B5", "B5-R"), scale)
+    c = derived(("IV", "B5", "B5-R", "B6-60k", "B6-60k-R"), scale)
     out = {"IV": iv_caveat(c["IV"])} if "IV" in c else {}
     if "B5" in c and "B5-R" in c:
         out["B5-R"] = b5_caveat(c["B5"], c["B5-R"])
+    if "B6-60k" in c and c.get("B6-60k-R", {}).get("ci95"):
+        out["B6-60k-R"] = replication_caveat(c["B6-60k"], c["B6-60k-R"])
     return out
 
 
