@@ -36,6 +36,14 @@ def test_e_notation_is_found_in_prose_and_cells_but_not_in_code():
     assert scan.e_notation("<p>2.8 × 10⁻¹⁶, ρ = −0.72, seeds 8000–8019</p>") == []
 
 
+def test_hyphen_signs_are_found_in_prose_and_cells_but_not_in_code_maths_or_words():
+    page = ("<p>W1 gives -0.086 and λ_max -.5</p><table><tr><td>[-0.492, −0.101]</td></tr></table>"
+            "<pre>x = -1</pre><p><code>--workers 2 -n 2</code> \\(J^{-1} H\\) seed-0, 2026-12-04, "
+            "top-1, 1-SAM, ρ = −0.72</p>")
+    assert scan.hyphen_signs(page) == ["-0.086", "-.5", "-0.492"]
+    assert scan.hyphen_signs("<p>ρ = −0.72, seeds 8000–8019, 10⁻⁴</p>") == []
+
+
 def test_is_identifier():
     assert scan.is_identifier("rho_oriented") and scan.is_identifier("mean_A_delta2")
     assert not scan.is_identifier("p_Holm") and not scan.is_identifier("S_SAM")
@@ -97,10 +105,10 @@ def test_own_network_errors_keep_the_message_with_library_names_as_code():
 
 
 @pytest.mark.slow
-def test_rendered_book_shows_no_code_identifiers_and_no_e_notation(smoke_book):
+def test_rendered_book_shows_no_code_identifiers_no_e_notation_and_no_hyphen_signs(smoke_book):
     out, errors, build_error = smoke_book
     assert not errors and build_error is None, (errors, build_error)
     found = {page: words for page, words in scan.scan(out / "_build" / "html").items()
              if page not in CODE_PAGES}
-    assert not found, "code identifiers in table headers/cells, or e-notation in the text:\n" + "\n".join(
+    assert not found, "code identifiers in table headers/cells, e-notation or hyphen-minus signs in the text:\n" + "\n".join(
         f"  {page}: {', '.join(words)}" for page, words in found.items())

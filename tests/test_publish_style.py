@@ -260,22 +260,24 @@ def test_wen_per_seed_table_keeps_every_rule_condition_in_view():
     assert "All 13 columns" in page and 'class="key">(c)' in shown
 
 
-def test_prose_numbers_become_powers_of_ten_but_code_and_raw_html_keep_theirs():
+def test_prose_numbers_become_powers_of_ten_with_true_minus_but_code_and_raw_html_keep_theirs():
     from docutils import nodes
 
     from weakness_lib.publish import site
 
     page = nodes.section()
     para = nodes.paragraph()
-    para += nodes.Text("p = 3.7e-09, ratio 1.49e+07, seed 1234 and ")
+    para += nodes.Text("p = 3.7e-09, ratio 1.49e+07, W1 -0.086 (seed-0, 2026-12-04) and ")
     code = nodes.literal()
-    code += nodes.Text("lr=1e-3")
+    code += nodes.Text("lr=1e-3 x=-1")
     para += code
     page += para
-    page += nodes.raw("", "<td>8.15e-5</td>", format="html")
-    site.prose_powers_of_ten(None, page, "chapter")
-    assert para.astext() == "p = 3.7 × 10⁻⁹, ratio 1.49 × 10⁷, seed 1234 and lr=1e-3"
-    assert "8.15e-5" in page.astext()
+    page += nodes.math("", "x = -1")
+    page += nodes.raw("", "<td>8.15e-5 -0.2</td>", format="html")
+    site.prose_numbers(None, page, "chapter")
+    assert para.astext() == ("p = 3.7 × 10⁻⁹, ratio 1.49 × 10⁷, W1 −0.086 (seed-0, 2026-12-04) and "
+                             "lr=1e-3 x=-1")
+    assert "8.15e-5 -0.2" in page.astext() and "x = -1" in page.astext()
 
 
 # --- tables and prose -----------------------------------------------------------------------------

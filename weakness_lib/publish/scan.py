@@ -95,6 +95,20 @@ def e_notation(page: str) -> list[str]:
     return list(dict.fromkeys(_E_NUMBER.findall(" ".join(parser.text))))
 
 
+#: a sign written with a hyphen-minus (the book writes "−"): "-0.31", not "seed-0" nor "2026-12-04"
+_HYPHEN_SIGN = re.compile(r"(?<![\w.\-])-\.?\d+(?:\.\d+)?")
+#: TeX the browser typesets (MathJax): \( … \), \[ … \], $$ … $$
+_TEX = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\$\$.*?\$\$", re.S)
+
+
+def hyphen_signs(page: str) -> list[str]:
+    """Every number whose sign is a hyphen-minus in the prose, tables and captions of one HTML page
+    (maths and code aside)."""
+    parser = _Prose()
+    parser.feed(page)
+    return list(dict.fromkeys(_HYPHEN_SIGN.findall(_TEX.sub(" ", " ".join(parser.text)))))
+
+
 def identifiers(page: str) -> list[str]:
     """Every code identifier in the table headers and cells of one HTML page, in order, once each."""
     parser = _Cells()
@@ -104,14 +118,15 @@ def identifiers(page: str) -> list[str]:
 
 
 def scan(html_root: Path) -> dict[str, list[str]]:
-    """``{page: identifiers and e-notation numbers}`` for every page of a built book that shows any
+    """``{page: identifiers, e-notation numbers and hyphen signs}`` for every page of a built book that shows any
     (paths relative to the root)."""
     out = {}
     for page in sorted(Path(html_root).rglob("*.html")):
         if "_static" in page.parts or "_sources" in page.parts:
             continue
         text = page.read_text(encoding="utf-8")
-        found = identifiers(text) + [f"{n} (e-notation)" for n in e_notation(text)]
+        found = (identifiers(text) + [f"{n} (e-notation)" for n in e_notation(text)]
+                 + [f"{n} (hyphen for a minus sign)" for n in hyphen_signs(text)])
         if found:
             out[str(page.relative_to(html_root))] = found
     return out

@@ -106,15 +106,17 @@ def _is_code(node: Any) -> bool:
     return False
 
 
-def prose_powers_of_ten(app: Sphinx, doctree: Any, docname: str) -> None:
-    """``doctree-resolved``: every e-notation number in a page's prose as a power of ten
-    (:func:`weakness_lib.views.tables.powers_of_ten`, the tables' format)."""
+def prose_numbers(app: Sphinx, doctree: Any, docname: str) -> None:
+    """``doctree-resolved``: every number in a page's prose, typed or glued, in the tables' format:
+    e-notation as a power of ten (:func:`weakness_lib.views.tables.powers_of_ten`) and a sign
+    written with a hyphen as a true minus (:func:`weakness_lib.views.names.minus`)."""
     from docutils import nodes
 
+    from weakness_lib.views.names import minus
     from weakness_lib.views.tables import powers_of_ten
 
     for text in list(doctree.findall(nodes.Text)):
-        new = powers_of_ten(str(text))
+        new = minus(powers_of_ten(str(text)))
         if new != str(text) and not _is_code(text.parent):
             text.parent.replace(text, nodes.Text(new))
 
@@ -131,6 +133,6 @@ def write_css(app: Sphinx, exc: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_css_file(CSS_NAME)
     app.connect("html-page-context", fix_launch_urls, priority=950)
-    app.connect("doctree-resolved", prose_powers_of_ten)
+    app.connect("doctree-resolved", prose_numbers)
     app.connect("build-finished", write_css)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

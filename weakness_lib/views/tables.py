@@ -61,7 +61,7 @@ def _cell(value: Any, fmt: Callable[[Any], str] | str | None, digits: int) -> st
     if isinstance(fmt, str):
         return names.minus(powers_of_ten(fmt.format(value)))
     if isinstance(value, str):
-        return _studies().get(value) or powers_of_ten(names.in_text(value))
+        return _studies().get(value) or names.minus(powers_of_ten(names.in_text(value)))
     if isinstance(value, (list, tuple)):
         return ", ".join(fmt_number(v, digits) for v in value)
     return fmt_number(value, digits)
@@ -88,7 +88,7 @@ RHO_FORMATS: dict[str, str] = {
 def with_ci(frame: pd.DataFrame, lo: str = "ci_lo", hi: str = "ci_hi", name: str = "95 % CI",
             fmt: str = "{:+.3f}") -> pd.DataFrame:
     """``frame`` with its two interval columns merged into one "[lo, hi]" column in their place."""
-    cells = [EM_DASH if (pd.isna(a) or pd.isna(b)) else f"[{fmt.format(a)}, {fmt.format(b)}]"
+    cells = [EM_DASH if (pd.isna(a) or pd.isna(b)) else names.minus(f"[{fmt.format(a)}, {fmt.format(b)}]")
              for a, b in zip(frame[lo], frame[hi], strict=True)]
     pos = list(frame.columns).index(lo)
     out = frame.drop(columns=[lo, hi])
