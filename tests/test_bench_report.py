@@ -120,3 +120,22 @@ def test_ci_view_says_whether_the_goal_was_met(monkeypatch, capsys):
     shown.clear()
     bb.ci()
     assert "bench_ci.py" in shown[0].data
+
+
+def test_rederive_names_each_claim_that_moved_beyond_half_its_ci():
+    from weakness_lib.views import benchmarks_book as bb
+    from weakness_lib.views import rederive as rv
+
+    def claim(cid, before, after, ci):
+        return {"claim_id": cid, "before": {"value": before, "ci95": ci}, "after": {"value": after}}
+
+    claims = [claim("B7-R", -0.002, 0.373, [-0.21, 0.21]),   # moved 0.375 > 0.21: named
+              claim("B6-R", 0.262, 0.195, [0.06, 0.43]),     # moved 0.067 < 0.185: not named
+              claim("B1", 1.5e7, 1.49e7, None)]              # no interval: never named
+    moved = rv.beyond_ci(claims)
+    assert list(moved) == ["B7-R"] and moved["B7-R"] == pytest.approx(0.375)
+    assert rv.twin_range({"twin_agreement": {"a": {"test_acc": 0.27}, "b": {"test_acc": 0.83},
+                                             "c": {"networks": 26}}}) == (0.27, 0.83)
+    text = bb._how_far({"beyond_ci": moved, "twin_test_acc": (0.27, 0.83)})
+    assert "ρ = 0.27 to 0.83" in text and "B7-R (+0.375)" in text and "chapter 5b" in text
+    assert bb._how_far({"beyond_ci": {}, "twin_test_acc": None}) == ""

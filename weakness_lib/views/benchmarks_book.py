@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.views import bench as br
+from weakness_lib.views import names, tables
 from weakness_lib.views import rederive as rv
-from weakness_lib.views import tables
 from weakness_lib.views.chapter import glue
 
 #: the goals set for the benchmarks before they ran: the runner's speed-up with 2 workers over 1, the
@@ -113,7 +113,7 @@ def rederived() -> None:
         f"re-derived, the value moved for: **{moved}**; verdicts changed: "
         f"**{', '.join(s['verdicts_changed']) or 'none'}**. A value moves because its networks are "
         "trained again: other kernels round differently from the first SGD step on, so the trained "
-        "weights drift apart and every measure of them moves a little. B2's number is the largest "
+        "weights drift apart and everything measured on them moves. " + _how_far(s) + "B2's number is the largest "
         "factor by which a function-preserving rescaling changes a sharpness measure of one trained "
         "network, so it moves with that network, while every exactness check of the audit "
         "(predictions and weakness estimators identical at every rescaling) holds as before. "
@@ -270,3 +270,21 @@ def _largest_step(steps: list[dict[str, Any]], total_s: float) -> str:
         return ""
     top = max(steps, key=lambda st: st["seconds"])
     return f" The largest step is {top['step']}: {100 * top['seconds'] / total_s:.0f} % of the run."
+
+
+def _how_far(s: dict[str, Any]) -> str:
+    """How far re-training moved the populations: twin agreement, and each claim that moved by
+    more than half its CI's width (the sentence is empty where there is nothing to say)."""
+    text = ""
+    if s.get("twin_test_acc"):
+        lo, hi = s["twin_test_acc"]
+        text += (f"Not always a little: a re-derived network's test accuracy ranks with its twin's "
+                 f"(same seed, same code) at ρ = {lo:.2f} to {hi:.2f} across the populations, so a "
+                 "population of seed-only networks is in part a fresh sample. ")
+    moved = s.get("beyond_ci") or {}
+    if moved:
+        listed = ", ".join(f"{cid} ({names.signed(d, 3)})" for cid, d in moved.items())
+        text += f"Moved by more than half the width of its 95 % CI before: {listed}"
+        text += (" (chapter 5b discusses the replications). " if {"B6-R", "B7-R"} & set(moved)
+                 else ". ")
+    return text

@@ -80,7 +80,27 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
             "n_claims": len(claims), "n_claims_rederived": len(done),
             "pending_claims": [c["claim_id"] for c in claims if not c["rederived"]],
             "moved": [c["claim_id"] for c in done if c["moved"]],
-            "verdicts_changed": [c["claim_id"] for c in claims if c["verdict_changed"]]}
+            "verdicts_changed": [c["claim_id"] for c in claims if c["verdict_changed"]],
+            "beyond_ci": beyond_ci(done), "twin_test_acc": twin_range(record)}
+
+
+def beyond_ci(claims: list[dict[str, Any]]) -> dict[str, float]:
+    """``{claim: change}`` for each claim whose value moved by more than the half-width of its
+    95 % CI before the re-derivation (a move the sampling error of one population does not cover)."""
+    out = {}
+    for c in claims:
+        b, a = c["before"] or {}, c["after"]
+        ci, v0, v1 = b.get("ci95"), b.get("value"), a.get("value")
+        if ci and v0 is not None and v1 is not None and abs(v1 - v0) > (ci[1] - ci[0]) / 2:
+            out[c["claim_id"]] = v1 - v0
+    return out
+
+
+def twin_range(record: dict[str, Any]) -> tuple[float, float] | None:
+    """The lowest and highest rank correlation, over the re-derived populations, between each
+    network's test accuracy and its native-dispatch twin's (same seed, same code)."""
+    values = [t["test_acc"] for t in record.get("twin_agreement", {}).values() if "test_acc" in t]
+    return (min(values), max(values)) if values else None
 
 
 def secondary_before(record: dict[str, Any], claim_id: str) -> dict[str, float]:
