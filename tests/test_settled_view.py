@@ -113,5 +113,8 @@ def test_replication_caveat_reports_the_ci_beside_the_paper_and_b6_60k(ci, paper
     """B6-60k-R's registration: 'reported beside it: whether the CI contains the paper's +0.374
     and B6-60k's' value (read from B6-60k's claim file, not the one typed at registration)."""
     text = view.replication_caveat({"our_value": 0.628}, {"ci95": ci})
-    assert f"{paper_word} the paper's +0.374" in text  # configs/scale_60k_mnist_r.yaml
-    assert f"and {first_word} the first n = 60,000 population's ρ = +0.628 (B6-60k" in text
+    if paper_word == first_word:
+        assert f"{paper_word} both the paper's +0.374 and the first n = 60,000 population's" in text
+    else:
+        assert f"{paper_word} the paper's +0.374 but {first_word} the first n = 60,000 population's" in text
+    assert "ρ = +0.628 (B6-60k" in text  # configs/scale_60k_mnist_r.yaml holds +0.374

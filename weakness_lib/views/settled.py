@@ -271,8 +271,10 @@ def replication_caveat(first: Mapping[str, Any], again: Mapping[str, Any]) -> st
     def holds(v: float) -> str:
         return "contains" if lo <= v <= hi else "excludes"
 
-    return (f"Its 95 % CI {interval(lo, hi, digits=3)} {holds(paper)} the paper's {signed(paper, 3)} "
-            f"and {holds(first['our_value'])} the first n = 60,000 population's "
+    a, b = holds(paper), holds(first["our_value"])
+    joined = f"{a} both" if a == b else a
+    return (f"Its 95 % CI {interval(lo, hi, digits=3)} {joined} the paper's {signed(paper, 3)} "
+            f"{'and' if a == b else 'but ' + b} the first n = 60,000 population's "
             f"ρ = {signed(first['our_value'], 3)} (B6-60k, chapter 5b).")
 
 
