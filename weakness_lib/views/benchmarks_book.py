@@ -285,6 +285,6 @@ def _how_far(s: dict[str, Any]) -> str:
     if moved:
         listed = ", ".join(f"{cid} ({names.signed(d, 3)})" for cid, d in moved.items())
         text += f"Moved by more than half the width of its 95 % CI before: {listed}"
-        text += (" (chapter 5b discusses the replications). " if {"B6-R", "B7-R"} & set(moved)
+        text += ("; chapter 5b discusses the replications. " if {"B6-R", "B7-R"} & set(moved)
                  else ". ")
     return text
