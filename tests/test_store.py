@@ -99,7 +99,8 @@ def _claim(**kw):
 def test_claims_roundtrip_and_validation(isolated_results):
     write_claim(_claim(), "smoke")
     write_claim(_claim(claim_id="A0", ci95=None, verdict="not_reproduced"), "smoke")
-    assert [c["claim_id"] for c in load_claims("smoke")] == ["A0", "X1"]
+    write_claim(_claim(claim_id="A0-R"), "smoke")  # a replication follows its claim
+    assert [c["claim_id"] for c in load_claims("smoke")] == ["A0", "A0-R", "X1"]
     with pytest.raises(ClaimError, match="verdict"):
         _claim(verdict="maybe")
     with pytest.raises(ClaimError, match="finite"):

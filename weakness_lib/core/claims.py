@@ -155,10 +155,11 @@ def write_claim(claim: Claim, scale: str) -> tuple[Path, bool]:
 
 
 def load_claims(scale: str) -> list[dict[str, Any]]:
-    """All claim records of a scale, validated, sorted by claim id."""
+    """All claim records of a scale, validated, sorted by claim id (B5 before B5-R: by the id, not
+    by the file name, where "-" sorts before ".json")."""
     out = []
-    for path in sorted(claims_dir(scale).glob("*.json")):
+    for path in claims_dir(scale).glob("*.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
         validate(record)
         out.append(record)
-    return out
+    return sorted(out, key=lambda r: r["claim_id"])

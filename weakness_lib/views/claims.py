@@ -182,8 +182,8 @@ def chapters(claims: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
 
 
 def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | None]) -> pd.DataFrame:
-    """One line per claim: id (linked to its chapter), claim, paper target, our value with its
-    metric and unit, 95 % CI and verdict — HTML-ready cell text; a verdict with a caveat (those of
+    """One line per claim, the answer first: id (linked to its chapter), verdict, our value with
+    its metric and unit, 95 % CI, paper target and claim — HTML-ready cell text; a verdict with a caveat (those of
     the chapter's result box, :func:`weakness_lib.views.caveats.caveats`) says so under it."""
     from weakness_lib.views.caveats import caveats
 
@@ -193,15 +193,15 @@ def compact_table(claims: list[Mapping[str, Any]], chapters: Mapping[str, str | 
         stem = chapters.get(c["claim_id"])
         cid = html.escape(c["claim_id"])
         link = f'<a href="{stem}.html">{cid}</a>' if stem else cid
-        rows.append({
+        rows.append({  # the answer first: on a phone the verdict and our value are on screen
             "claim": link,
-            "what the paper claims": html.escape(headline(paper_words(c["statement"]), 64)),
-            "paper target": html.escape(headline(paper_words(c["paper_value"]), 56)),
+            "verdict": BADGE.get(c["verdict"], html.escape(str(c["verdict"])))
+                       + ("<br><small>with a caveat (below)</small>" if caveats(c) else ""),
             "our value": f"<b>{html.escape(format_value(c['our_value'], unit))}</b><br>"
                          f"<small>{html.escape(name)}</small>",
             "95 % CI": html.escape(formatinterval(c.get("ci95"), unit)).replace(", ", ",<br>"),
-            "verdict": BADGE.get(c["verdict"], html.escape(str(c["verdict"])))
-                       + ("<br><small>with a caveat (below)</small>" if caveats(c) else ""),
+            "paper target": html.escape(headline(paper_words(c["paper_value"]), 56)),
+            "what the paper claims": html.escape(headline(paper_words(c["statement"]), 64)),
         })
     return pd.DataFrame(rows)
 
