@@ -3,7 +3,8 @@
 :func:`caveats` reads the claim file and returns one sentence per caveat (possibly none); beside a
 failed per-seed condition it also shows the paper's number from the claim's registration:
 
-* the 95 % CI excludes the paper's value (``details.ci_contains_paper`` is false);
+* the 95 % CI excludes the paper's value (``details.ci_contains_paper`` is false; for the
+  large-batch claims, the paper's advantage at the same n from the registration);
 * the other registered primary estimator points the other way (``details.w1``);
 * the same estimate under the original, stricter rule (``details.secondary_weakness.rule_outcome``)
   would get another verdict;
@@ -104,6 +105,18 @@ def _failed_conditions(details: Mapping[str, Any], target: Mapping[str, Any]) ->
     return out
 
 
+def _paper_outside_ci(claim: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
+    """The large-batch claims (B5, B5-R): the 95 % CI of the advantage at the largest n excludes
+    the paper's advantage at that n (``target.advantage_pp``; nothing where the paper gives none
+    at that n, e.g. on the smoke grid)."""
+    ci, n = claim.get("ci95"), (claim.get("details") or {}).get("n_large")
+    by_n = {str(k): float(v) for k, v in ((target or {}).get("advantage_pp") or {}).items()}
+    if not ci or n is None or str(n) not in by_n or ci[0] <= by_n[str(n)] <= ci[1]:
+        return []
+    return [f"The 95 % CI [{names.signed(ci[0], 2)}, {names.signed(ci[1], 2)}] pp excludes the "
+            f"paper's {names.signed(by_n[str(n)], 2)} pp at n = {int(n):,}."]
+
+
 def caveats(claim: Mapping[str, Any]) -> list[str]:
     """One sentence per caveat a reader should see beside the verdict (possibly none)."""
     d, out = claim.get("details") or {}, []
@@ -126,7 +139,9 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
         out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
                    f"{names.signed(oracle['oracle_rho'], 3)}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
                    f"ρ(oracle) = {names.signed(oracle['difference'], 3)}, 95 % CI {_ci([lo, hi])}.")
-    reg = _registration(claim) if d.get("per_seed") or d.get("confirmatory_p") is not None else {}
+    needs_rule = d.get("per_seed") or d.get("confirmatory_p") is not None or "n_large" in d
+    reg = _registration(claim) if needs_rule else {}
     alpha = (reg.get("thresholds") or {}).get("p")
     return (_sign_only(claim, None if alpha is None else float(alpha)) + out
+            + _paper_outside_ci(claim, reg.get("target") or {})
             + _failed_conditions(d, reg.get("target") or {}))
