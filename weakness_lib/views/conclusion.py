@@ -88,8 +88,8 @@ def _prediction(by_id: Mapping[str, Claim], moved: tuple[str, float, float] | No
     sharp = sharper_than_weakness(by_id)
     if sharp:
         text += ("Within one parameterisation, sharpness predicts too, in the paper's direction and "
-                 "more strongly than W2 on "
-                 + "; ".join(f"{populations.ROWS[cid][0]} {populations.ROWS[cid][1]} (λ_max ρ = {names.signed(s)} vs W2 "
+                 "more strongly than W2, on "
+                 + "; ".join(f"{populations.ROWS[cid][0]} ({populations.ROWS[cid][1]}: λ_max ρ = {names.signed(s)} vs W2 "
                              f"{names.signed(w)})" for cid, s, w in sharp) + ". ")
     rows = oracle_rows(w2)
     if rows:
