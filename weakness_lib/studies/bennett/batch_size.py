@@ -12,7 +12,7 @@ initialisation and the subset of a seed, so the advantage is computed *paired*:
 
 Per run we also store λ_max and the Hutchinson trace (float64, fixed batch of the run's own
 training images), SAM ε-sharpness, and the weakness estimators W1/W2 on a fixed probe set of
-test images (no labels used), to see which of sharpness or weakness tracks the vanishing gap.
+test images (no labels used), to see which of sharpness or weakness tracks the shrinking gap.
 
 Run order (:func:`run_order`): the extreme sizes (which decide the verdict) first, then the
 intermediate sizes seed by seed, so that an interrupted run keeps complete verdict cells and a
