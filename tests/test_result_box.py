@@ -173,6 +173,8 @@ def test_a_failed_condition_without_sim_bn_numbers_names_only_the_seeds() -> Non
     ("Replication at n = 60,000: W2 predicts test accuracy (paper: ρ = +0.374, p = 0.00012; our "
      "B6-60k: ρ = +0.686).", "Replication at n = 60,000: W2 predicts test accuracy (paper: ρ = +0.374, "
                              "p = 0.00012)."),
+    ("W2 predicts test accuracy (paper: weakness ρ = +0.384; chapter 05's W2 gave ρ = +0.089, n.s.).",
+     "W2 predicts test accuracy (paper: weakness ρ = +0.384)."),
     ("weakness ρ = +0.374, p = 0.00012; sharpness ρ = −0.226; simplicity p = 0.848",  # paper only
      "weakness ρ = +0.374, p = 0.00012; sharpness ρ = −0.226; simplicity p = 0.848"),
     ("not a number from the paper: our test of its thesis (no target)",
@@ -187,3 +189,50 @@ def test_the_paper_s_words_drop_values_of_ours_quoted_at_registration(registered
     box = result_box.summary({**CLAIM, "paper_value": registered})
     assert box["paper"].startswith(shown.split(" (")[0].replace("8.15e-5", "8.15 × 10⁻⁵")[:20])
     assert "our B" not in box["paper"] and "our chapter" not in box["paper"]
+
+
+def test_a_secondary_estimator_that_would_pass_the_same_rule_is_said_beside_a_failed_verdict():
+    """B6/B7: 'not reproduced' on W1, while the registered secondary W2 passes the same rule."""
+    from weakness_lib.views.caveats import caveats
+
+    sec = {"measure": "w2", "rho_raw": 0.276, "p": 0.0054, "ci95_raw": [0.068, 0.465],
+           "rule_outcome": "reproduced"}
+    claim = {"claim_id": "B6", "verdict": "not_reproduced", "our_value": -0.308, "ci95": [-0.49, -0.10],
+             "details": {"secondary_weakness": sec}}
+    said = [c for c in caveats(claim) if "secondary weakness estimator" in c]
+    assert said == ["The registered secondary weakness estimator, W2 (transformation compatibility), "
+                    "would be reproduced under the same rule: ρ = +0.276, 95 % CI [+0.068, +0.465] "
+                    "(p = 0.0054)."]
+    same = {**claim, "details": {"secondary_weakness": {**sec, "rule_outcome": "not_reproduced"}}}
+    assert not [c for c in caveats(same) if "secondary" in c]  # same verdict: nothing to add
+
+
+@pytest.mark.parametrize("c, says", [({"mnist": False, "fashion_mnist": False}, True),
+                                     ({"mnist": True, "fashion_mnist": False}, False)])
+def test_b4_says_when_partially_rests_on_the_finite_identity_alone(c, says):
+    from weakness_lib.views.caveats import caveats
+
+    table = {ds: {"primary": "w1_tau0.01", "table": [{"weakness": "w1_tau0.01", "rho": r}]}
+             for ds, r in (("mnist", 0.033), ("fashion_mnist", 0.16))}
+    claim = {"claim_id": "B4", "verdict": "partially_reproduced", "our_value": 0.033, "ci95": None,
+             "details": {"c_trained_networks": c, "trained_networks": {"datasets": table}}}
+    found = [x for x in caveats(claim) if "finite identity alone" in x]
+    assert bool(found) is says
+    if says:
+        assert "ρ = +0.033 on MNIST, +0.160 on Fashion-MNIST; predicted negative" in found[0]
+
+
+def test_x5_says_which_hyper_parameters_its_environments_vary():
+    from weakness_lib.views.caveats import caveats
+
+    def claim(width_kept):
+        hp = {"n_train": {"kept": 146, "total": 162}, "width": {"kept": width_kept, "total": 162},
+              "depth": {"kept": 3, "total": 162}, "lr": {"kept": 2, "total": 162}}
+        env = {"per_dataset": {"mnist": {"kept": 151 + width_kept, "total": 648, "per_hparam": hp}}}
+        return {"claim_id": "X5", "verdict": "partially_reproduced", "our_value": 0.44, "ci95": None,
+                "details": {"environments_with_weight": env}}
+
+    text = " ".join(caveats(claim(0)))
+    assert "On MNIST only 151 of 648 environments keep any weight (146 vary the training-set size, " \
+           "3 vary the depth, 2 vary the learning rate), none varying the width" in text
+    assert not [c for c in caveats(claim(5)) if "environments" in c]  # every hyper-parameter kept some

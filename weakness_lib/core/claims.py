@@ -37,7 +37,7 @@ REQUIRED: tuple[str, ...] = (
 
 
 #: our own earlier value quoted inside a parenthesis of a registered text ("(paper: …; our B6-60k: …)")
-_OURS_IN_PARENS = re.compile(r";\s*our [^;()]*(?=\))")
+_OURS_IN_PARENS = re.compile(r";\s*(?:our |chapter \d+\w*'s )[^;()]*(?=\))")
 #: where a registered ``paper_value`` stops quoting the paper and quotes our own earlier value
 _OURS_TO_END = "; our "
 
@@ -45,7 +45,8 @@ _OURS_TO_END = "; our "
 def paper_words(text: str) -> str:
     """A registered ``statement`` or ``paper_value`` without the values of ours it quoted.
 
-    Four registrations (B6-R, B7-R, B6-60k-R, B7-60k) also quote, after ``"; our "``, our own value
+    Four registrations (B6-R, B7-R, B6-60k-R, B7-60k) also quote, after ``"; our "`` (or ``"; chapter
+    05's "``), our own value
     of an earlier population as it stood when they were written (e.g. "our B7-R at n = 5,000: W2
     ρ = −0.002"). The store has since been re-derived under pinned numerics and those values moved
     (B7-R now +0.373), so shown as the paper's words beside today's numbers they would contradict

@@ -117,6 +117,49 @@ def _paper_outside_ci(claim: Mapping[str, Any], target: Mapping[str, Any]) -> li
             f"paper's {names.signed(by_n[str(n)], 2)} pp at n = {int(n):,}."]
 
 
+def _trained_condition(claim: Mapping[str, Any]) -> list[str]:
+    """B4: the trained-network condition (c) fails on every dataset, so "partially" rests on the
+    exact finite identity alone; with the primary estimator's ρ per dataset (predicted < 0)."""
+    d = claim.get("details") or {}
+    failed = d.get("c_trained_networks")
+    if not isinstance(failed, Mapping) or any(failed.values()) or not failed:
+        return []
+    sets = ((d.get("trained_networks") or {}).get("datasets") or {})
+    rhos = []
+    for ds in failed:
+        rows = (sets.get(ds) or {}).get("table") or []
+        primary = (sets.get(ds) or {}).get("primary")
+        rho = next((r["rho"] for r in rows if r.get("weakness") == primary), None)
+        if rho is not None:
+            rhos.append(f"{names.signed(rho, 3)} on {names.DATASETS.get(ds, ds)}")
+    return [f"On trained networks the bound does not fall as the primary weakness estimator rises "
+            f"(ρ = {', '.join(rhos)}; predicted negative): condition (c) fails on every dataset, "
+            "so “partially” rests on the exact finite identity alone."]
+
+
+#: the robustness population's hyper-parameters as a sentence names them
+_HPARAM = {"n_train": "the training-set size", "lr": "the learning rate", "width": "the width",
+           "depth": "the depth"}
+
+
+def _environments(claim: Mapping[str, Any]) -> list[str]:
+    """X5: how many environments kept any Hoeffding weight, and which hyper-parameters they vary
+    (a worst case over environments that vary one hyper-parameter says nothing about the others)."""
+    per = (((claim.get("details") or {}).get("environments_with_weight") or {}).get("per_dataset") or {})
+    out = []
+    for ds, e in per.items():
+        hp = e.get("per_hparam") or {}
+        none = [_HPARAM.get(h, names.label(h)) for h, v in hp.items() if not v.get("kept")]
+        if not none:
+            continue
+        kept = ", ".join(f"{v['kept']} vary {_HPARAM.get(h, names.label(h))}" for h, v in hp.items()
+                         if v.get("kept"))
+        out.append(f"On {names.DATASETS.get(ds, ds)} only {e['kept']} of {e['total']} environments keep "
+                   f"any weight ({kept}), none varying {' or '.join(none)}: the worst case says "
+                   "nothing about those.")
+    return out
+
+
 def caveats(claim: Mapping[str, Any]) -> list[str]:
     """One sentence per caveat a reader should see beside the verdict (possibly none)."""
     d, out = claim.get("details") or {}, []
@@ -129,16 +172,22 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
         out.append(f"The other registered primary estimator, {names.label(w1['measure'])}, points the "
                    f"other way: ρ = {names.signed(w1['rho'], 3)} (p = {_p(w1['p'])}).")
     sec = d.get("secondary_weakness")
-    if isinstance(sec, Mapping) and sec.get("rule_outcome") and sec["rule_outcome"] != claim["verdict"] \
-            and sec.get("measure") == d.get("confirmatory_weakness"):
-        out.append(f"Under the original head-to-head rule, which also asks the CI to contain the "
-                   f"paper's value, the same estimate would be {WORDS[sec['rule_outcome']]}.")
+    if isinstance(sec, Mapping) and sec.get("rule_outcome") and sec["rule_outcome"] != claim["verdict"]:
+        if sec.get("measure") == d.get("confirmatory_weakness"):
+            out.append(f"Under the original head-to-head rule, which also asks the CI to contain the "
+                       f"paper's value, the same estimate would be {WORDS[sec['rule_outcome']]}.")
+        elif not d.get("confirmatory_weakness") and sec.get("ci95_raw"):
+            out.append(f"The registered secondary weakness estimator, {names.label(sec['measure'])}, "
+                       f"would be {WORDS[sec['rule_outcome']]} under the same rule: ρ = "
+                       f"{names.signed(sec['rho_raw'], 3)}, 95 % CI {_ci(sec['ci95_raw'])} "
+                       f"(p = {_p(sec['p'])}).")
     oracle = d.get("oracle")
     if isinstance(oracle, Mapping) and not oracle.get("weakness_better_than_oracle", True):
         lo, hi = oracle["difference_ci95"]
         out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
                    f"{names.signed(oracle['oracle_rho'], 3)}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
                    f"ρ(oracle) = {names.signed(oracle['difference'], 3)}, 95 % CI {_ci([lo, hi])}.")
+    out += _trained_condition(claim) + _environments(claim)
     needs_rule = d.get("per_seed") or d.get("confirmatory_p") is not None or "n_large" in d
     reg = _registration(claim) if needs_rule else {}
     alpha = (reg.get("thresholds") or {}).get("p")

@@ -219,7 +219,7 @@ def details_html(claim: Mapping[str, Any], chapter: str | None) -> str:
     rows = [("Statement", esc(paper_words(claim["statement"]))), ("Paper target", esc(paper_words(claim["paper_value"]))),
             ("Our value", esc(f"{format_value(claim['our_value'], unit)} ({name}); 95 % CI "
                               f"{formatinterval(claim.get('ci95'), unit)}")),
-            ("Metric", esc(claim["metric"])), ("Verdict rule", esc(claim["verdict_rule"])),
+            ("Metric", esc(claim["metric"])), ("Verdict rule (as registered)", esc(claim["verdict_rule"])),
             *([("Caveat", esc(" ".join(caveats(claim))))] if caveats(claim) else []),
             ("Provenance", esc(provenance_text(claim.get("provenance", {}))))]
     body = "".join(f"<p><b>{k}.</b> {v}</p>" for k, v in rows)
