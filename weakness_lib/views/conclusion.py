@@ -47,9 +47,24 @@ def _invariance(by_id: Mapping[str, Claim]) -> str:
             f"{names.num(changed) if changed is not None else 'no'} of the test predictions multiplies "
             f"the Hessian's largest eigenvalue by a factor of up to {names.num(b1['our_value'])} {_badge(b1)}")
     if b2:
-        text += (f"; weakness, computed from what the network does, cannot move, while sharpness and "
-                 f"simplicity change by a factor of up to {names.num(b2['our_value'])} {_badge(b2)}")
+        text += "; weakness, computed from what the network does, cannot move, while " + _moved(b2) \
+            + f" {_badge(b2)}"
     return text + ". This half of the argument stands."
+
+
+def _moved(b2: Claim) -> str:
+    """How far the rescalings move sharpness and simplicity: each family's measure that moves most
+    and its factor (B2's details), or B2's value where the details are missing."""
+    d = b2.get("details") or {}
+    parts = []
+    for family, key in (("sharpness", "sharpness_changes"), ("simplicity", "simplicity_changes")):
+        changes = d.get(key) or {}
+        if changes:
+            measure, factor = max(changes.items(), key=lambda kv: kv[1])
+            parts.append(f"{family} by a factor of up to {names.num(factor)} ({names.label(measure)})")
+    if not parts:
+        return f"sharpness and simplicity change by a factor of up to {names.num(b2['our_value'])}"
+    return "the rescalings change " + " and ".join(parts)
 
 
 def _theory(by_id: Mapping[str, Claim]) -> str:
@@ -94,8 +109,10 @@ def _prediction(by_id: Mapping[str, Claim], moved: tuple[str, float, float] | No
     rows = oracle_rows(w2)
     if rows:
         never_better = all(ci[0] <= 0 for *_, ci in rows)
-        text += ("But a plain validation set — accuracy on held-out labelled images — "
-                 + ("predicts as well or better on every population: " if never_better else "gives ")
+        text += (("But on none of the " + f"{len(rows)} populations where both were measured does W2 predict "
+                  "significantly better than a plain validation set — accuracy on held-out labelled images: "
+                  if never_better else "Against a plain validation set — accuracy on held-out labelled "
+                  "images: ")
                  + "; ".join(f"oracle ρ = {names.signed(o)} vs W2 {names.signed(w)}, difference CI {_ci(ci)} ({cid})"
                              for cid, w, o, ci in rows) + ". ")
     if moved:
