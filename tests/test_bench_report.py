@@ -139,3 +139,22 @@ def test_rederive_names_each_claim_that_moved_beyond_half_its_ci():
     text = bb._how_far({"beyond_ci": moved, "twin_test_acc": (0.27, 0.83)})
     assert "ρ = 0.27 to 0.83" in text and "B7-R (+0.375)" in text and "chapter 5b" in text
     assert bb._how_far({"beyond_ci": {}, "twin_test_acc": None}) == ""
+
+
+def test_book_timings_say_what_they_predate_and_whether_today_s_book_meets_the_goal(monkeypatch):
+    import pandas as pd
+
+    from weakness_lib.views import benchmarks_book as bb
+    from weakness_lib.views import rederive as rv
+
+    steps = pd.DataFrame({"step": ["01_reparameterisation.ipynb", "weakness-repro run all"],
+                          "seconds": [10.0, 20.0]})
+    text = bb._not_timed(steps)
+    assert text.startswith("; it predates chapters 2, 3, 4") and "5b, 5c" in text and " 11," in text
+    assert bb._not_timed(pd.DataFrame({"step": [], "seconds": []})) == ""
+    for minutes, word in ((366, "not meet"), (40, "meet")):
+        red = {"complete": True}
+        monkeypatch.setattr(rv, "load", lambda red=red: (None, red))
+        monkeypatch.setattr(rv, "summary", lambda r, m=minutes: {"end_to_end_min": m})
+        said = bb._today(pd.DataFrame())
+        assert f"took {minutes} min on 2 workers" in said and f"would {word} the goal" in said

@@ -1,0 +1,62 @@
+"""The benchmarks appendix's section on the test loop: one clean-clone CI run
+(``benchmarks/results/ci.json``, written by ``benchmarks/bench_ci.py`` from CI's own log), its steps
+and slowest tests against the goal set for it. Re-exported by
+:mod:`weakness_lib.views.benchmarks_book`."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.views import bench as br
+from weakness_lib.views import tables
+from weakness_lib.views.chapter import glue
+
+
+def _markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
+def ci() -> None:
+    """The test loop: one clean-clone CI run (``benchmarks/results/ci.json``), its steps and its
+    slowest tests, against the goal set for it."""
+    from IPython.display import display
+
+    rec = br.load_optional("ci")
+    if rec is None:
+        _markdown("*No `benchmarks/results/ci.json` yet: run `benchmarks/bench_ci.py` on a CI log.*")
+        return
+    r = rec["results"]
+    minutes, goal = r["total_s"] / 60, float(r["goal_min"])
+    glue(ci_total_min=minutes, ci_tests=r["tests"].get("passed", 0))
+    tests = r["tests"]
+    _markdown(
+        f"One clean-clone CI run (`CI=true bash .ci/run` in a fresh clone at commit "
+        f"`{r['commit'][:10]}`, {rec['machine']['logical_cores']} cores of an {rec['machine']['cpu']}): "
+        f"**{minutes:.1f} min** (goal: at most {goal:g} minutes; {_met(minutes <= goal)}), "
+        f"{'passed' if r['passed'] else 'failed'}, {tests.get('passed', 0):,} tests passed and "
+        f"{tests.get('skipped', 0)} skipped. The machine was {r['note'] or 'otherwise idle'}."
+        + _largest_step(r["steps"], r["total_s"]))
+    steps = pd.DataFrame(r["steps"])[["step", "seconds"]].rename(columns={"step": "CI step"})
+    display(tables.table(steps, formats={"seconds": "{:,.0f}"}))
+    if r.get("slowest_tests"):
+        slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]]
+        slow["test"] = [f"<code>{html.escape(t)}</code>" for t in slow["test"]]  # a reader may rerun it
+        display(tables.table(slow, formats={"seconds": "{:,.1f}"}, wrap=["test"], compact=True,
+                             escape=False, caption="The slowest tests (pytest --durations)"))
+
+
+def _largest_step(steps: list[dict[str, Any]], total_s: float) -> str:
+    """' The largest step is <name>: <share> % of the run.' (empty without steps)."""
+    if not steps or not total_s:
+        return ""
+    top = max(steps, key=lambda st: st["seconds"])
+    return f" The largest step is {top['step']}: {100 * top['seconds'] / total_s:.0f} % of the run."
