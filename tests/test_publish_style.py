@@ -424,3 +424,14 @@ def test_cells_write_powers_of_ten_not_e_notation():
     assert tables.powers_of_ten("lr 0.05, w2e3") == "lr 0.05, w2e3"  # not a number in e-notation
     html = tables.table(pd.DataFrame({"x": [275900.0]}), formats={"x": "{:.4g}"}).data
     assert "2.759 × 10⁵" in html and "e+05" not in html
+
+
+def test_pretty_text_writes_registered_rules_in_readers_words():
+    """Registered rules are shown verbatim in meaning but not in code: verdict identifiers, stored
+    names, ASCII operators and hyphen signs become readers' words and symbols (second read)."""
+    text = cv.pretty_text("reproduced if rho(measures.pacbayes_bound, w) < 0; partially_reproduced "
+                          "if x >= 0.98 and trace <= 0.6 x max; not_reproduced otherwise; the "
+                          "validation oracle val_acc; p < 8.15e-5; rho = -0.5")
+    assert text == ("reproduced if rho(PAC-Bayes bound, w) < 0; partially reproduced if x ≥ 0.98 and "
+                    "trace ≤ 0.6 × max; not reproduced otherwise; the validation oracle; "
+                    "p < 8.15 × 10⁻⁵; rho = −0.5")

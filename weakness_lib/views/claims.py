@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.core.claims import paper_words
-from weakness_lib.views import style, tables
+from weakness_lib.views import names, style, tables
 from weakness_lib.views.correlation import interval, is_correlation
 
 BADGE = {"reproduced": "✅ reproduced", "partially_reproduced": "🟡 partially",
@@ -98,12 +98,25 @@ def formatinterval(ci: Any, unit: str = "") -> str:
     return f"[{f(lo)}, {f(hi)}]"
 
 
+_VERDICT_WORDS = {"partially_reproduced": "partially reproduced", "not_reproduced": "not reproduced"}
+
+
 def pretty_text(text: str) -> str:
     """Plain-text formulas of claim files as a reader writes them: ``4 sqrt(d+1)`` → 4√(d+1),
-    ``<=`` → ≤, ``>=`` → ≥, ``+/-`` → ±, e-notation → powers of ten (``8.15e-5`` → 8.15 × 10⁻⁵)."""
+    ``<=`` → ≤, ``>=`` → ≥, ``+/-`` → ±, ``0.6 x max`` → 0.6 × max, e-notation → powers of ten
+    (``8.15e-5`` → 8.15 × 10⁻⁵), a sign's hyphen → −, verdict and stored names → readers' words
+    (``partially_reproduced``, ``measures.pacbayes_bound`` → PAC-Bayes bound, ``val_acc``)."""
     text = re.sub(r"sqrt\(([^()]+)\)", r"√(\1)", str(text))
     text = re.sub(r"(\d)\s+√", r"\1√", text)
-    return tables.powers_of_ten(text.replace("<=", "≤").replace(">=", "≥").replace("+/-", "±"))
+    text = re.sub(r"(?<=\d) x (?=\w)", " × ", text)
+    for code, words in _VERDICT_WORDS.items():
+        text = text.replace(code, words)
+    text = names.in_text(text.replace("measures.", ""), short=True)
+    # a stored name written beside its own words reads once: "oracle val_acc" → "oracle", not
+    # "validation oracle validation oracle"; "mean confidence (mean_conf on U)" → "… (on U)"
+    text = re.sub(r"\b([\w-][\w -]{4,40}?) \1\b", r"\1", text)
+    text = re.sub(r"\b([\w-][\w -]{4,40}?) \(\1 ", r"\1 (", text)
+    return names.minus(tables.powers_of_ten(text.replace("<=", "≤").replace(">=", "≥").replace("+/-", "±")))
 
 
 def headline(text: str, limit: int = 80) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 from weakness_lib.views import names, style, tables
 from weakness_lib.views import wen as W
 from weakness_lib.views.chapter import glue as glue_all
+from weakness_lib.views.claims import pretty_text
 
 
 def _phases(run: Mapping[str, Any]) -> str:
@@ -50,7 +51,7 @@ def verdict(claim: Mapping[str, Any]):  # -> IPython Markdown
 
     seeds = {int(k) if str(k).isdigit() else k: v for k, v in claim["details"]["per_seed"].items()}
     display(W.per_seed_table(seeds, "abcd"))  # JSON keys are strings: the seeds are numbers
-    return Markdown(f"**Rule.** {claim['verdict_rule']}\n\n"
+    return Markdown(f"**Rule.** {pretty_text(claim['verdict_rule'])}\n\n"
                     f"**Verdict:** {claim['verdict'].replace('_', ' ')}.")
 
 
