@@ -33,6 +33,7 @@ def test_e_notation_is_found_in_prose_and_cells_but_not_in_code():
             "<pre>lr = 1e-3</pre><p><code>torch.tensor(2e-8)</code>, w2e3, 10⁻¹⁶, version 2.14.1</p>"
             "<script>var x = 5e-1;</script>")
     assert scan.e_notation(page) == ["2.8e-16", "1e+05", "1e3", "3.0E-4"]
+    assert scan.e_notation("<p>p = 2.7e−12 (a true minus in the exponent)</p>") == ["2.7e−12"]
     assert scan.e_notation("<p>2.8 × 10⁻¹⁶, ρ = −0.72, seeds 8000–8019</p>") == []
 
 

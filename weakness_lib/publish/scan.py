@@ -63,7 +63,7 @@ class _Cells(HTMLParser):
 
 
 #: a number as Python's e-notation writes it: 2.8e-16, 1e+05, 3E4
-_E_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])")
+_E_NUMBER = re.compile(r"(?<![\w.])[-+−]?\d+(?:\.\d+)?[eE][-+−]?\d+(?![\w.])")
 #: elements whose text is code or not shown
 _NOT_PROSE = ("code", "pre", "script", "style", "kbd", "samp")
 

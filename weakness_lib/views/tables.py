@@ -40,14 +40,14 @@ def fmt_number(value: Any, digits: int = 3) -> str:
                      else x, digits)
 
 
-_E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?\d+)\b")
+_E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+\-−]?\d+)\b")  # "−": already a true minus
 
 
 def powers_of_ten(text: str) -> str:
     """Python's e-notation in a formatted cell as the book writes it: ``2.759e+05`` → "2.759 × 10⁵",
     ``1e-04`` → "10⁻⁴" (one number format on every page)."""
     def sub(m: re.Match) -> str:
-        power = "10" + str(int(m[2])).translate(SUPERSCRIPT)
+        power = "10" + str(int(m[2].replace("−", "-"))).translate(SUPERSCRIPT)
         return power if float(m[1]) == 1 else f"{m[1]} × {power}"
 
     return _E_NOTATION.sub(sub, text)
