@@ -154,9 +154,11 @@ def test_smoke_study_units_summary_analyse_claims(tiny):
     assert glued["b6_n"] == len(keys) and glued["b6_verdict"] == claim.verdict
     assert glued["b6_rho"] == stored["outcome"]["rho"] and glued["b6_p"] == stored["outcome"]["p"]
     assert all(isinstance(v, int | float | str | bool) for v in glued.values())
-    assert claim.verdict in report.verdict_markdown(stored, record)
+    shown = report.verdict_markdown(stored, record)
+    assert f"rule): {claim.verdict.replace('_', ' ')}.**" in shown
+    assert "w1_tau" not in shown and "RAW" not in shown and "e-0" not in shown  # readers' words
     other = {**record, "verdict": "partially_reproduced" if claim.verdict != "partially_reproduced" else "reproduced"}
-    assert other["verdict"] in report.verdict_markdown(stored, other)  # read, not re-derived
+    assert f"rule): {other['verdict'].replace('_', ' ')}.**" in report.verdict_markdown(stored, other)  # read
     comp = stored["comparison"]
     assert list(comp["family"]) == ["weakness", "weakness (secondary)", "sharpness", "simplicity"]
     assert comp.loc[0, "measure"] == cfg["primary_weakness"]

@@ -225,18 +225,21 @@ def verdict_markdown(result: Mapping[str, Any], claim: Mapping[str, Any]) -> str
     cfg, d = result["config"], claim["details"]
     paper = result["rule"]["target"]["weakness"]
     ci = "undefined" if claim["ci95"] is None else f"[{claim['ci95'][0]:+.3f}, {claim['ci95'][1]:+.3f}]"
-    lines = [f"**Verdict (pre-registered rule): `{claim['verdict']}`.** Primary weakness "
-             f"{cfg['primary_weakness']}: ρ = {claim['our_value']:+.3f}, p = {primary_p(result):.3g}, 95 % CI {ci} "
-             f"(paper: {paper['rho']:+.3f}, p = {paper['p']:.3g})."]
+    lines = [f"**Verdict (pre-registered rule): {claim['verdict'].replace('_', ' ')}.** Primary weakness "
+             f"{names.label(cfg['primary_weakness'])}: ρ = {claim['our_value']:+.3f}, p = "
+             f"{names.num(primary_p(result), 3)}, 95 % CI {ci} (paper: {paper['rho']:+.3f}, p = "
+             f"{names.num(paper['p'], 3)})."]
     for label in SECONDARY:
         r = d.get(label)
         if r is None:
             continue
-        extra = (f"; consistent with the paper: {r['consistent_with_paper']} ({r['compared_with']})"
-                 if "consistent_with_paper" in r else "")
-        extra += f"; same rule as primary: {r['rule_outcome']}" if "rule_outcome" in r else ""
-        lines.append(f"* {label.replace('_', ' ')} `{r['measure']}`: raw ρ = {r['rho_raw']:+.3f}, "
-                     f"oriented ρ = {r['rho_oriented']:+.3f}, p = {r['p']:.3g} (Holm {r['p_holm']:.3g}){extra}")
+        extra = (f"; consistent with the paper: {style.yes_no(r['consistent_with_paper'])} "
+                 f"({r['compared_with'].replace('RAW', 'raw')})" if "consistent_with_paper" in r else "")
+        extra += (f"; under the primary's rule: {r['rule_outcome'].replace('_', ' ')}"
+                  if "rule_outcome" in r else "")
+        lines.append(f"* {label.replace('_', ' ')}, {names.label(r['measure'])}: raw ρ = {r['rho_raw']:+.3f}, "
+                     f"oriented ρ = {r['rho_oriented']:+.3f}, p = {names.num(r['p'], 3)} "
+                     f"(Holm {names.num(r['p_holm'], 3)}){extra}")
     return "\n".join(lines)
 
 

@@ -94,15 +94,15 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython 
              b2_max_simplicity_change=py(simplicity), b2_max_dlogit=names.num(py(facts["max_dlogit"]), 2),
              b2_n_exact=py(int(summary["exact"].sum())), b2_n_measures=py(len(summary)),
              b2_wall_s=py(result["wall"]["compute_s"]))
-    invariant = ", ".join(summary.loc[summary["exact"], "measure"])
-    moving = ", ".join(f"{m} ({c:.3g}×)" for m, c in zip(summary["measure"], summary["max_change"],
-                                                        strict=True) if c >= threshold["change_factor"])
+    invariant = ", ".join(names.label(m) for m in summary.loc[summary["exact"], "measure"])
+    moving = ", ".join(f"{names.label(m)} ({names.num(c)}×)" for m, c in zip(
+        summary["measure"], summary["max_change"], strict=True) if c >= threshold["change_factor"])
     return Markdown(
         f"**Verdict (pre-registered rule): {words}.** Invariance of test accuracy, predictions and "
         f"every discrete weakness estimator: **{style.yes_no(facts['invariance_holds'])}** (not exact: "
-        f"{', '.join(facts['not_exact']) or 'none'}; entropy within {threshold['entropy_rtol']:g}: "
+        f"{', '.join(names.label(m) for m in facts['not_exact']) or 'none'}; entropy within {threshold['entropy_rtol']:g}: "
         f"{style.yes_no(facts['entropy_within_rtol'])}; max |Δlogit| = {names.num(facts['max_dlogit'], 2)}). "
-        f"Largest sharpness change {claim['our_value']:.3g}× (≥ {threshold['reported_sharpness_factor']:g}×: "
+        f"Largest sharpness change {names.num(claim['our_value'])}× (≥ {threshold['reported_sharpness_factor']:g}×: "
         f"{style.yes_no(facts['sharpness_ge_reported_factor'])}); largest simplicity change "
-        f"{simplicity:.3g}×.\n\nBitwise invariant: {invariant}.\n\n"
+        f"{names.num(simplicity)}×.\n\nBitwise invariant: {invariant}.\n\n"
         f"Changed by ≥ {threshold['change_factor']:g}×: {moving or 'none'}.")
