@@ -90,7 +90,7 @@ def _iv(mnist_rho: float, mnist_holm: float) -> dict:
 
 def test_iv_says_per_dataset_where_w2_adds_information_and_the_oracle_noise_beside_it():
     text = _text(conclusion.iv_sentence(_iv(0.309, 0.0038)))
-    assert "on MNIST (+0.31, Holm p = 0.0038) but not on Fashion-MNIST (−0.00)" in text
+    assert "on MNIST (+0.31, Holm p = 0.0038) but not on Fashion-MNIST (−0.001)" in text  # not "−0.00"
     assert "+0.56 on MNIST through that noise alone" in text
     none = _text(conclusion.iv_sentence(_iv(0.309, 0.2)))  # not significant after Holm
     assert "on no dataset" in none and "noise alone" not in none

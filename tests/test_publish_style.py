@@ -299,6 +299,7 @@ def test_table_rounds_hides_index_and_marks_missing_values():
 def test_fmt_number_and_prose():
     assert tables.fmt_number(15316134.4) == "1.53 × 10⁷"
     assert tables.powers_of_ten("p = 2.7e−12, 4.4e-05") == "p = 2.7 × 10⁻¹², 4.4 × 10⁻⁵"
+    assert tables.powers_of_ten("max |Δf| = 0.0e+00, 1e-03") == "max |Δf| = 0, 10⁻³"
     assert tables.fmt_number(-0.5) == "−0.5"
     assert tables.fmt_number(None) == "—" and tables.fmt_number(float("nan")) == "—"
     assert style.prose("consistent with the paper: True; exact: False; not exact: ['a', 'b']") == \

@@ -37,7 +37,7 @@ def interval(lo: float | None, hi: float | None, digits: int = 3) -> str:
 def iv_caveat(iv: Mapping[str, Any]) -> str:
     """The noise-only reference beside IV's verdict: what a perfect accuracy predictor would show."""
     d = iv["details"]
-    per = [f"{signed(d[ds]['given_oracle']['rho'], 2)} on {name} (Holm p = {pval(d[ds]['given_oracle'].get('p_holm'))})"
+    per = [f"{signed(d[ds]['given_oracle']['rho'], 3)} on {name} (Holm p = {pval(d[ds]['given_oracle'].get('p_holm'))})"
            for ds, name in DATASETS.items() if ds in d]
     refs = [f"{signed(d[ds]['oracle_noise']['reference_median'], 2)} on {name}"
             for ds, name in DATASETS.items() if ds in d]

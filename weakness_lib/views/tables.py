@@ -47,6 +47,8 @@ def powers_of_ten(text: str) -> str:
     """Python's e-notation in a formatted cell as the book writes it: ``2.759e+05`` → "2.759 × 10⁵",
     ``1e-04`` → "10⁻⁴" (one number format on every page)."""
     def sub(m: re.Match) -> str:
+        if float(m[1]) == 0:  # 0.0e+00 is zero, not "0.0 × 10⁰"
+            return "0"
         power = "10" + str(int(m[2].replace("−", "-"))).translate(SUPERSCRIPT)
         return power if float(m[1]) == 1 else f"{m[1]} × {power}"
 

@@ -43,7 +43,7 @@ def iv_sentence(iv: Claim | None) -> str:
     text = ("Given that accuracy, W2 still adds information about test accuracy (claim IV, partial ρ) on "
             + ("; ".join(f"{n} ({names.signed(g['rho'])}, Holm p = {names.num(g['p_holm'], 2)})" for n, g, _ in adds)
                if adds else "no dataset")
-            + (" but not on " + "; ".join(f"{n} ({names.signed(g['rho'])})" for n, g, _ in rows if (n, g, _) not in adds)
+            + (" but not on " + "; ".join(f"{n} ({names.signed(g['rho'], 3)})" for n, g, _ in rows if (n, g, _) not in adds)
                if len(adds) < len(rows) else "")
             + f" {_badge(iv)}. ")
     noisy = [(n, z["reference_median"]) for n, _, z in adds if z.get("reference_median") is not None]
