@@ -55,6 +55,7 @@ def glue_numbers(results: Mapping[str, Any]) -> None:
                        f"cf_{tag}_acc": o["details"]["test_acc_mean"]})
     rob = results["robustness_population"]
     values.update({"cf_rob_n": len(rob["frame"]), "cf_rob_diverged": len(rob["diverged"]),
+                   "cf_rob_trained": len(rob["frame"]) + len(rob["diverged"]),
                    "cf_rob_capped": sum(rob["capped"].values()),
                    "cf_rob_verdict": rob["verdict"].replace("_", " ")})
     chapter.glue(**values)
