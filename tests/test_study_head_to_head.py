@@ -284,3 +284,18 @@ def test_fit_caveat_speaks_of_the_dataset_shown():
     fmnist = report.fit_caveat(result("Fashion-MNIST", [0.89, 0.9]))
     assert "MNIST" in mnist and "Fashion" not in mnist and "reached 100 %" in mnist
     assert "Fashion-MNIST" in fmnist and "does not reach 100 %" in fmnist and "0.8950" in fmnist
+
+
+def test_the_strongest_measure_is_checked_against_the_training_loss_confound():
+    """Chapter 05's 'flatness predicts more strongly' is followed by whether it survives the partial
+    ρ given the final training loss (second read: SAM's −0.754 falls to −0.145 given the loss)."""
+    from weakness_lib.views import head_to_head as view
+
+    sam = {"measure": "sam", "family": "sharpness", "rho": -0.754, "partial_rho": -0.145, "partial_p": 0.15}
+    w2 = {"measure": "w2", "family": "weakness", "rho": 0.249, "partial_rho": 0.329, "partial_p": 8.8e-4}
+    text = view._given_loss([sam, w2])
+    assert "SAM sharpness falls to −0.145 (p = 0.15)" in text
+    assert "the strongest is W2 (transformation compatibility), a weakness measure (+0.329" in text
+    kept = view._given_loss([{**sam, "partial_rho": -0.6}, w2])
+    assert kept == " Controlling for the final training loss, SAM sharpness still leads (partial ρ = −0.600)."
+    assert view._given_loss([{**sam, "partial_rho": float("nan")}]) == ""

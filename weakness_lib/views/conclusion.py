@@ -105,7 +105,8 @@ def _prediction(by_id: Mapping[str, Claim], moved: tuple[str, float, float] | No
         text += ("Within one parameterisation, sharpness predicts too, in the paper's direction and "
                  "more strongly than W2, on "
                  + "; ".join(f"{populations.ROWS[cid][0]} ({populations.ROWS[cid][1]}: λ_max ρ = {names.signed(s)} vs W2 "
-                             f"{names.signed(w)})" for cid, s, w in sharp) + ". ")
+                             f"{names.signed(w)})" for cid, s, w in sharp)
+                 + " (raw ρ; chapter 5 shows how much of it follows the final training loss). ")
     rows = oracle_rows(w2)
     if rows:
         never_better = all(ci[0] <= 0 for *_, ci in rows)

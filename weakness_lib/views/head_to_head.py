@@ -212,11 +212,29 @@ def strongest(result: Mapping[str, Any]) -> dict[str, Any]:
     else:
         flat = all(r["rho_oriented"] > 0 for r in ranked[:lead])
         out["strongest_words"] = (
-            f"On {label}, flatness predicts test accuracy better than any weakness estimator: the {lead} "
-            f"measures with the largest |ρ| are all sharpness measures"
+            f"On {label}, flatness predicts test accuracy more strongly than any weakness estimator: the "
+            f"{lead} measures with the largest |ρ| are all sharpness measures"
             + (", each with the sign of 'flatter networks are more accurate'." if flat else
-               ", though not all with the sign of 'flatter networks are more accurate'."))
+               ", though not all with the sign of 'flatter networks are more accurate'.")
+            + _given_loss(ranked))
     return out
+
+
+def _given_loss(ranked: list[dict[str, Any]]) -> str:
+    """Whether the lead of the measure with the largest |ρ| survives the confound the chapter names:
+    the partial ρ given the final training loss (a sentence, empty without partial ρ)."""
+    have = [r for r in ranked if pd.notna(r.get("partial_rho"))]
+    if not have:
+        return ""
+    top, best = ranked[0], max(have, key=lambda r: abs(r["partial_rho"]))
+    if best["measure"] == top["measure"]:
+        return (f" Controlling for the final training loss, {names.label(top['measure'])} still leads "
+                f"(partial ρ = {names.signed(top['partial_rho'], 3)}).")
+    return (f" But much of this follows the final training loss: controlling for it (partial ρ), "
+            f"{names.label(top['measure'])} falls to {names.signed(top['partial_rho'], 3)} "
+            f"(p = {names.num(top['partial_p'], 2)}) and the strongest is {names.label(best['measure'])}, "
+            f"a {best['family']} measure ({names.signed(best['partial_rho'], 3)}, "
+            f"p = {names.num(best['partial_p'], 2)}).")
 
 
 def verdict_markdown(result: Mapping[str, Any], claim: Mapping[str, Any]) -> str:
