@@ -51,6 +51,11 @@ def _coded(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(code_names)
 
 
+def _threads(n: Any) -> str:
+    """"1 thread", "2 threads"."""
+    return f"{n} thread" + ("" if int(n) == 1 else "s")
+
+
 def _markdown(text: str) -> None:
     from IPython.display import Markdown, display
 
@@ -133,9 +138,10 @@ def lambda_verdict(results: dict[str, dict[str, Any]]) -> None:
         f"{names.num(ph['rel_err'], 2)}: its rule (stop when two successive Rayleigh quotients differ by < 0.1 %) "
         f"measures progress, not accuracy, and the power iteration converges like "
         f"(λ₂/λ₁)^k = {ref['lambda_2'] / ref['lambda_max']:.3f}^k. " + verdict +
-        f" ARPACK (ours before, and curvlinops through the same scipy call) spends "
-        f"{ours['n_hvp']} and {cl['n_hvp']} products: its first restart cycle has `ncv` = 20 steps "
-        "whatever the tolerance.")
+        " ARPACK (ours before, and curvlinops through the same scipy call) spends "
+        + (f"{ours['n_hvp']} products in both" if ours['n_hvp'] == cl['n_hvp'] else
+           f"{ours['n_hvp']} and {cl['n_hvp']} products")
+        + ": its first restart cycle has `ncv` = 20 steps whatever the tolerance.")
 
 
 def convergence_figure(results: dict[str, dict[str, Any]]) -> None:
@@ -232,10 +238,10 @@ def training(results: dict[str, dict[str, Any]]) -> Any:
     display(tables.table(br.training_table(training), digits=3,
                          missing="CPU time was recorded for one-thread runs only"))
     chk = res["ensemble_vs_naive_check"]
-    same = ", ".join(f"{float(v):.2f}× on {k} thread(s)" for k, v in res["speedup_at_same_threads"].items())
+    same = ", ".join(f"{float(v):.2f}× on {_threads(k)}" for k, v in res["speedup_at_same_threads"].items())
     _markdown(
-        f"Best ensemble (K = {best_ens['networks']}, {best_ens['threads']} thread(s)) vs best "
-        f"one-at-a-time loop ({best_naive['threads']} thread(s)): "
+        f"Best ensemble (K = {best_ens['networks']}, {_threads(best_ens['threads'])}) vs best "
+        f"one-at-a-time loop ({_threads(best_naive['threads'])}): "
         f"**{res['speedup_best_ensemble_vs_best_naive']:.2f}×** networks·epochs per second "
         f"(goal: at least twice as fast; {_met(res['speedup_best_ensemble_vs_best_naive'] >= 2)}; at equal "
         f"thread count: {same}; on 1 thread per CPU-second, which discounts "
@@ -260,5 +266,5 @@ def training(results: dict[str, dict[str, Any]]) -> Any:
             f"one network ({mb[bmm[0]['networks']] / bmm[0]['networks']:.1f} MB) in cache.")
     gemm_wide = br.gemm_table(results["gemm"]).pivot_table(index="n", columns=["dtype", "threads"],
                                                            values="GFLOP/s (best)")
-    gemm_wide.columns = [f"{d}, {t} thread(s): GFLOP/s" for d, t in gemm_wide.columns]
+    gemm_wide.columns = [f"{d}, {_threads(t)}: GFLOP/s" for d, t in gemm_wide.columns]
     return tables.table(gemm_wide, index=True, digits=3)

@@ -1,4 +1,4 @@
-"""The presentation of chapter 11 ("Measure your own network"), which keeps its calls of the public
+"""The presentation of chapter 10 ("Measure your own network", notebooks/11_measure_your_own_network.ipynb), which keeps its calls of the public
 API visible: the rerun box, the table of measures with their meaning and the table of the errors
 raised for a module the MLP-only functions refuse."""
 
