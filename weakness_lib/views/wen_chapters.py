@@ -219,6 +219,11 @@ def w2_glue(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:
           w2_gd_trace=float(s["gd_trace"].mean()), w2_ctrl_acc=float(s["control_acc"].mean()),
           w2_verdict=claim["verdict"].replace("_", " "), w2_wall=result["wall_s"],
           w2_act0=float(act0), w2_act_end=run_mean(result["final"], "sam1_bias", "final_active_frac"))
+    peaks = result["final"].loc[result["final"]["run"] == "sam1_bias", "peak_epoch"]
+    glue_all(w2_peak_epochs=(f"epoch {names.num(int(peaks.min()))}" if peaks.min() == peaks.max() else
+                             f"epochs {names.num(int(peaks.min()))}–{names.num(int(peaks.max()))}"),
+             w2_peak_range=(f"{names.num(float(s['sam_peak_acc'].min()), 3)}–"
+                            f"{names.num(float(s['sam_peak_acc'].max()), 3)}"))
     below = w2_below_bound(result)
     glue_all(w2_sam_loss=below["train_loss"], w2_sam_floor=below["floor"],
              w2_sam_below_pct=100 * (1 - float(s["sam_trace"].mean()) / result["bound"]))

@@ -68,6 +68,9 @@ def glue_w3(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:
     glue_all(w3_sam_acc=claim["our_value"], w3_sam_acc_lo=lo, w3_sam_acc_hi=hi,
           w3_sam_trace=float(s["sam_trace"].mean()),
           w3_sam_hutch=float(s["sam_trace_hutchinson"].mean()),
+          w3_sam_hutch_seeds=", ".join(names.num(float(v), 4) for v in s["sam_trace_hutchinson"]),
+          w3_hutch_below=f"in {int((s['sam_trace_hutchinson'] < 2).sum())} of {len(s)} seeds the "
+                         "estimate is below 2",
           w3_sgd_acc=float(s["sgd_acc"].mean()), w3_sgd_trace=float(s["sgd_trace"].mean()),
           w3_std_acc=run_mean(f, "sam1_simln_standard", "final_test_acc"),
           w3_std_trace=run_mean(f, "sam1_simln_standard", "final_trace"),
