@@ -18,11 +18,15 @@ from weakness_lib.views import wen as W
 from weakness_lib.views.chapter import glue as glue_all
 from weakness_lib.views.claims import pretty_text
 
+#: the architectures and algorithms of the Wen runs as the paper names them
+ARCHITECTURES = {"nobias": "no bias", "bias": "first-layer bias", "simbn": "Sim-BN", "simln": "Sim-LN"}
+ALGORITHMS = {"gd": "gradient descent", "1sam": "1-SAM", "sgd": "SGD", "sam": "SAM"}
+
 
 def _phases(run: Mapping[str, Any]) -> str:
     return "; ".join(
-        f'{p["epochs"]} ep @ η={p["lr"]:g}' + (f', ρ={p["rho"]:g}' if p.get("rho") else "")
-        + (f', λ={p["weight_decay"]:g}' if p.get("weight_decay") else "") for p in run["phases"])
+        f'{names.num(int(p["epochs"]))} epochs at η = {p["lr"]:g}' + (f', ρ = {p["rho"]:g}' if p.get("rho") else "")
+        + (f', λ = {p["weight_decay"]:g}' if p.get("weight_decay") else "") for p in run["phases"])
 
 
 def setting(result: Mapping[str, Any]):  # -> IPython Markdown
@@ -31,9 +35,9 @@ def setting(result: Mapping[str, Any]):  # -> IPython Markdown
 
     cfg = result["config"]
     frame = pd.DataFrame([
-        {"run": result["labels"][name], "architecture": run["arch"],
-         "width": run.get("width", cfg["width"]), "algorithm": run["algorithm"],
-         "schedule": _phases(run), "first-layer projection": run.get("project_norm") or "-",
+        {"run": result["labels"][name], "architecture": ARCHITECTURES.get(run["arch"], run["arch"]),
+         "width": run.get("width", cfg["width"]), "algorithm": ALGORITHMS.get(run["algorithm"], run["algorithm"]),
+         "schedule": _phases(run), "first-layer projection": run.get("project_norm") or "none",
          "first-layer init scale": run.get("init_scale", 1.0)}
         for name, run in cfg["runs"].items()])
     display(tables.table(frame, wrap=["schedule"]))
@@ -144,7 +148,8 @@ def w1_columns(result: Mapping[str, Any]) -> Any:
         label.set_visible(k < 2 or (k + 1) % 5 == 0)
     fig.tight_layout()
     style.show(fig)
-    return tables.table(result["simbn_neurons"], digits=3)
+    return tables.table(result["simbn_neurons"].rename(columns={"b": "bias b", "W2_gamma": "W₂·γ"}),
+                        digits=3)
 
 
 def w1_glue(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:

@@ -218,7 +218,7 @@ def side_by_side(*results: Mapping[str, Any]) -> pd.DataFrame:
                 "generaliser trace": cons["generaliser"]["trace"] if show_cons else None,
                 "bound": res["bound"] if show_bound else None,
                 "1-SAM test acc (mean)": acc,
-                "1-SAM test acc (min-max)": f"{lo:.3f}-{hi:.3f}",
+                "1-SAM test acc (min–max)": f"{lo:.3f}–{hi:.3f}",
                 "1-SAM final trace": trace,
                 "baseline": _BASELINE.get(base_run, ""),
                 "baseline test acc": base[0],
