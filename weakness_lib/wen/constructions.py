@@ -1,9 +1,10 @@
 """The explicit constructions of Wen, Li & Ma (2023) on the xor task, embedded in width m.
 
 Every construction of k neurons is embedded in width m ≥ k by zero neurons (zero row, bias and
-output weight); a zero neuron changes neither f nor Tr ∇²L. Index conventions follow the
-corrected reading of the reference note (wen2023.md §5, §12): r = (d + 1)^{1/4} for the bias
-generaliser and output weight (−1)^{i+j} with the same neuron index as its row.
+output weight); a zero neuron changes neither f nor Tr ∇²L. Index conventions follow our
+reading of the paper's constructions (Props 4.1–4.2), checked by the traces they attain:
+r = (d + 1)^{1/4} for the bias generaliser and output weight (−1)^{i+j} with the same neuron index
+as its row.
 """
 
 from __future__ import annotations
