@@ -74,3 +74,13 @@ def test_glossary_lists_every_described_name_once() -> None:
     assert table.index.is_unique
     assert {"symbol", "unit", "meaning"} <= set(table.columns)
     assert "largest Hessian eigenvalue" in table.index and (table["meaning"] != "").all()
+
+
+def test_optimiser_is_written_in_words():
+    from weakness_lib.views import names
+
+    assert names.optimiser({"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batch_size": 64,
+                            "epochs": 20}) == "SGD, learning rate 0.05, momentum 0.9, batch 64, 20 epochs"
+    assert names.optimiser({"optimizer": "gd", "lr": 0.01, "momentum": 0.0, "weight_decay": 0.05,
+                            "batch_size": 64, "epochs": None}) == \
+        "full-batch gradient descent, learning rate 0.01, weight decay 0.05"

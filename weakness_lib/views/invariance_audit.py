@@ -26,11 +26,12 @@ def setting(result: Mapping[str, Any]) -> Any:
     """The audited network and the measurement settings (table)."""
     cfg, frame, t = result["config"], result["frame"], result["config"]["train"]
     return tables.table(pd.Series({
-        "dataset": cfg["dataset"], "architecture": "-".join(map(str, cfg["widths"])),
+        "dataset": names.DATASETS.get(cfg["dataset"], cfg["dataset"]),
+        "architecture": "-".join(map(str, cfg["widths"])),
         "training images (stratified)": cfg["n_train"],
-        "optimiser": f'{t["optimizer"]} lr={t["lr"]} momentum={t["momentum"]} '
-                     f'batch={t["batch_size"]} epochs={t["epochs"]}',
-        "α grid": ", ".join(f"{a:g}" for a in cfg["alphas"]), "modes": ", ".join(cfg["modes"]),
+        "optimiser": names.optimiser(t),
+        "α grid": ", ".join(f"{a:g}" for a in cfg["alphas"]),
+        "rescalings": "; ".join(MODES.get(m, m) for m in cfg["modes"]),
         "curvature batch (training images, float64)": cfg["curvature_batch"],
         "weakness probe (held-out training images)": cfg["n_probe"], "W2 probe": cfg["w2_probe"],
         "test accuracy (float64, α = 1)": f'{frame.loc[frame["alpha"] == 1.0, "test_acc"].iloc[0]:.4f}',
@@ -49,12 +50,17 @@ def summary(result: Mapping[str, Any]) -> Any:
                                        "change_chain": factor, "max_rel_diff": "{:.1e}"})
 
 
+#: the two function-preserving rescalings as the chapter describes them
+MODES = {"layer1": "First hidden layer ×α, next layer ×1/α",
+         "chain": "Chained: hidden layer ℓ ×α^ℓ, output layer rescaled to compensate"}
+
+
 def per_mode(result: Mapping[str, Any]) -> None:
     """Show, per rescaling mode, every measure's factor v(α)/v(1)."""
     from IPython.display import Markdown, display
 
     for mode, wide in result["tables"].items():
-        display(Markdown(f"**Mode `{mode}`** — factor $v(\\alpha)/v(1)$"))
+        display(Markdown(f"**{MODES.get(mode, mode)}** — factor v(α)/v(1)"))
         display(tables.table(wide, index=True, digits=3, missing="the measure is not defined at "
                              "this α (its value at α = 1 is 0 or it changes sign)"))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,3 +255,19 @@ def glossary(columns: list[str] | None = None) -> pd.DataFrame:
     rows = [{"name": name(k).label, "symbol": name(k).symbol, "unit": name(k).unit,
              "meaning": name(k).meaning, "stored as": k} for k in keys]
     return pd.DataFrame(rows).set_index("name")
+
+
+def optimiser(train: Mapping[str, Any]) -> str:
+    """A training recipe in words: "SGD, learning rate 0.05, momentum 0.9, batch 64, 20 epochs"."""
+    kind = {"sgd": "SGD", "adam": "Adam", "gd": "full-batch gradient descent"}.get(
+        str(train.get("optimizer")), str(train.get("optimizer")))
+    parts = [kind, f"learning rate {train['lr']:g}"]
+    if train.get("momentum"):
+        parts.append(f"momentum {train['momentum']:g}")
+    if train.get("weight_decay"):
+        parts.append(f"weight decay {train['weight_decay']:g}")
+    if train.get("optimizer") != "gd" and train.get("batch_size"):
+        parts.append(f"batch {train['batch_size']}")
+    if train.get("epochs"):
+        parts.append(f"{train['epochs']} epochs")
+    return ", ".join(parts)

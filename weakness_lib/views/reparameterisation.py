@@ -18,9 +18,10 @@ def setting(result: Mapping[str, Any]) -> Any:
     cfg, train, run = result["config"], result["train"], result["stored"]
     t = cfg["train"]
     frame = pd.Series({
-        "dataset": cfg["dataset"], "architecture": "-".join(map(str, cfg["widths"])),
+        "dataset": names.DATASETS.get(cfg["dataset"], cfg["dataset"]),
+        "architecture": "-".join(map(str, cfg["widths"])),
         "training images (stratified)": cfg["n_train"],
-        "optimiser": f'{t["optimizer"]} lr={t["lr"]} momentum={t["momentum"]} batch={t["batch_size"]}',
+        "optimiser": names.optimiser({**t, "epochs": None}),
         "epochs run (stop at 100 % train acc.)": train["epochs"],
         "final train accuracy": f'{train["train_acc"]:.4f}', "test accuracy": f'{train["test_acc"]:.4f}',
         "curvature batch (training images)": cfg["curvature_batch"],

@@ -185,7 +185,7 @@ def b4_verdict(c4: Mapping[str, Any]) -> Any:
         "finite: KL identity": style.yes_no(d["a_kl_identity"]),
         "finite: bound strictly decreasing": style.yes_no(d["b_bound_strictly_decreasing"]),
         "trained networks: ρ < 0 and Holm p < 0.05": (
-            ", ".join(f"{k.replace('_', '-')}: {style.yes_no(v)}" for k, v in trained_ok.items())
+            ", ".join(f"{names.DATASETS.get(k, k)}: {style.yes_no(v)}" for k, v in trained_ok.items())
             if isinstance(trained_ok, dict) else style.yes_no(trained_ok))}, name="B4"), wrap=["B4"])
 
 
