@@ -61,11 +61,13 @@ _METRICS: tuple[tuple[str, str, str], ...] = (
 def metric_unit(claim: Mapping[str, Any]) -> tuple[str, str]:
     """(short metric name, unit) of a claim's value, from its ``metric`` text."""
     metric = str(claim.get("metric", ""))
+    stated = re.search(r"[Tt]he claim's value is ([^.]{3,60})\.", metric)
     if is_correlation(claim):
+        if stated:  # e.g. IV: "the smaller of the two datasets' partial ρ"
+            return stated.group(1).strip(), "ρ"
         subject = metric.split(" between ", 1)[-1].split("(")[0].split(",")[0].strip()
         subject = re.sub(r"^the\s+|\s+estimator$", "", subject)
         return f"Spearman ρ, {subject[:40]}", "ρ"
-    stated = re.search(r"[Tt]he claim's value is ([^.]{3,60})\.", metric)
     if stated:  # a metric that names its value in one sentence
         return stated.group(1).strip(), ""
     for pattern, name, unit in _METRICS:

@@ -33,8 +33,10 @@ from weakness_lib.views.claims import BADGE, format_value, formatinterval, metri
 def summary(claim: Mapping[str, Any], extra: str = "") -> dict[str, str]:
     """The box's parts for one claim: ``verdict``, ``ours``, ``paper`` and ``caveats`` (text: the
     claim file's, then ``extra``, a chapter's own caveat about this claim)."""
-    _, unit = metric_unit(claim)
+    name, unit = metric_unit(claim)
     ours = format_value(claim.get("our_value"), unit)
+    if name:  # what the value measures: "1.49 × 10⁷ × (largest λ_max inflation)", "ρ = +0.55 (W2)"
+        ours += f" ({name.removeprefix('Spearman ρ, ')})"
     if claim.get("ci95"):
         ours += f", 95 % CI {formatinterval(claim['ci95'], unit)}"
     paper = pretty_text(paper_words(claim["paper_value"])) if claim.get("paper") != "ours" else \
