@@ -437,3 +437,11 @@ def test_pretty_text_writes_registered_rules_in_readers_words():
     assert text == ("reproduced if rho(PAC-Bayes bound, w) < 0; partially reproduced if x ≥ 0.98 and "
                     "trace ≤ 0.6 × max; not reproduced otherwise; the validation oracle; "
                     "p < 8.15 × 10⁻⁵; rho = −0.5")
+
+
+def test_an_unnamed_series_table_has_a_value_header_not_0():
+    import re
+
+    html = tables.table(pd.Series({"dataset": "MNIST", "width": 256})).data
+    heads = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", html)
+    assert heads == ["", "value"] and "dtype" not in html and "MNIST" in html

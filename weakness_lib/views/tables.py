@@ -130,7 +130,8 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
     if isinstance(frame, pd.Series):
         frame = frame.rename_axis(frame.index.name or "").reset_index()
         frame.columns = [str(frame.columns[0]), str(frame.columns[1])]
-        frame.columns = ["" if c in ("index", "0") else c for c in frame.columns]  # unnamed: no header
+        first, second = frame.columns
+        frame.columns = ["" if first == "index" else first, "value" if second == "0" else second]
     elif index:
         frame = frame.reset_index()
         frame = frame.rename(columns={"index": ""})
