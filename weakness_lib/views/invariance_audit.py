@@ -44,10 +44,12 @@ def summary(result: Mapping[str, Any]) -> Any:
     def factor(v: float) -> str:
         return f"{v:.3g}×"
 
-    show = result["summary"][["measure", "family", "exact", "max_change", "change_layer1",
-                              "change_chain", "max_rel_diff"]]
-    return tables.table(show, formats={"max_change": factor, "change_layer1": factor,
-                                       "change_chain": factor, "max_rel_diff": "{:.1e}"})
+    short = {"max_change": "largest change factor", "change_layer1": "first layer ×α",
+             "change_chain": "chained", "max_rel_diff": "largest |v(α)/v(1) − 1|"}
+    show = result["summary"][["measure", "family", "exact", *short]].rename(columns=short)
+    return tables.table(show, key=["measure", "largest change factor"], formats={
+        "largest change factor": factor, "first layer ×α": factor, "chained": factor,
+        "largest |v(α)/v(1) − 1|": "{:.1e}"})
 
 
 #: the two function-preserving rescalings as the chapter describes them

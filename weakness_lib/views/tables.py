@@ -145,6 +145,8 @@ def table(frame: pd.DataFrame | pd.Series, *, digits: int = 3,
     if unknown or len(shown) > MAX_COLUMNS:
         raise ValueError(f"main columns {shown} must be at most {MAX_COLUMNS} of {cols}")
     keys = set(key) if key is not None else set(cols[:2] if len(cols) == 2 else cols[:1])
+    if len(cols) == 2:  # a name/value table: long values wrap, so the values stay in the column
+        wrap = {*wrap, cols[1]}
     html_of = _Renderer(formats=dict(formats or {}), digits=digits, wrap=set(wrap), escape=escape,
                         compact=compact, caption=caption, keys=keys)
     body = html_of(frame[shown])
