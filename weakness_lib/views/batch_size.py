@@ -32,7 +32,7 @@ def advantage_table(result: Mapping[str, Any]) -> Any:
         "acc_small": f"test acc, batch {cfg['batch_small']} (%)",
         "acc_large": f"test acc, batch {cfg['batch_large']} (%)",
         "advantage_pp": "advantage A(n) = small − large (pp)", "se_pp": "s.e. (pp)", "paper_pp": "paper (pp)"})
-    return tables.table(show, formats={"n": "{:,}"}, digits=3,
+    return tables.table(show, formats={"n": "{:,.0f}"}, digits=3,
                         missing="the paper reports the advantage only at n = 2,000 and n = 60,000")
 
 
@@ -86,7 +86,7 @@ def differences(result: Mapping[str, Any]) -> None:
     adv, tracked = result["advantage"], _tracked(result)
     diff_cols = ["n", "advantage_pp"] + [f"{m}_diff" for m in tracked]
     display(tables.table(adv[diff_cols].rename(columns={f"{m}_diff": f"Δ {names.short(m)} (large − small)" for m in tracked}),
-                         formats={"n": "{:,}"}, digits=3))
+                         formats={"n": "{:,.0f}"}, digits=3))
     lo, hi = adv.iloc[0], adv.iloc[-1]
 
     def ratio(row, m):
@@ -147,6 +147,6 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython 
 
 def regimes(result: Mapping[str, Any]) -> Any:
     """The two regimes' training statistics per n."""
-    return tables.table(result["regimes"], digits=4, formats={"n": "{:,}"},
+    return tables.table(result["regimes"], digits=4, formats={"n": "{:,.0f}"},
                         # which measure tracks the gap: accuracy beside sharpness and weakness
                         main=["n", "regime", "test_acc", "lambda_max", "trace", "w1_tau0.01", "w2"])

@@ -96,7 +96,8 @@ def formatinterval(ci: Any, unit: str = "") -> str:
     lo, hi = interval(ci)
     if not math.isfinite(lo):
         return style.EM_DASH
-    f = (lambda v: f"{v:+.3f}".replace("-", "−")) if unit == "ρ" else (lambda v: tables.fmt_number(v, 3))
+    f = ((lambda v: f"{v:+.3f}".replace("-", "−")) if unit == "ρ" else
+         (lambda v: names.signed(v, 2)) if unit == "pp" else (lambda v: tables.fmt_number(v, 3)))
     return f"[{f(lo)}, {f(hi)}]"
 
 
