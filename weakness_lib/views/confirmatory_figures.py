@@ -49,11 +49,12 @@ def forest_plot(frame: pd.DataFrame) -> Any:
                         xerr=err, fmt="o", ms=3.5, lw=1.1, color=colours[pop], label=pop)
         ax.axvline(0, color="0.3", lw=0.8)
         ax.axvline(PAPER_RHO[ds], color="0.3", lw=0.9, ls="--")
-        ax.text(PAPER_RHO[ds], -0.75, " paper", fontsize=9.5, color="0.3", va="bottom")
+        ax.text(PAPER_RHO[ds], -0.8, " paper", fontsize=9.5, color="0.3", va="center")  # inside
         ax.set_title(name_ds)
-        ax.set_xlabel("ρ with test acc. (raw sign) / Ψ")
+        ax.set_xlim(-1.0, 1.08)  # ρ and Ψ lie in [−1, 1]: nothing at the frame's edge
+        ax.set_xlabel("ρ (raw sign) or Ψ")  # short: the two panels' labels must not meet
         ax.set_yticks(range(len(order)), order)
-        ax.set_ylim(len(order) - 0.5, -0.8)
+        ax.set_ylim(len(order) - 0.5, -1.1)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False,
                bbox_to_anchor=(0.5, -0.02))
