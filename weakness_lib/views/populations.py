@@ -44,6 +44,9 @@ MARKS: dict[str, tuple[str, str, int, bool]] = {
     "lambda_max": ("sharpness λ_max", "^", 1, True),
     "oracle": ("validation oracle", "*", -1, True),
 }
+#: estimator → vertical offset within its population's row, so no marker hides another (W2 and
+#: the oracle often agree to the second decimal)
+OFFSETS: dict[str, float] = {"w1": 0.2, "lambda_max": 0.07, "w2": -0.07, "oracle": -0.2}
 VERDICT_WORDS = {"reproduced": "reproduced", "partially_reproduced": "partially reproduced",
                  "not_reproduced": "not reproduced"}
 
@@ -116,7 +119,7 @@ def plot(data: pd.DataFrame, width: float = 4.8):  # -> matplotlib Figure
         ys = {cid: len(claims) - 1 - i for i, cid in enumerate(claims)}
         for r in sub.itertuples():
             label, marker, colour, filled = MARKS[r.estimator]
-            col, y = ("black" if colour < 0 else colours[colour]), ys[r.claim]
+            col, y = ("black" if colour < 0 else colours[colour]), ys[r.claim] + OFFSETS.get(r.estimator, 0.0)
             if math.isfinite(r.ci_lo):
                 ax.plot([r.ci_lo, r.ci_hi], [y, y], color=col, lw=1.6 if filled else 1.0,
                         ls="-" if filled else ":", solid_capstyle="butt")
