@@ -33,7 +33,7 @@ def recreation(result: Mapping[str, Any]) -> None:
     bits["target"] = bits["op"] + " bit " + bits["bit"].astype(str)
     g = sns.catplot(data=bits, x="n_train", y="rate", hue="proxy", col="target", col_wrap=3, kind="bar",
                     col_order=sorted(bits["target"].unique()), **style.facet(3, panel_aspect=0.8), sharey=False)
-    g.set_axis_labels("training examples", "P(bit generalises)")
+    g.set_axis_labels("training examples", "P(generalises)")  # short: rows' labels must not meet
     g.set_titles("{col_name}")
     style.legend_below(g, ncol=2)
     style.show(g)

@@ -101,11 +101,12 @@ def b3_figure(result: Mapping[str, Any]) -> None:
     axes[0].set(xlabel="weakness |C| (unseen outcomes covered)", ylabel="P(D ⊆ C)",
                 title=f"{len(result['b3_curves'][n_max])} exchangeable laws, |U| = {n_max}")
     handles = dict(zip(*reversed(axes[0].get_legend_handles_labels()), strict=False))
-    axes[0].legend(handles.values(), handles.keys(), loc="upper left", frameon=True)
     sns.stripplot(data=result["b3_biased"], x="size", y="success", ax=axes[1], size=2, alpha=0.4, jitter=0.3,
                   color="C3")
     axes[1].set(xlabel="weakness |C|", ylabel="P(D ⊆ C)", title="control: a biased law")
-    fig.tight_layout()
+    # below both panels: inside the first it covered the curves it names
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=1, frameon=False)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     style.show(fig)
 
 
