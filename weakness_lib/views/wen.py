@@ -62,7 +62,7 @@ def training_curves(history: pd.DataFrame, runs: Mapping[str, str], metrics: Map
         if ax.get_legend() is not None:
             ax.get_legend().remove()
     ncol = 2 if max(map(len, labels), default=0) <= 26 else 1  # long run names: one per line
-    legend_rows = int(np.ceil(len(labels) / ncol))
+    legend_rows = int(np.ceil(len(labels) / ncol)) + 1  # + its title, "one line per seed"
     height = fig.get_size_inches()[1] + 0.22 * legend_rows
     fig.set_size_inches(style.FIG_IN, height)
     if title:

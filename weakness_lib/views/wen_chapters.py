@@ -131,8 +131,8 @@ def w1_simbn(result: Mapping[str, Any]):  # -> Figure
     cfg = result["config"]
     return W.training_curves(
         result["history"], {"sam1_simbn": result["labels"]["sam1_simbn"]},
-        {"test_acc": "test accuracy", "trace": "Gauss–Newton trace", "w2_gamma_norm_sq": "‖W2‖² + ‖γ‖²"},
-        title=f'Sim-BN, width {cfg["runs"]["sam1_simbn"].get("width", cfg["width"])}')
+        {"test_acc": "test accuracy", "trace": "GN trace", "w2_gamma_norm_sq": "‖W2‖² + ‖γ‖²"},
+        title=f'Sim-BN, width {cfg["runs"]["sam1_simbn"].get("width", cfg["width"])} (GN: Gauss–Newton)')
 
 
 def w1_columns(result: Mapping[str, Any]) -> Any:
@@ -189,7 +189,7 @@ def w2_training(result: Mapping[str, Any]) -> None:
     cfg, labels, hist = result["config"], result["labels"], result["history"]
     style.show(W.training_curves(
         hist, labels, {"test_acc": "test accuracy", "test_mse": "test MSE", "trace": "Tr ∇²L (exact)",
-                       "active_frac": "active neurons per test input"},
+                       "active_frac": "active neurons (share)"},
         bound=("trace", result["bound"], "4√(d+1)"),
         title=f'Bias net vs no-bias control, d = {cfg["d"]}, n = {cfg["n_train"]}, width {cfg["width"]}'))
     style.show(W.training_curves(hist, labels, {"train_loss": "training loss"}, title="Training loss"))
