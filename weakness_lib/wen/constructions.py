@@ -112,7 +112,7 @@ def bias_memoriser(spec: TwoLayerSpec, X: Tensor, y: Tensor) -> Params:
 
 
 def bias_generaliser(spec: TwoLayerSpec) -> Params:
-    """Flattest 4-neuron bias net with f = x₁x₂ on the cube (Prop 4.2, eq. 5, corrected).
+    """Flattest 4-neuron bias net with f = x₁x₂ on the cube (Prop 4.2, equation 5, corrected).
 
     Neuron (i, j): row r·((−1)^i, (−1)^j, 0, …), bias −r, output (−1)^{i+j}/r, r = (d+1)^{1/4}.
     Tr ∇²L = 4√(d + 1), the same as the memoriser.

@@ -262,7 +262,7 @@ def grad_sq_norms_autograd(spec: TwoLayerSpec, params: Params, X: Tensor) -> Ten
 
 
 def closed_form_trace(spec: TwoLayerSpec, params: Params, X: Tensor) -> float:
-    """Exact Tr ∇²L = (2/n) Σ_i ‖∇f(x_i)‖² for the plain ReLU nets (paper eq. 2), at any θ."""
+    """Exact Tr ∇²L = (2/n) Σ_i ‖∇f(x_i)‖² for the plain ReLU nets (paper, equation 2), at any θ."""
     if spec.arch not in ("nobias", "bias"):
         raise ValueError(
             f"the closed form is exact only for the plain ReLU nets, not {spec.arch!r}; use "

@@ -118,7 +118,7 @@ def _theta(hvp: HVP | GraphHVP) -> Tensor:
 
 def lambda_max(model_or_hvp: nn.Module | HVP | GraphHVP, X: Tensor | None = None,
                y: Tensor | None = None, *, tol: float = 1e-3, seed: int = 0) -> MeasureResult:
-    """S1: λ_max of ∇²L(θ), certified to relative accuracy ``tol`` (see module docstring).
+    """λ_max of ∇²L(θ), certified to relative accuracy ``tol`` by Lanczos (module docstring).
 
     Given an :class:`HVP` the products run on a :class:`GraphHVP` built from its L and θ (cost
     included). Data: the curvature batch. Sign: higher = sharper. ``details``: ``residual``,
@@ -137,7 +137,7 @@ def lambda_max(model_or_hvp: nn.Module | HVP | GraphHVP, X: Tensor | None = None
 
 def hessian_trace(model_or_hvp: nn.Module | HVP, X: Tensor | None = None, y: Tensor | None = None,
                   *, n_probes: int = 30, seed: int = 0) -> MeasureResult:
-    """S2: tr ∇²L(θ) ≈ mean_k v_kᵀ H v_k, Rademacher v_k (Hutchinson), with standard error.
+    """tr ∇²L(θ) ≈ mean_k v_kᵀ H v_k, Rademacher v_k (Hutchinson), with standard error.
 
     Data: the curvature batch. Sign: higher = sharper.
     """
@@ -151,7 +151,7 @@ def hessian_trace(model_or_hvp: nn.Module | HVP, X: Tensor | None = None, y: Ten
 
 def sam_sharpness(model_or_hvp: nn.Module | HVP, X: Tensor | None = None, y: Tensor | None = None,
                   *, rho: float = 0.05) -> MeasureResult:
-    """S3: SAM ε-sharpness L(θ + ρ g/‖g‖₂) − L(θ), g = ∇L(θ) (one ascent step, Foret et al. 2021).
+    """SAM ε-sharpness L(θ + ρ g/‖g‖₂) − L(θ), g = ∇L(θ) (one ascent step, Foret et al. 2021).
 
     Data: the curvature batch. Sign: higher = sharper.
     """
@@ -168,7 +168,7 @@ def sam_sharpness(model_or_hvp: nn.Module | HVP, X: Tensor | None = None, y: Ten
 
 def adaptive_sharpness(model_or_hvp: nn.Module | HVP, X: Tensor | None = None,
                        y: Tensor | None = None, *, rho: float = 0.5) -> MeasureResult:
-    """S4: ASAM adaptive sharpness (Kwon et al. 2021, offset η = 0), one ascent step.
+    """ASAM adaptive sharpness (Kwon et al. 2021, offset η = 0), one ascent step.
 
     max over ‖T⁻¹ε‖₂ ≤ ρ of the first-order loss increase is attained at ε = ρ T² g / ‖T g‖₂,
     T = diag(abs(θ)); the value is L(θ + ε) − L(θ). Parameters that are exactly 0 are not moved.
