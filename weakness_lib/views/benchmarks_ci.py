@@ -14,6 +14,9 @@ from weakness_lib.views import bench as br
 from weakness_lib.views import tables
 from weakness_lib.views.chapter import glue
 
+#: how many of the slowest tests the page lists
+SHOWN = 10
+
 
 def _markdown(text: str) -> None:
     from IPython.display import Markdown, display
@@ -48,10 +51,12 @@ def ci() -> None:
     steps = pd.DataFrame(r["steps"])[["step", "seconds"]].rename(columns={"step": "CI step"})
     display(tables.table(steps, formats={"seconds": "{:,.0f}"}))
     if r.get("slowest_tests"):
-        slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]]
+        slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]].head(SHOWN)
         slow["test"] = [f"<code>{html.escape(t)}</code>" for t in slow["test"]]  # a reader may rerun it
         display(tables.table(slow, formats={"seconds": "{:,.1f}"}, wrap=["test"], compact=True,
-                             escape=False, caption="The slowest tests (pytest --durations)"))
+                             escape=False, caption=f"The {len(slow)} slowest tests (pytest --durations). A "
+                             "'setup' of a test that reads the smoke book includes waiting for its "
+                             "one shared build."))
 
 
 def _largest_step(steps: list[dict[str, Any]], total_s: float) -> str:
