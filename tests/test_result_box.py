@@ -236,3 +236,21 @@ def test_x5_says_which_hyper_parameters_its_environments_vary():
     assert "On MNIST only 151 of 648 environments keep any weight (146 vary the training-set size, " \
            "3 vary the depth, 2 vary the learning rate), none varying the width" in text
     assert not [c for c in caveats(claim(5)) if "environments" in c]  # every hyper-parameter kept some
+
+
+@pytest.mark.parametrize("oracle_psi, said", [(0.471, True), (0.40, False)])
+def test_x5_box_says_when_the_validation_oracle_scores_as_well(monkeypatch, oracle_psi, said):
+    """Chapter 5b's own caveat beside X5 (second read: on MNIST the oracle's Ψ 0.471 ≥ W2's 0.439)."""
+    import pandas as pd
+
+    from weakness_lib.views import confirmatory_chapter as view
+
+    scores = {"mnist/gap_acc": pd.DataFrame({"measure": ["w2", "val_acc"], "psi": [0.439, oracle_psi],
+                                             "sign_error_max": [0.0, 0.0]})}
+    monkeypatch.setattr(view.chapter, "load", lambda study, scale: {"scores": scores})
+    extra = view.caveats_beside("full")
+    if said:
+        assert extra == {"X5": "A plain validation set scores as well: on MNIST the validation oracle's "
+                               "Ψ is 0.471 (worst-case sign error 0) against W2's 0.439 (0)."}
+    else:
+        assert extra == {}
