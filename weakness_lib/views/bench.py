@@ -15,6 +15,19 @@ import pandas as pd
 
 from weakness_lib.core.paths import project_root
 
+
+def markdown(text: str) -> None:
+    """Display ``text`` as Markdown in the appendix (one cell's prose)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def met(ok: bool) -> str:
+    """Whether a benchmark reached the goal set for it before it ran, in words."""
+    return "met" if ok else "not met"
+
+
 SCRIPTS = {
     "curvature": "benchmarks/bench_curvature.py",
     "training": "benchmarks/bench_training.py",

@@ -28,15 +28,6 @@ WORKLOADS = {"head_to_head_20": "20 head-to-head networks (MNIST, full scale)",
              "smoke": "every study at smoke scale"}
 
 
-def _markdown(text: str) -> None:
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
-
-
-def _met(ok: bool) -> str:
-    """Whether a benchmark reached the goal set for it before it ran, in words."""
-    return "met" if ok else "not met"
 
 
 def runner() -> None:
@@ -45,15 +36,15 @@ def runner() -> None:
 
     rec = br.load_optional("runner")
     if rec is None:
-        _markdown("*No `benchmarks/results/runner.json` yet: run `benchmarks/bench_runner.py`.*")
+        br.markdown("*No `benchmarks/results/runner.json` yet: run `benchmarks/bench_runner.py`.*")
         return
     rt = br.runner_table(rec)
     rt["workload"] = rt["workload"].map(lambda w: WORKLOADS.get(w, w))
     h2h = rec["results"].get("head_to_head_20")
     if h2h:
         glue(runner_speedup_20=h2h["speedup"])
-        _markdown(f"20 head-to-head networks: **{h2h['speedup']:.2f}×** faster with 2 workers "
-                  f"(goal: at least {RUNNER_GOAL:g} times as fast; {_met(h2h['speedup'] >= RUNNER_GOAL)}); stores bit-identical: "
+        br.markdown(f"20 head-to-head networks: **{h2h['speedup']:.2f}×** faster with 2 workers "
+                  f"(goal: at least {RUNNER_GOAL:g} times as fast; {br.met(h2h['speedup'] >= RUNNER_GOAL)}); stores bit-identical: "
                   f"{'yes' if h2h['bitwise_identical'] else 'no'}.")
     display(tables.table(rt, digits=3, main=[c for c in rt.columns if c != "units phase s"][:tables.MAX_COLUMNS]))
 
@@ -64,13 +55,13 @@ def confirmatory() -> None:
 
     conf = br.load_optional("confirmatory_compute")
     if conf is None:
-        _markdown("*No `benchmarks/results/confirmatory_compute.json` yet: run "
+        br.markdown("*No `benchmarks/results/confirmatory_compute.json` yet: run "
                   "`benchmarks/record_confirmatory.py`.*")
         return
     display(tables.table(br.confirmatory_table(conf), digits=3,
                          caption=f"One run from an empty store: {conf['results']['run_wall_min']:.1f} min wall "
                                  f"(budget {conf['results']['budget_min']} min)."))
-    _markdown(conf["results"]["note"])
+    br.markdown(conf["results"]["note"])
 
 
 def numerics() -> None:
@@ -79,10 +70,10 @@ def numerics() -> None:
 
     num, _ = rv.load()
     if num is None:
-        _markdown("*No `benchmarks/results/numerics.json` yet: run `benchmarks/bench_numerics.py`.*")
+        br.markdown("*No `benchmarks/results/numerics.json` yet: run `benchmarks/bench_numerics.py`.*")
         return
     m = num["machine"]
-    _markdown(f"Measured on {m['cpu']}, {num['setup']['rounds']} rounds (median)"
+    br.markdown(f"Measured on {m['cpu']}, {num['setup']['rounds']} rounds (median)"
               + (", on a shared machine: absolute times are inflated, the ratios less so."
                  if m["shared_machine"] else "."))
     display(tables.table(rv.cost_table(num), digits=3))
@@ -94,7 +85,7 @@ def rederived() -> None:
 
     _, red = rv.load()
     if red is None:
-        _markdown("*No `benchmarks/results/rederive.json` yet: run `benchmarks/record_rederive.py`.*")
+        br.markdown("*No `benchmarks/results/rederive.json` yet: run `benchmarks/record_rederive.py`.*")
         return
     s = rv.summary(red)
     moved = ", ".join(s["moved"]) or "none"
@@ -108,7 +99,7 @@ def rederived() -> None:
         head = (f"**{s['n_rederived']} of {s['n_studies']} studies** are re-derived so far, in "
                 f"{s['measured_min']:.1f} min of measured wall time on 2 workers; the tables of "
                 f"{', '.join(s['pending_claims']) or 'no claim'} are still pending. ")
-    _markdown(
+    br.markdown(
         head + f"Of the {s['n_claims_rederived']} claims whose tables are "
         f"re-derived, the value moved for: **{moved}**; verdicts changed: "
         f"**{', '.join(s['verdicts_changed']) or 'none'}**. A value moves because its networks are "
@@ -150,15 +141,15 @@ def book_smoke(results: dict[str, dict[str, Any]]) -> None:
 
     book = results.get("book")
     if book is None:
-        _markdown("*No `benchmarks/results/book.json` yet: run `benchmarks/bench_book.py`.*")
+        br.markdown("*No `benchmarks/results/book.json` yet: run `benchmarks/bench_book.py`.*")
     smoke = br.book_tables(book)[0] if book else pd.DataFrame()
     bres = book["results"] if book else {}
     if "smoke" not in bres:
         return
     glue(book_smoke_s=bres["smoke"]["total_wall_s"])
     ok = bres["smoke"].get("succeeded", True)
-    _markdown(f"Smoke book: **{bres['smoke']['total_wall_s']:.0f} s** in total (goal: at most "
-              f"{SMOKE_BOOK_GOAL_S / 60:g} minutes; {_met(bres['smoke']['total_wall_s'] <= SMOKE_BOOK_GOAL_S)}). "
+    br.markdown(f"Smoke book: **{bres['smoke']['total_wall_s']:.0f} s** in total (goal: at most "
+              f"{SMOKE_BOOK_GOAL_S / 60:g} minutes; {br.met(bres['smoke']['total_wall_s'] <= SMOKE_BOOK_GOAL_S)}). "
               "Chapters run two at a time, so the steps below add up to more than the total"
               + _not_timed(smoke) + ("." if ok else "; in that run the final `jupyter-book build -W` step **failed** (see "
                "`error` in `benchmarks/results/book.json`), so the time covers executing every "
@@ -226,7 +217,7 @@ def book_clean_clone(results: dict[str, dict[str, Any]]) -> None:
 
     cc = (results.get("book") or {}).get("results", {}).get("full_clean_clone")
     if cc is None:
-        _markdown("*No measured clean-clone build recorded (`benchmarks/bench_book.py clean-clone-log`).*")
+        br.markdown("*No measured clean-clone build recorded (`benchmarks/bench_book.py clean-clone-log`).*")
         return
     glue(book_full_clean_min=cc["total_wall_s"] / 60)
     cmp = pd.DataFrame(cc.get("bitwise_comparison_with_committed_store", []))
@@ -234,9 +225,9 @@ def book_clean_clone(results: dict[str, dict[str, Any]]) -> None:
     n_diff = int(cmp["units_differing"].sum()) if len(cmp) else 0
     glue(book_full_clean_units=n_units, book_full_clean_diff=n_diff)
     claims_cmp = pd.DataFrame(cc.get("claims_rebuilt_vs_committed", []))
-    _markdown(
+    br.markdown(
         f"Paper-scale book from a clean clone with an empty results store: **{cc['total_wall_s'] / 60:.1f} min** "
-        f"in total (goal: at most {CLEAN_CLONE_GOAL_MIN} minutes; {_met(cc['total_wall_s'] <= CLEAN_CLONE_GOAL_MIN * 60)} "
+        f"in total (goal: at most {CLEAN_CLONE_GOAL_MIN} minutes; {br.met(cc['total_wall_s'] <= CLEAN_CLONE_GOAL_MIN * 60)} "
         f"for the book as it was then, with {len(claims_cmp)} claims), including creating the "
         f"virtual environment; {'the build succeeded' if cc['exit_code'] == 0 else 'the build failed'}. "
         + _today(claims_cmp) +

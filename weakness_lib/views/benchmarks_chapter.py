@@ -56,11 +56,6 @@ def _threads(n: Any) -> str:
     return f"{n} thread" + ("" if int(n) == 1 else "s")
 
 
-def _markdown(text: str) -> None:
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
-
 
 def load() -> dict[str, dict[str, Any]]:
     """The benchmark results the page reads (``book`` only once a build of this book wrote it);
@@ -104,10 +99,6 @@ def lambda_max(results: dict[str, dict[str, Any]]) -> Any:
                                 "(PyHessian run long, the new Lanczos path)")
 
 
-def _met(ok: bool) -> str:
-    """Whether a benchmark reached the goal set for it before it ran, in words."""
-    return "met" if ok else "not met"
-
 
 def lambda_verdict(results: dict[str, dict[str, Any]]) -> None:
     """PyHessian as shipped, and the products at equal actual accuracy (glued and said)."""
@@ -133,8 +124,8 @@ def lambda_verdict(results: dict[str, dict[str, Any]]) -> None:
         glue(lam_ratio=ratio)
         verdict = (f"At equal *actual* accuracy (10⁻³) the new Lanczos needs {fast['n_hvp']} products, "
                    f"PyHessian's power iteration {ph_true}: a ratio of {ratio:.2f} "
-                   f"(goal: at most half as many products as PyHessian; {_met(ratio <= 0.5)}).")
-    _markdown(
+                   f"(goal: at most half as many products as PyHessian; {br.met(ratio <= 0.5)}).")
+    br.markdown(
         f"PyHessian *as shipped* stopped after {ph['n_hvp']} products with a relative error of "
         f"{names.num(ph['rel_err'], 2)}: its rule (stop when two successive Rayleigh quotients differ by < 0.1 %) "
         f"measures progress, not accuracy, and the power iteration converges like "
@@ -192,7 +183,7 @@ def trace_cost(results: dict[str, dict[str, Any]]) -> Any:
     d = t["pyhessian_default"]
     lines.append(f". PyHessian's default rule stopped after {d['n_probes']} probes with a relative "
                  f"standard error of {d['rel_stderr']:.1%}.")
-    _markdown("".join(lines))
+    br.markdown("".join(lines))
     return tables.table(br.variance_reduced_table(results["curvature"]), digits=4)
 
 
@@ -203,20 +194,20 @@ def xtrace(results: dict[str, dict[str, Any]]) -> None:
     curv = results["curvature"]
     xt = curv if "xtrace" in curv["results"] else br.load_optional("curvature_xtrace")
     if xt is None:
-        _markdown("*No `curvature_xtrace.json`: run `bench_curvature.py --only xtrace`.*")
+        br.markdown("*No `curvature_xtrace.json`: run `bench_curvature.py --only xtrace`.*")
         return
     xtab = br.xtrace_table(xt)
     display(tables.table(xtab, digits=4))
     hutch_k = _trace_rows(results)["ours_fast"]["n_probes"]
     best = xtab[xtab["self-reported s.e. (mean)"] <= 0.01 * xtab["mean"].abs()]
     if not len(best):
-        _markdown("XTrace did not reach a 1 % standard error at the budgets tried.")
+        br.markdown("XTrace did not reach a 1 % standard error at the budgets tried.")
         return
     k = int(best["HVPs"].min())
     row_k = xtab[xtab["HVPs"] == k].iloc[0]
     glue(xtrace_hvp_1pct=k)
     spread = float(row_k["s.d. over repeats"]) / abs(float(row_k["mean"]))
-    _markdown(
+    br.markdown(
         f"XTrace's self-reported standard error falls below 1 % of the trace at **{k}** "
         f"products (mean over seeds {row_k['self-reported s.e. (mean)']:.3g}); Hutchinson needed "
         f"{hutch_k} products for the same 1 % standard error, {hutch_k / k:.1f}× as many. "
@@ -244,11 +235,11 @@ def training(results: dict[str, dict[str, Any]]) -> Any:
                          missing="no CPU time was recorded for this run"))
     chk = res["ensemble_vs_naive_check"]
     same = ", ".join(f"{float(v):.2f}× on {_threads(k)}" for k, v in res["speedup_at_same_threads"].items())
-    _markdown(
+    br.markdown(
         f"Best ensemble (K = {best_ens['networks']}, {_threads(best_ens['threads'])}) vs best "
         f"one-at-a-time loop ({_threads(best_naive['threads'])}): "
         f"**{res['speedup_best_ensemble_vs_best_naive']:.2f}×** networks·epochs per second "
-        f"(goal: at least twice as fast; {_met(res['speedup_best_ensemble_vs_best_naive'] >= 2)}; at equal "
+        f"(goal: at least twice as fast; {br.met(res['speedup_best_ensemble_vs_best_naive'] >= 2)}; at equal "
         f"thread count: {same}; on 1 thread per CPU-second, which discounts "
         f"time the job spent descheduled: {res['speedup_1thread_per_cpu_s']:.2f}×). The best ensemble reaches "
         f"{best_ens['fraction_of_fp32_gemm_peak']:.0%} and the best loop "
@@ -262,7 +253,7 @@ def training(results: dict[str, dict[str, Any]]) -> Any:
                  key=lambda r: r["networks"])
     if len(bmm) > 1:
         mb = {r["networks"]: 3 * 4 * setup["n_params"] * r["networks"] / 1e6 for r in bmm}
-        _markdown(
+        br.markdown(
             "Throughput per network falls as K grows: " + ", ".join(
                 f"K = {r['networks']}: {r['net_epochs_per_s']:.2f}" for r in bmm) +
             " networks·epochs/s. Every step reads and writes the parameters, gradients and momentum "

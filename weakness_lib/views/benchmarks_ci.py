@@ -18,14 +18,6 @@ from weakness_lib.views.chapter import glue
 SHOWN = 10
 
 
-def _markdown(text: str) -> None:
-    from IPython.display import Markdown, display
-
-    display(Markdown(text))
-
-
-def _met(ok: bool) -> str:
-    return "met" if ok else "not met"
 
 
 def ci() -> None:
@@ -35,16 +27,16 @@ def ci() -> None:
 
     rec = br.load_optional("ci")
     if rec is None:
-        _markdown("*No `benchmarks/results/ci.json` yet: run `benchmarks/bench_ci.py` on a CI log.*")
+        br.markdown("*No `benchmarks/results/ci.json` yet: run `benchmarks/bench_ci.py` on a CI log.*")
         return
     r = rec["results"]
     minutes, goal = r["total_s"] / 60, float(r["goal_min"])
     glue(ci_total_min=minutes, ci_tests=r["tests"].get("passed", 0))
     tests = r["tests"]
-    _markdown(
+    br.markdown(
         f"One clean-clone CI run (`CI=true bash .ci/run` in a fresh clone at commit "
         f"`{r['commit'][:10]}`, {rec['machine']['logical_cores']} cores of an {rec['machine']['cpu']}): "
-        f"**{minutes:.1f} min** (goal: at most {goal:g} minutes; {_met(minutes <= goal)}), "
+        f"**{minutes:.1f} min** (goal: at most {goal:g} minutes; {br.met(minutes <= goal)}), "
         f"{'passed' if r['passed'] else 'failed'}, {tests.get('passed', 0):,} tests passed and "
         f"{tests.get('skipped', 0)} skipped. The machine was {r['note'] or 'otherwise idle'}."
         + _largest_step(r["steps"], r["total_s"]))
