@@ -74,7 +74,12 @@ def toy_on_path(monkeypatch):
     """The runner's toy study importable here and on spawned Dask workers."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.syspath_prepend(str(TESTS))
-    return {"experiment": "toy", "scale": "smoke", "seed": 7, "steps": 1, "n_units": 1}
+    from fixtures.toy_study import Settings
+
+    from weakness_lib.core.settings import build
+
+    return build(Settings, {"experiment": "toy", "scale": "smoke", "seed": 7, "steps": 1, "n_units": 1},
+                 where="the toy's config")
 
 
 def test_workers_log_neither_failed_units_nor_their_shutdown(toy_on_path, monkeypatch, capfd):

@@ -135,3 +135,34 @@ def test_build_names_nested_and_listed_keys():
         with pytest.raises(C.ConfigError) as exc:
             build(Toy, {**base_cfg, **bad}, where="toy.yaml")
         assert str(exc.value) == f"toy.yaml: {message} (scale smoke)"
+
+
+def test_studies_read_typed_settings_whatever_they_are_given():
+    """The engine passes the typed object; a study's entry point turns a plain mapping (a stored
+    table's config, a test's) into the same object, once per distinct mapping."""
+    s = S.load(H2H, "smoke")
+    assert base.typed(s) is s
+    from_mapping = base.typed(s.config)
+    assert from_mapping.config == s.config and from_mapping.n_networks == s.n_networks
+    assert base.typed(dict(s.config)) is from_mapping  # checked once per distinct mapping
+    assert from_mapping.rule("B6") == s.rule("B6")
+    with pytest.raises(C.ConfigError, match="n_networks must be an integer"):
+        base.typed({**s.config, "n_networks": "3"})
+    with pytest.raises(ValueError, match="must name its study"):
+        base.typed({"n_networks": 3})
+    from weakness_lib.studies.bennett import head_to_head as h2h
+
+    assert h2h.units(s.config) == h2h.units(s)
+
+
+def test_replace_checks_the_change_and_keeps_config_and_claims():
+    s = S.load(H2H, "smoke")
+    r = s.replace(n_networks=5, bootstrap_seed=3)
+    assert (r.n_networks, r.bootstrap_seed) == (5, 3) and s.n_networks != 5
+    assert r.config == {**s.config, "n_networks": 5, "bootstrap_seed": 3}
+    assert r.claims == s.claims and type(r) is type(s)
+    assert dataclasses.replace(s, n_networks=5).__dict__.get("_config") is None  # why replace exists
+    with pytest.raises(C.ConfigError, match="n_networks must be an integer, got 'five'"):
+        s.replace(n_networks="five")
+    with pytest.raises(C.ConfigError, match="unknown key n_netwroks"):
+        s.replace(n_netwroks=5)

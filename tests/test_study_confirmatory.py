@@ -10,6 +10,7 @@ import pytest
 from fixtures.helpers import numbers, tiny_configs
 
 from weakness_lib.core.config import experiment_config
+from weakness_lib.engine import base
 from weakness_lib.studies.bennett import head_to_head as h2h
 from weakness_lib.studies.bennett import replication as rep
 from weakness_lib.studies.bennett import robustness_population as rp
@@ -75,9 +76,9 @@ def test_pooled_rho_is_one_for_a_perfect_measure_and_ignores_a_dataset_shift():
 
 # -- the two probe designs ------------------------------------------------------------------------
 def test_test_split_design_keeps_probe_and_evaluation_disjoint_and_nests_training_sets():
-    cfg = {**experiment_config("robustness_population", "full"), "dataset": "mnist"}
-    small = data_for(cfg, n_train=2000)
-    big = data_for(cfg, n_train=10000)
+    cfg = base.settings("robustness_population", "full")
+    small = data_for(cfg, dataset_name="mnist", n_train=2000)
+    big = data_for(cfg, dataset_name="mnist", n_train=10000)
     assert len(small.probe_x) == 5000 and len(small.Xt) == 5000
     # the two halves of the test set: no image in both (compared as exact rows)
     probe = {bytes(r.numpy().tobytes()) for r in small.probe_x}

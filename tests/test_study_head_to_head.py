@@ -23,6 +23,7 @@ from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.store import Table
 from weakness_lib.engine import base
 from weakness_lib.studies.bennett import head_to_head as h2h
+from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.networks import family_of, measure_families, orientation_of
 from weakness_lib.views import head_to_head as report
 
@@ -110,7 +111,7 @@ def test_smoke_study_units_summary_analyse_claims(tiny):
     summary = h2h.summarise(table.config, table.rows())
     text = json.dumps(summary, allow_nan=False)
     assert json.loads(text) == summary
-    direct = h2h.statistics(table.to_frame(), table.config)
+    direct = h2h.statistics(table.to_frame(), base.typed(table.config))
     back = h2h.stats_from_json(json.loads(text))
     assert back["constant"] == direct["constant"] and list(back["tables"]) == list(direct["tables"])
     for target, t in direct["tables"].items():
@@ -217,9 +218,14 @@ def _synthetic(n=40, seed=0):
     return df
 
 
+def _bootstrap(resamples: int) -> settings.HeadToHead:
+    """The smoke settings of the MNIST head-to-head with ``resamples`` bootstrap resamples, seed 0."""
+    return base.settings("head_to_head_mnist", SCALE).replace(bootstrap_resamples=resamples, bootstrap_seed=0)
+
+
 def test_statistics_raw_and_oriented_signs():
     df = _synthetic()
-    out = h2h.statistics(df, {"bootstrap_resamples": 200, "bootstrap_seed": 0})
+    out = h2h.statistics(df, _bootstrap(200))
     t = out["tables"]["test_acc"].set_index("measure")
     w1, w1_const = column("w1", tau=0.01), column("w1", tau=0.1)
     assert t.loc[w1, "rho"] == pytest.approx(1.0)
@@ -233,7 +239,7 @@ def test_statistics_raw_and_oriented_signs():
 
 @pytest.mark.parametrize("n", [3, 12])  # 3: degenerate bootstrap, no partial ρ; 12: partial ρ
 def test_summary_json_round_trip_is_exact_with_nan(n):
-    cfg = {"bootstrap_resamples": 50, "bootstrap_seed": 0}
+    cfg = _bootstrap(50)
     df = _synthetic(n=n, seed=1)
     stats = h2h.statistics(df, cfg)
     data = h2h.summarise(cfg, df.to_dict("records"))

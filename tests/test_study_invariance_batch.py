@@ -123,7 +123,7 @@ def test_invariance_evidence_from_synthetic_rows():
 def test_batch_size_smoke_study(results):
     cfg = experiment_config(bs.EXPERIMENT, SCALE)
     (keys,) = bs.units(cfg)
-    assert keys == [bs.run_key(*u) for u in bs.run_order(cfg)]
+    assert keys == [bs.run_key(*u) for u in bs.run_order(base.typed(cfg))]
     drive(bs, skip=(keys[0],))
     with pytest.raises(base.MissingResults, match="weakness-repro run batch_size"):
         bs.analyse(SCALE)
@@ -165,7 +165,8 @@ def test_advantage_is_paired_mean_and_standard_error():
 
 
 def test_batch_run_order_puts_verdict_cells_first():
-    cfg = {"n_values": [5000, 2000, 60000, 10000], "seeds": [0, 1]}
+    cfg = base.settings(bs.EXPERIMENT, SCALE).replace(n_values=[5000, 2000, 60000, 10000],
+                              seeds=[0, 1])
     order = bs.run_order(cfg)
     assert len(order) == len(set(order)) == 4 * 2 * 2
     assert {n for n, _, _ in order[:8]} == {2000, 60000}

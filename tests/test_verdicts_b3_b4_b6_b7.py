@@ -115,9 +115,9 @@ def test_b7_secondary_simplicity_somewhat_predictive():
 def test_evaluate_writes_the_paper_comparison_from_the_registration():
     import pandas as pd
 
-    cfg = {"primary_weakness": "a", "secondary_weakness": "b", "primary_sharpness": "s",
-           "primary_simplicity": "c"}
     for study in ("head_to_head_mnist", "head_to_head_fmnist"):
+        cfg = base.settings(study, "smoke").replace(primary_weakness="a", secondary_weakness="b",
+                                                    primary_sharpness="s", primary_simplicity="c")
         rule = h2h.claim_rule(study)
         paper, alpha = _paper(rule)
         table = pd.DataFrame([

@@ -49,7 +49,7 @@ def w1(*, gd_acc=None, sam_acc=None, gd_trace=None, sam_trace=None, bn_acc=None,
                      "final_trace": 12.0, "feature_ratio": bn_ratio[s]})
     cons = {"rel_err_dense": rel_err, "hutchinson_z": z, "closed_form_trace": 45.1,
             "dense_trace": 45.1}
-    return S1.checks(R1, {"d": 30, "seeds": SEEDS}, rows, cons)
+    return S1.checks(R1, base.settings("wen_scenario_1", "smoke").replace(d=30, seeds=SEEDS), rows, cons)
 
 
 def test_w1_all_conditions_hold():
@@ -127,7 +127,8 @@ def w2(*, sam_acc=None, peak=None, trace=None, gd_acc=None, ctrl_acc=None, cons=
                      "final_trace": 70.0})
         rows.append({"run": "sam1_nobias", "seed": s, "final_test_acc": ctrl_acc[s],
                      "final_trace": 28.0})
-    return S2.checks(R2, {"d": 30, "seeds": SEEDS}, rows, cons or cons_ok())
+    return S2.checks(R2, base.settings("wen_scenario_2", "smoke").replace(d=30, seeds=SEEDS), rows,
+                     cons or cons_ok())
 
 
 def test_w2_all_conditions_hold():
@@ -193,7 +194,8 @@ def w3(*, sam_acc=None, sam_trace=None, sgd_acc=None, sgd_trace=None, cons=None,
                      "final_trace": sam_trace[s], "final_trace_hutchinson": 2.1})
         rows.append({"run": "sgd_simln_projected", "seed": s, "final_test_acc": sgd_acc[s],
                      "final_trace": sgd_trace[s]})
-    return S3.checks(R3, {"seeds": SEEDS, "n_test": n_test}, rows, cons or cons_ok())
+    return S3.checks(R3, base.settings("wen_scenario_3", "smoke").replace(seeds=SEEDS, n_test=n_test), rows,
+                     cons or cons_ok())
 
 
 def test_w3_all_conditions_hold():

@@ -10,11 +10,13 @@ from scipy import stats as sps
 
 from weakness_lib.bennett import added_information as ai
 from weakness_lib.bennett.stats import partial_spearman
+from weakness_lib.engine import base
 from weakness_lib.studies.bennett import weakness_vs_validation as iv
 
-CFG = {"measure": "w2", "target": "test_acc", "oracle": "val_acc", "control": "mean_conf",
-       "bootstrap_resamples": 400, "bootstrap_seed": 0, "noise_simulations": 300, "noise_seed": 0,
-       "populations": {"mnist": "a", "fashion_mnist": "b"}, "experiment": "weakness_vs_validation"}
+#: IV's registered settings with fewer resamples and two synthetic populations (typed, as analysed)
+CFG = base.settings("weakness_vs_validation", "full").replace(
+    bootstrap_resamples=400, bootstrap_seed=0, noise_simulations=300, noise_seed=0,
+    populations={"mnist": "a", "fashion_mnist": "b"})
 
 
 def _population(n: int, seed: int, added: float) -> pd.DataFrame:
@@ -128,7 +130,7 @@ def test_verdict_rule_both_sides(rho_p, verdict):
 def test_dataset_report_and_claim_value_is_the_smaller_partial(monkeypatch):
     frames = {"a": _population(60, 7, added=1.0), "b": _population(60, 8, added=0.0)}
     per = {d: {"population": s, **iv.dataset_report(CFG, frames[s], 5000)}
-           for d, s in CFG["populations"].items()}
+           for d, s in CFG.populations.items()}
     verdict, adjusted = iv.iv_verdict(per, 0.05)
     assert verdict == "partially_reproduced"
     assert set(per["mnist"]) >= {"given_oracle", "given_confidence", "given_both", "difference",

@@ -17,7 +17,7 @@ from weakness_lib.studies.wen import scenario_3 as S3
 
 STUDIES = ["wen_scenario_1", "wen_scenario_2", "wen_scenario_3"]
 
-TINY = {
+_TINY = {
     "d": 8,
     "n_train": 20,
     "n_test": 100,
@@ -48,6 +48,8 @@ TINY = {
         },
     },
 }
+#: scenario 3's smoke settings with a tiny xor problem and three runs (typed, as the engine passes them)
+TINY = base.typed({**experiment_config("wen_scenario_3", "smoke"), **_TINY})
 
 
 @pytest.mark.parametrize("run", ["a", "b", "c"])
@@ -56,7 +58,7 @@ def test_a_unit_recomputes_bit_for_bit(run):
     second = W.train_unit(TINY, f"{run}/seed0")
     strip = lambda r: {k: v for k, v in r.items() if not k.endswith("_s")}  # noqa: E731
     assert strip(first) == strip(second)
-    assert first["epochs"] == TINY["runs"][run]["phases"][0]["epochs"]
+    assert first["epochs"] == TINY.runs[run].phases[0]["epochs"]
     assert [h["epoch"] for h in first["history"]][0] == 0
     assert first["final_trace_window_points"] >= 1
 
@@ -77,13 +79,14 @@ def test_mean_ci95_uses_student_t():
 
 
 def smoke(name):
-    return registry.get(name).load(), experiment_config(name, "smoke")
+    """The study module of ``name`` and its typed smoke settings (what the engine passes)."""
+    return registry.get(name).load(), base.settings(name, "smoke")
 
 
 def drive(name, skip=()):
     """Compute every smoke unit of ``name`` (except ``skip``) and store it, as the runner does."""
     mod, cfg = smoke(name)
-    table = base.table(name, "smoke", cfg)
+    table = base.table(name, "smoke", cfg.config)
     for key in [k for stage in mod.units(cfg) for k in stage]:
         if key not in skip:
             table.put(key, mod.compute_unit(cfg, key), wall_s=0.0)
@@ -134,7 +137,7 @@ def test_analyse_and_claims_from_the_stored_rows(name, smoke_store):
     assert claim.verdict == result["checks"]["verdict"]
     assert claim.provenance["tables"][0]["units"] == 1 + len(W.unit_keys(cfg))
     assert claim.details["deviations"] == " ".join(base.rule(name, claim.claim_id)["deviations"].split())
-    assert set(result["final"]["run"]) == set(cfg["runs"])
+    assert set(result["final"]["run"]) == set(cfg.runs)
     assert len(result["history"]) > 0 and result["bound"] > 0
     if claim.ci95 is not None:
         assert claim.ci95[0] <= claim.our_value <= claim.ci95[1]

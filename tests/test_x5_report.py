@@ -21,8 +21,10 @@ from weakness_lib.studies.bennett import robustness_rules as rules_mod
 from weakness_lib.views import robustness as rr
 
 HP = list(rp.HPARAMS)
-CFG = {"datasets": ["mnist", "fashion_mnist"], "n_eval": 10_000, "bootstrap_resamples": 50,
-       "bootstrap_seed": 0, "primary_weakness": "w2", "secondary_weakness": "w1_tau0.01"}
+#: the population's smoke settings with both datasets, few resamples and the registered measures
+CFG = base.settings("robustness_population", "smoke").replace(
+    datasets=["mnist", "fashion_mnist"], n_eval=10_000, bootstrap_resamples=50, bootstrap_seed=0,
+    primary_weakness="w2", secondary_weakness="w1_tau0.01")
 
 
 def _population() -> pd.DataFrame:
@@ -34,7 +36,7 @@ def _population() -> pd.DataFrame:
     """
     rng = np.random.default_rng(0)
     rows = []
-    for ds in CFG["datasets"]:
+    for ds in CFG.datasets:
         for i, (n, w, d, lr) in enumerate(itertools.product([1, 2], repeat=4)):
             for s in (0, 1):
                 gap = 0.05 * i + 0.02 * s
@@ -56,9 +58,9 @@ def population():
 # ------------------------------------------------------------------ the rule for every variant
 def test_rule_per_variant_on_both_sides(population):
     _, sc = population
-    rules = rules_mod.rule_per_variant(sc, CFG["datasets"])
+    rules = rules_mod.rule_per_variant(sc, CFG.datasets)
     assert set(rules) == {"w2", "w1_tau0.01", "mean_A_tau0.01"}  # weakness family only (no control)
-    for ds in CFG["datasets"]:
+    for ds in CFG.datasets:
         w2 = rules["w2"][ds]
         assert w2["sign_error_max"] == 0.0 and w2["psi"] == pytest.approx(1.0)
         assert w2["best_sharpness_sign_error_max"] > 0 and w2["holds"]
@@ -71,7 +73,7 @@ def test_rule_per_variant_on_both_sides(population):
     assert w1["fashion_mnist"]["sign_error_max"] == 1.0 and w1["fashion_mnist"]["psi"] == pytest.approx(-1.0)
     # the verdict reads W2 only, whatever the variants do
     assert rp.x5_verdict({ds: rules_mod.robustly_predictive(sc[f"{ds}/gap_acc"], "w2")
-                          for ds in CFG["datasets"]}) == "reproduced"
+                          for ds in CFG.datasets}) == "reproduced"
 
 
 def test_a_variant_scored_on_one_dataset_only_is_not_robust_on_both():
@@ -99,8 +101,8 @@ def test_environment_counts_on_a_grid_counted_by_hand():
 
 def test_environment_counts_agree_with_the_score_tables(population):
     df, sc = population
-    counts = rules_mod.environment_counts(df, HP, CFG["n_eval"])
-    for ds in CFG["datasets"]:
+    counts = rules_mod.environment_counts(df, HP, CFG.n_eval)
+    for ds in CFG.datasets:
         assert counts[ds]["total"] == 16 * 4  # ordered: each configuration is first of 1 per hparam
         assert (sc[f"{ds}/gap_acc"]["n_environments"] == counts[ds]["kept"]).all()
 
@@ -159,8 +161,8 @@ def test_psi_between_table_orients_every_measure(population):
 def test_summary_format_2_and_an_old_summary_still_reads(population, monkeypatch):
     df, _ = population
     s = rp.summarise(CFG, df.to_dict(orient="records"))
-    assert s["format"] == rp.SUMMARY_FORMAT == 2 and set(s["psi_between"]) == set(CFG["datasets"])
-    table = SimpleNamespace(config=CFG, to_frame=lambda: df)
+    assert s["format"] == rp.SUMMARY_FORMAT == 2 and set(s["psi_between"]) == set(CFG.datasets)
+    table = SimpleNamespace(config=CFG.config, to_frame=lambda: df)
     monkeypatch.setattr(base, "summary", lambda t: {"format": 1, "scores": s["scores"]})
     scores, source = rp.stored_scores(table)
     assert source == "stored" and set(scores) == set(s["scores"])
@@ -191,6 +193,7 @@ def test_the_runner_refreshes_an_old_summary_without_computing_units(tmp_path, m
         analyse=lambda scale: {}, claims=lambda result: [])
     study = Study("fake", "unused", "none", ())
     monkeypatch.setattr(Study, "load", lambda self: module)
+    monkeypatch.setattr(base, "typed", lambda config: config)  # a fake study has no typed settings
     finalise_study(study, "smoke", table)
     assert calls == [1] and table.summary(digest) == {"format": 2}
     finalise_study(study, "smoke", table)  # current now: not recomputed
@@ -201,8 +204,8 @@ def test_the_runner_refreshes_an_old_summary_without_computing_units(tmp_path, m
 @pytest.fixture(scope="module")
 def result(population):
     df, sc = population
-    return {"config": CFG, "scores": sc, "per_variant": rules_mod.rule_per_variant(sc, CFG["datasets"]),
-            "environments": rules_mod.environment_counts(df, HP, CFG["n_eval"]),
+    return {"config": CFG.config, "settings": CFG, "scores": sc, "per_variant": rules_mod.rule_per_variant(sc, CFG.datasets),
+            "environments": rules_mod.environment_counts(df, HP, CFG.n_eval),
             "psi_between": rp.psi_between(CFG, df)}
 
 

@@ -69,7 +69,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         for s in registry.STUDIES.values():
             try:
                 t = base.table(s.name, scale)
-                expected = [k for stage in s.load().units(t.config) for k in stage]
+                expected = [k for stage in s.load().units(base.typed(t.config)) for k in stage]
             except Exception as exc:  # a stale or unreadable table is reported, not fatal
                 print(f"  {s.name:<22} ERROR {exc}")
                 continue

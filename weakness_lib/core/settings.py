@@ -62,6 +62,13 @@ class StudySettings:
         """The registration's ``claims`` blocks (targets and thresholds), empty if not given."""
         return self.__dict__.get("_claims", {})
 
+    def replace(self, **changes: Any) -> StudySettings:
+        """A copy with ``changes`` applied to its config, checked like the original (a test's or a
+        reader's variant of registered settings; ``dataclasses.replace`` would lose ``config``)."""
+        return build(type(self), {**self.__dict__["_config"], **changes},
+                     where=f"{self.experiment} settings with {', '.join(changes)} replaced",
+                     claims=self.claims)
+
     def rule(self, claim_id: str) -> dict[str, Any]:
         """The registration block of ``claim_id`` (prose, ``target`` and ``thresholds``)."""
         if claim_id not in self.claims:

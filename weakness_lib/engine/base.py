@@ -9,7 +9,7 @@ chapters. It provides, with no other entry points:
     artifacts of stages < k.
 ``compute_unit(cfg, key, device="cpu") -> dict``
     The row of one unit, computed from scratch and deterministically (bit for bit on the CPU under
-    ``cfg["torch_threads"]``). It never writes the results store: binary artifacts are returned
+    ``cfg.torch_threads``). It never writes the results store: binary artifacts are returned
     in ``row["_artifacts"] = {file name: bytes}`` and written by the driver. It is also what
     ``weakness-repro verify`` calls.
 ``analyse(scale, **params) -> dict``
@@ -23,6 +23,11 @@ chapters. It provides, with no other entry points:
     (``studies/<paper>/settings.py``): every key of its config with its type and default.
     :func:`settings` builds the validated object once from the YAML; its ``config`` names the table
     and its ``rule(claim)`` gives the targets and thresholds that the verdicts read.
+
+``cfg`` is that typed object: the engine passes the registered one (or, for ``verify``, the one
+built from a stored table's config). A study's entry points also accept a plain mapping (a stored
+config, or one a test wrote) and turn it into the typed object first (:func:`typed`), so the
+study's own code reads typed fields (``cfg.n_train``), never string keys.
 
 Optionally ``summarise(cfg, rows) -> dict``: expensive derived numbers (e.g. bootstrap tables) that
 the runner computes once after the units and stores beside the table (see :func:`summary`).
@@ -41,6 +46,7 @@ from weakness_lib.core.paths import project_root
 from weakness_lib.core.settings import StudySettings
 from weakness_lib.core.store import ResultsStore, Table, config_hash
 from weakness_lib.engine import settings as registered
+from weakness_lib.engine.settings import typed
 
 __all__ = [
     "MissingResults",
@@ -53,6 +59,7 @@ __all__ = [
     "registered_claim",
     "rule",
     "settings",
+    "typed",
 ]
 
 
@@ -100,7 +107,7 @@ def load_table(name: str, scale: str, expected: list[str] | None = None) -> Tabl
 
     t = table(name, scale)
     if expected is None:
-        expected = [k for stage in registry.get(name).load().units(t.config) for k in stage]
+        expected = [k for stage in registry.get(name).load().units(typed(t.config)) for k in stage]
     missing = [k for k in expected if k not in t]
     if missing:
         raise MissingResults(

@@ -23,7 +23,10 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weakness_lib.core.settings import StudySettings
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 #: seconds to wait for an existing scheduler (``--scheduler``) to answer, and the variable overriding it
@@ -118,7 +121,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def execute_unit(module: str, cfg: dict[str, Any], key: str, device: str) -> tuple[str, dict, float]:
+def execute_unit(module: str, cfg: StudySettings, key: str, device: str) -> tuple[str, dict, float]:
     """Run one unit (on a worker): ``(key, row, wall seconds)``. Never touches the store.
 
     A study lists the devices its units can use in ``DEVICES`` (default: CPU only); on any other
@@ -126,7 +129,7 @@ def execute_unit(module: str, cfg: dict[str, Any], key: str, device: str) -> tup
     ``_device`` (bookkeeping, not compared by ``verify``)."""
     from weakness_lib.core import numerics  # importing weakness_lib pins this worker's dispatch
 
-    numerics.require_pinned(f"a unit of {cfg.get('experiment', module)} on this worker")
+    numerics.require_pinned(f"a unit of {cfg.experiment} on this worker")
     mod = importlib.import_module(module)
     if device not in getattr(mod, "DEVICES", ("cpu",)):
         device = "cpu"
@@ -210,7 +213,7 @@ class Executor:
                 f"try --workers 1 (units run in this process), or give a slow machine more than "
                 f"{timeout:g} s with {CLUSTER_TIMEOUT_ENV}") from None
 
-    def submit(self, tag: Any, module: str, cfg: dict[str, Any], key: str, device: str) -> None:
+    def submit(self, tag: Any, module: str, cfg: StudySettings, key: str, device: str) -> None:
         """Queue one unit; ``tag`` comes back with its outcome."""
         if self.inline:
             self._queue.append((tag, (module, cfg, key, device)))
@@ -218,7 +221,7 @@ class Executor:
         from dask.distributed import as_completed
 
         fut = self.client().submit(execute_unit, module, cfg, key, device, pure=False,
-                                   key=f"{cfg['experiment']}-{key}-{time.time_ns()}")
+                                   key=f"{cfg.experiment}-{key}-{time.time_ns()}")
         self._futures[fut.key] = (fut, tag)
         if self._ac is None:
             self._ac = as_completed([fut])

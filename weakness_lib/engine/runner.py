@@ -35,6 +35,7 @@ from weakness_lib.core import numerics
 from weakness_lib.core.claims import write_claim
 from weakness_lib.core.config import result_settings
 from weakness_lib.core.provenance import git_commit, now_iso
+from weakness_lib.core.settings import StudySettings
 from weakness_lib.core.store import ResultsStore, Table, ensure_writable
 from weakness_lib.engine import base, registry
 from weakness_lib.engine.executor import Executor, resolve_device
@@ -110,6 +111,7 @@ class _Progress:
     table: Table
     stages: list[list[str]]
     bar: Any
+    settings: StudySettings  # the typed settings of ``table`` (what its units are computed from)
     stage: int = -1
     pending: set[str] = field(default_factory=set)
     computed: int = 0
@@ -134,7 +136,7 @@ def _launch_next_stage(p: _Progress, executor: Executor, device: str) -> None:
             ensure_writable(p.table.folder)
             check_numerics(p.study, p.table)
         for key in missing:
-            executor.submit((p.study.name, key), p.study.module, p.table.config, key, device)
+            executor.submit((p.study.name, key), p.study.module, p.settings, key, device)
             p.pending.add(key)
 
 
@@ -150,11 +152,12 @@ def compute_studies(studies: list[Study], tables: dict[str, Table], executor: Ex
     states: dict[str, _Progress] = {}
     for i, s in enumerate(studies):
         t = tables[s.name]
-        stages = s.load().units(t.config)
+        cfg = base.typed(t.config)
+        stages = s.load().units(cfg)
         order = [k for st in stages for k in st]
         bar = tqdm(total=len(order), initial=sum(k in t for k in order), desc=f"{s.name:<20}",
                    unit="unit", disable=not progress, position=i, leave=True)
-        states[s.name] = _Progress(s, t, stages, bar)
+        states[s.name] = _Progress(s, t, stages, bar, cfg)
     try:
         for p in states.values():
             _launch_next_stage(p, executor, device)
@@ -203,7 +206,7 @@ def finalise_study(study: Study, scale: str, table: Table,
     if hasattr(module, "summarise"):
         digest = base.rows_digest(table.rows())
         if not summary_current(module, table.summary(digest)):
-            table.write_summary(digest, module.summarise(table.config, table.rows()))
+            table.write_summary(digest, module.summarise(base.typed(table.config), table.rows()))
     result = module.analyse(scale, **study.params)
     derived = derived or {"git_commit": git_commit(), "date": now_iso()}  # volatile: never rewrites
     for claim in module.claims(result):

@@ -24,9 +24,10 @@ from weakness_lib.core.config import (
 from weakness_lib.core.paths import check_scale
 from weakness_lib.core.settings import StudySettings, build
 
-__all__ = ["load", "of", "settings_class"]
+__all__ = ["load", "of", "settings_class", "typed"]
 
 _CACHE: dict[tuple, StudySettings] = {}
+_TYPED: dict[tuple, StudySettings] = {}
 
 
 def settings_class(name: str) -> type[StudySettings]:
@@ -69,3 +70,21 @@ def of(name: str, config: Mapping[str, Any], *, where: str | None = None) -> Stu
     registered = load(name, str(config.get("scale") or "full"))
     return build(settings_class(name), config, where=where or f"config of {name}",
                  claims=registered.claims)
+
+
+def typed(config: StudySettings | Mapping[str, Any]) -> StudySettings:
+    """``config`` as its study's typed settings: a settings object as it is; a mapping (a stored
+    table's config, or one a test wrote) checked by :func:`of` against the study it names
+    (``experiment``), once per distinct mapping. Every entry point of a study passes its
+    argument through this, so the study's code reads typed fields only."""
+    if isinstance(config, StudySettings):
+        return config
+    from weakness_lib.core.store import config_hash
+
+    name = str(config.get("experiment") or "")
+    if not name:
+        raise ValueError("a study's config must name its study (key 'experiment')")
+    key = (name, config_hash(dict(config)), _stamp(name))
+    if key not in _TYPED:
+        _TYPED[key] = of(name, config)
+    return _TYPED[key]

@@ -87,6 +87,7 @@ def verify_units(spec: Study, table: Table, chosen: list[str], seed: int | None)
     """Recompute ``chosen`` units of ``table`` and print one line each: (failures, inexact)."""
     module = spec.load()
     n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
+    cfg = base.typed(table.config)
     print(_header(spec, table, len(chosen), n_threads, seed))
     w = max(22, *(len(k) for k in chosen))
     print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
@@ -94,7 +95,7 @@ def verify_units(spec: Study, table: Table, chosen: list[str], seed: int | None)
     for key in chosen:
         start = time.perf_counter()
         with base.threads(n_threads):
-            new = jsonable({k: v for k, v in module.compute_unit(table.config, key).items()
+            new = jsonable({k: v for k, v in module.compute_unit(cfg, key).items()
                              if k != "_artifacts"})
         stored = table.get(key)
         diffs, excused = compare_row(stored, new, table.config)
@@ -168,7 +169,7 @@ def config_problem(spec: Study, table: Table) -> str | None:
 def _refusal(spec: Study, table: Table, scale: str, units: list[str]) -> str | None:
     """Why ``verify`` cannot run on this table (one line), or ``None``."""
     keys = table.keys()
-    if not keys and not spec.load().units(table.config):
+    if not keys and not spec.load().units(base.typed(table.config)):
         return (f"{spec.name} trains nothing (it analyses the stored tables of "
                 f"{', '.join(spec.needs)}): verify those")
     if not keys:
@@ -212,7 +213,7 @@ def sample_pool(max_unit_s: float) -> tuple[list[tuple[str, str]], list[str]]:
         if not numerics.table_comparable(table)[0]:
             skipped.append(spec.name)
             continue
-        first = set(spec.load().units(table.config)[0])  # later stages may retrain their input
+        first = set(spec.load().units(base.typed(table.config))[0])  # later stages may retrain their input
         pool += [(spec.name, r["key"]) for r in table.rows()
                  if r["key"] in first and float(r.get("_wall_s") or 0.0) <= max_unit_s]
     return pool, skipped

@@ -27,10 +27,10 @@ def _tracked(result: Mapping[str, Any]) -> list[str]:
 
 def advantage_table(result: Mapping[str, Any]) -> Any:
     """A(n) = acc(small batch) − acc(large batch) per n, beside the paper's."""
-    cfg, adv = result["config"], result["advantage"]
+    cfg, adv = result["settings"], result["advantage"]
     show = adv[["n", "seeds", "acc_small", "acc_large", "advantage_pp", "se_pp", "paper_pp"]].rename(columns={
-        "acc_small": f"test acc, batch {cfg['batch_small']} (%)",
-        "acc_large": f"test acc, batch {cfg['batch_large']} (%)",
+        "acc_small": f"test acc, batch {cfg.batch_small} (%)",
+        "acc_large": f"test acc, batch {cfg.batch_large} (%)",
         "advantage_pp": "advantage A(n) = small − large (pp)", "se_pp": "s.e. (pp)", "paper_pp": "paper (pp)"})
     return tables.table(show, formats={"n": "{:,.0f}"}, digits=3,
                         missing="the paper reports the advantage only at n = 2,000 and n = 60,000")

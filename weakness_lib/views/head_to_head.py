@@ -45,11 +45,11 @@ def _acc(result: Mapping[str, Any]) -> pd.DataFrame | None:
 # ---------------------------------------------------------------------------------------------
 def overview(result: Mapping[str, Any]) -> pd.DataFrame:
     """The networks: sizes of the data, accuracy summary and compute time."""
-    cfg, frame, wall = result["config"], result["frame"], result["wall"]
+    cfg, frame, wall = result["settings"], result["frame"], result["wall"]
     return pd.Series({
-        "networks": len(frame), "training images": cfg["n_train"], "probe images (W1)": cfg["n_probe"],
-        "W2 probe images": cfg["w2_probe"], "curvature batch": cfg["curvature_batch"],
-        "epochs": cfg["train"]["epochs"],
+        "networks": len(frame), "training images": cfg.n_train, "probe images (W1)": cfg.n_probe,
+        "W2 probe images": cfg.w2_probe, "curvature batch": cfg.curvature_batch,
+        "epochs": cfg.train.epochs,
         "train accuracy (mean)": f'{frame["train_acc"].mean():.4f}',
         "test accuracy mean ± sd": f'{frame["test_acc"].mean():.4f} ± {frame["test_acc"].std():.4f}',
         "test accuracy range": f'{frame["test_acc"].min():.4f} – {frame["test_acc"].max():.4f}',
@@ -86,13 +86,13 @@ def measures(result: Mapping[str, Any]):  # -> pandas Styler | None
 
 def other_targets(result: Mapping[str, Any]):  # -> pandas Styler | None
     """The registered and a few other measures against test error and the two gaps."""
-    cfg = result["config"]
+    cfg = result["settings"]
     tables = [t for k, t in result["stats"]["tables"].items() if k != "test_acc"]
     if not tables:
         return None
     other = pd.concat(tables, ignore_index=True)
-    keep = [cfg["primary_weakness"], cfg["secondary_weakness"], cfg["primary_sharpness"],
-            cfg["primary_simplicity"], *EXTRA_MEASURES]
+    keep = [cfg.primary_weakness, cfg.secondary_weakness, cfg.primary_sharpness,
+            cfg.primary_simplicity, *EXTRA_MEASURES]
     cols = ["target", "measure", "family", "rho", "rho_oriented", "ci_lo", "ci_hi", "p_holm", "p"]
     return (other[other["measure"].isin(keep)][cols].style.format(precision=3)
             .format({"p": "{:.2g}", "p_holm": "{:.2g}"}))
@@ -108,10 +108,10 @@ def scatter(result: Mapping[str, Any]):  # -> matplotlib Figure
     import seaborn as sns
     from matplotlib.ticker import MaxNLocator
 
-    cfg, frame = result["config"], result["frame"]
-    pick = [(cfg["primary_weakness"], "weakness (primary)"), (cfg["secondary_weakness"], "weakness"),
-            ("entropy_bits", None), (cfg["primary_sharpness"], "sharpness"),
-            ("trace", "sharpness"), (cfg["primary_simplicity"], "complexity")]
+    cfg, frame = result["settings"], result["frame"]
+    pick = [(cfg.primary_weakness, "weakness (primary)"), (cfg.secondary_weakness, "weakness"),
+            ("entropy_bits", None), (cfg.primary_sharpness, "sharpness"),
+            ("trace", "sharpness"), (cfg.primary_simplicity, "complexity")]
     acc = _acc(result)
     rho = {} if acc is None else dict(zip(acc["measure"], acc["rho"], strict=True))
     fig, axes = plt.subplots(3, 2, figsize=style.figsize(3, 2, panel_aspect=0.8), sharey=True)
@@ -151,7 +151,7 @@ def primary_p(result: Mapping[str, Any]) -> float:
     """The two-sided p of the primary weakness estimator against test accuracy, from the stored
     statistics (the claim file keeps its ρ, CI and verdict, not this p); 1 where ρ is undefined."""
     acc = _acc(result)
-    hit = None if acc is None else acc[acc["measure"] == result["config"]["primary_weakness"]]
+    hit = None if acc is None else acc[acc["measure"] == result["settings"].primary_weakness]
     return 1.0 if hit is None or hit.empty else float(hit["p"].iloc[0])
 
 
@@ -185,11 +185,11 @@ def strongest(result: Mapping[str, Any]) -> dict[str, Any]:
     """Which measures predict test accuracy most strongly (largest |ρ|), sharpness against weakness:
     the ρ and p of SAM, adaptive SAM and the primary sharpness measure, the strongest weakness
     estimator (either sign), and a sentence that says which family leads (unprefixed glue keys)."""
-    acc, cfg, label = _acc(result), result["config"], result["dataset_label"]
+    acc, cfg, label = _acc(result), result["settings"], result["dataset_label"]
     nan = float("nan")
     rows = {} if acc is None else {m: r for m, r in zip(acc["measure"], acc.to_dict("records"), strict=True)}
     out: dict[str, Any] = {}
-    for key, measure in {**QUOTED_SHARPNESS, "lmax": cfg["primary_sharpness"]}.items():
+    for key, measure in {**QUOTED_SHARPNESS, "lmax": cfg.primary_sharpness}.items():
         r = rows.get(measure, {})
         out.update({f"{key}_rho": r.get("rho", nan), f"{key}_p": r.get("p", nan), f"{key}_p_holm": r.get("p_holm", nan)})
     ranked = [] if acc is None else sorted(
@@ -240,11 +240,11 @@ def _given_loss(ranked: list[dict[str, Any]]) -> str:
 def verdict_markdown(result: Mapping[str, Any], claim: Mapping[str, Any]) -> str:
     """The verdict of the claim file ``claim`` under the registered rule, with the paper's values and
     the secondary measures."""
-    cfg, d = result["config"], claim["details"]
+    cfg, d = result["settings"], claim["details"]
     paper = result["rule"]["target"]["weakness"]
     ci = "undefined" if claim["ci95"] is None else f"[{claim['ci95'][0]:+.3f}, {claim['ci95'][1]:+.3f}]"
     lines = [f"**Verdict (pre-registered rule): {claim['verdict'].replace('_', ' ')}.** Primary weakness "
-             f"{names.label(cfg['primary_weakness'])}: ρ = {claim['our_value']:+.3f}, p = "
+             f"{names.label(cfg.primary_weakness)}: ρ = {claim['our_value']:+.3f}, p = "
              f"{names.num(primary_p(result), 3)}, 95 % CI {ci} (paper: {paper['rho']:+.3f}, p = "
              f"{names.num(paper['p'], 3)})."]
     for label in SECONDARY:

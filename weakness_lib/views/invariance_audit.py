@@ -24,16 +24,17 @@ def py(value: Any) -> Any:
 
 def setting(result: Mapping[str, Any]) -> Any:
     """The audited network and the measurement settings (table)."""
-    cfg, frame, t = result["config"], result["frame"], result["config"]["train"]
+    cfg, frame = result["settings"], result["frame"]
+    t = cfg.train
     return tables.table(pd.Series({
-        "dataset": names.DATASETS.get(cfg["dataset"], cfg["dataset"]),
-        "architecture": "-".join(map(str, cfg["widths"])),
-        "training images (stratified)": cfg["n_train"],
+        "dataset": names.DATASETS.get(cfg.dataset, cfg.dataset),
+        "architecture": "-".join(map(str, cfg.widths)),
+        "training images (stratified)": cfg.n_train,
         "optimiser": names.optimiser(t),
-        "α grid": ", ".join(f"{a:g}" for a in cfg["alphas"]),
-        "rescalings": "; ".join(MODES.get(m, m) for m in cfg["modes"]),
-        "curvature batch (training images, float64)": cfg["curvature_batch"],
-        "weakness probe (held-out training images)": cfg["n_probe"], "W2 probe": cfg["w2_probe"],
+        "α grid": ", ".join(f"{a:g}" for a in cfg.alphas),
+        "rescalings": "; ".join(MODES.get(m, m) for m in cfg.modes),
+        "curvature batch (training images, float64)": cfg.curvature_batch,
+        "weakness probe (held-out training images)": cfg.n_probe, "W2 probe": cfg.w2_probe,
         "test accuracy (float64, α = 1)": f'{frame.loc[frame["alpha"] == 1.0, "test_acc"].iloc[0]:.4f}',
         "wall time of the experiment (s, sum of units)": f'{result["wall"]["compute_s"]:.1f}',
     }))

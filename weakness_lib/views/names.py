@@ -11,9 +11,9 @@ diagnostic columns (checks and bookkeeping shown next to the measures) are liste
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,8 +257,12 @@ def glossary(columns: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("name")
 
 
-def optimiser(train: Mapping[str, Any]) -> str:
-    """A training recipe in words: "SGD, learning rate 0.05, momentum 0.9, batch 64, 20 epochs"."""
+def optimiser(train: Any, *, epochs: bool = True) -> str:
+    """A training recipe in words: "SGD, learning rate 0.05, momentum 0.9, batch 64, 20 epochs"
+    (``train``: a study's typed ``train`` block or a mapping of its fields; ``epochs=False`` leaves
+    the epochs out)."""
+    if dataclasses.is_dataclass(train):
+        train = dataclasses.asdict(train)
     kind = {"sgd": "SGD", "adam": "Adam", "gd": "full-batch gradient descent"}.get(
         str(train.get("optimizer")), str(train.get("optimizer")))
     parts = [kind, f"learning rate {train['lr']:g}"]
@@ -268,6 +272,6 @@ def optimiser(train: Mapping[str, Any]) -> str:
         parts.append(f"weight decay {train['weight_decay']:g}")
     if train.get("optimizer") != "gd" and train.get("batch_size"):
         parts.append(f"batch {train['batch_size']}")
-    if train.get("epochs"):
+    if epochs and train.get("epochs"):
         parts.append(f"{train['epochs']} epochs")
     return ", ".join(parts)

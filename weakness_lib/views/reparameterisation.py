@@ -15,17 +15,17 @@ from weakness_lib.views.chapter import glue as glue_all
 
 def setting(result: Mapping[str, Any]) -> Any:
     """The trained network and the measurement settings (table), glued for the prose."""
-    cfg, train, run = result["config"], result["train"], result["stored"]
-    t = cfg["train"]
+    cfg, train, run = result["settings"], result["train"], result["stored"]
+    t = cfg.train
     frame = pd.Series({
-        "dataset": names.DATASETS.get(cfg["dataset"], cfg["dataset"]),
-        "architecture": "-".join(map(str, cfg["widths"])),
-        "training images (stratified)": cfg["n_train"],
-        "optimiser": names.optimiser({**t, "epochs": None}),
+        "dataset": names.DATASETS.get(cfg.dataset, cfg.dataset),
+        "architecture": "-".join(map(str, cfg.widths)),
+        "training images (stratified)": cfg.n_train,
+        "optimiser": names.optimiser(t, epochs=False),
         "epochs run (stop at 100 % train acc.)": train["epochs"],
         "final train accuracy": f'{train["train_acc"]:.4f}', "test accuracy": f'{train["test_acc"]:.4f}',
-        "curvature batch (training images)": cfg["curvature_batch"],
-        "Lanczos tolerance": cfg["lanczos_tol"], "Hutchinson probes": cfg["hutchinson_probes"],
+        "curvature batch (training images)": cfg.curvature_batch,
+        "Lanczos tolerance": cfg.lanczos_tol, "Hutchinson probes": cfg.hutchinson_probes,
         "git commit of the run": str(run["git_commit"])[:12],
         "torch": run["torch"], "wall time of the stored run [s]": round(result["wall_s"], 1),
     }, name="value")

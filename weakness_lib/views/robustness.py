@@ -41,9 +41,9 @@ def _order(measures: Sequence[str], first: Sequence[str]) -> list[str]:
 def variant_table(result: Mapping[str, Any]) -> pd.DataFrame:
     """One row per (weakness variant, dataset): the registered rule's two parts and its outcome;
     the primary and secondary estimators first."""
-    cfg, rules = result["config"], result["per_variant"]
+    cfg, rules = result["settings"], result["per_variant"]
     rows = []
-    for m in _order(list(rules), [cfg["primary_weakness"], cfg["secondary_weakness"]]):
+    for m in _order(list(rules), [cfg.primary_weakness, cfg.secondary_weakness]):
         for ds, name in DATASETS.items():
             r = rules[m].get(ds)
             if r is None or "psi" not in r:
@@ -71,8 +71,8 @@ def environment_table(result: Mapping[str, Any]) -> pd.DataFrame:
 def psi_sensitivity_table(result: Mapping[str, Any], families: Sequence[str] = ("sharpness",)) -> pd.DataFrame:
     """Ψ as registered and without same-configuration pairs, per dataset: the primary and secondary
     weakness estimators, every measure of ``families`` and the validation oracle."""
-    cfg, psi = result["config"], result["psi_between"]
-    first = [cfg["primary_weakness"], cfg["secondary_weakness"]]
+    cfg, psi = result["settings"], result["psi_between"]
+    first = [cfg.primary_weakness, cfg.secondary_weakness]
     rows = []
     for ds, name in DATASETS.items():
         t, sc = psi.get(ds), result["scores"].get(f"{ds}/gap_acc")
@@ -105,8 +105,8 @@ def glue_values(result: Mapping[str, Any]) -> dict[str, Any]:
             out[f"x5r_{tag}_none_kept"] = _list([label(h) for h, v in c["per_hparam"].items()
                                                  if v["kept"] == 0])
         t = result["psi_between"].get(ds)
-        for key, m in (("w2", result["config"]["primary_weakness"]),
-                       ("w1", result["config"]["secondary_weakness"])):
+        for key, m in (("w2", result["settings"].primary_weakness),
+                       ("w1", result["settings"].secondary_weakness)):
             hit = pd.DataFrame() if t is None else t[t["measure"] == m]
             if len(hit):
                 out[f"x5r_{tag}_{key}_psi"] = float(hit["psi"].iloc[0])

@@ -159,7 +159,7 @@ def b5_glue(claims: Mapping[str, Mapping[str, Any]], scale: str) -> dict[str, An
 
     curve = (claims["B5"].get("details") or {}).get("curve") or []
     out: dict[str, Any] = {"b5_seeds": max((int(p["seeds"]) for p in curve), default=0)}
-    seeds = settings("batch_size_r", scale).config["seeds"]
+    seeds = settings("batch_size_r", scale).seeds
     out["b5r_seed_range"] = f"{min(seeds)}–{max(seeds)}"
     keys = ("b5r_seeds", "b5r_n_small", "b5r_n_large", "b5r_small", "b5r_large", "b5r_ci", "b5r_paper",
             "b5r_verdict")

@@ -32,20 +32,20 @@ def listed(xs: Any) -> str:
 
 def setting(result: Mapping[str, Any]) -> Any:
     """The pre-registered setting (glues the compute time of the stored results)."""
-    cfg = result["config"]
+    cfg = result["settings"]
     glue(theory_wall_s=result["compute_wall_s"])
     return tables.table(pd.Series({
-        "|U| (unseen outcomes) enumerated": listed(cfg["u_sizes"]),
-        "exchangeable laws per |U|": f"uniform powerset; uniform-k for k ∈ {{{listed(cfg['uniform_k'])}}}; "
-            f"binomial q ∈ {{{listed(cfg['binomial_q'])}}}; mixtures (w·uniform-1 + (1−w)·binomial q) for "
-            f"(w, q) ∈ {{{listed(cfg['mixtures'])}}}",
+        "|U| (unseen outcomes) enumerated": listed(cfg.u_sizes),
+        "exchangeable laws per |U|": f"uniform powerset; uniform-k for k ∈ {{{listed(cfg.uniform_k)}}}; "
+            f"binomial q ∈ {{{listed(cfg.binomial_q)}}}; mixtures (w·uniform-1 + (1−w)·binomial q) for "
+            f"(w, q) ∈ {{{listed(cfg.mixtures)}}}",
         "biased control law": f"outcome u demanded with its own probability q_u, linearly spaced "
-                              f"{listed(cfg['biased_inclusion'])}",
-        "random candidate families per |U| (minimax check)": cfg["n_families"],
-        "H = Y^X grids (|X|, |Y|)": listed(cfg["functions_grid"]),
-        "exclusion-language grids (|C|, |Y|)": listed(cfg["exclusion_grid"]),
-        "PAC-Bayes bound: m, δ": f"{cfg['pacbayes_m']}, {cfg['pacbayes_delta']}",
-        "trained networks (B4)": ", ".join(cfg["head_to_head_datasets"])
+                              f"{listed(cfg.biased_inclusion)}",
+        "random candidate families per |U| (minimax check)": cfg.n_families,
+        "H = Y^X grids (|X|, |Y|)": listed(cfg.functions_grid),
+        "exclusion-language grids (|C|, |Y|)": listed(cfg.exclusion_grid),
+        "PAC-Bayes bound: m, δ": f"{cfg.pacbayes_m}, {cfg.pacbayes_delta}",
+        "trained networks (B4)": ", ".join(cfg.head_to_head_datasets)
                                  + " head-to-head studies; weakness = their primary estimator",
         "compute time of the stored results (s)": f"{result['compute_wall_s']:.1f}",
     }, name="value"), wrap=["value"])
@@ -91,7 +91,7 @@ def b3_figure(result: Mapping[str, Any]) -> None:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    n_max = max(result["config"]["u_sizes"])
+    n_max = max(result["settings"].u_sizes)
     fig, axes = plt.subplots(2, 1, figsize=style.figsize(2, 1, panel_aspect=0.42))
     families = list(dict.fromkeys(law_family(n) for n in result["b3_curves"][n_max]))
     colour = dict(zip(families, sns.color_palette(style.PALETTE, len(families)), strict=True))
@@ -113,7 +113,7 @@ def b3_figure(result: Mapping[str, Any]) -> None:
 def b3_verdict(c3: Mapping[str, Any], result: Mapping[str, Any]) -> Any:
     """The claim file B3 as a table (glues its verdict, value and checks)."""
     checks = {k[2:].replace("_", " "): v for k, v in c3["details"].items() if k.startswith(_CHECKS)}
-    glue(b3_verdict=_words(c3["verdict"]), b3_value=c3["our_value"], b3_n_max=max(result["config"]["u_sizes"]),
+    glue(b3_verdict=_words(c3["verdict"]), b3_value=c3["our_value"], b3_n_max=max(result["settings"].u_sizes),
          b3_checks="; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items()))
     return tables.table(pd.Series({
         "claim": c3["statement"], "paper": c3["paper_value"], "metric": c3["metric"],

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from weakness_lib.studies.wen.settings import Scenario
 from weakness_lib.views import style, tables
 
 #: log-scaled metrics (when every value is positive)
@@ -100,11 +101,11 @@ def per_seed_table(per_seed: Mapping[str, Mapping[str, Any]], conditions: Sequen
     return tables.table(frame, digits=4, main=main, key=["seed", *conds])
 
 
-def setting_line(cfg: Mapping[str, Any], prov: Mapping[str, Any], wall_s: float) -> str:
+def setting_line(cfg: Scenario, prov: Mapping[str, Any], wall_s: float) -> str:
     """The data and provenance sentence under the setting table (Markdown)."""
-    seeds = ", ".join(str(s) for s in cfg["seeds"])
+    seeds = ", ".join(str(s) for s in cfg.seeds)
     commit = str(prov.get("git_commit") or style.EM_DASH)[:12]
-    return (f"d = {cfg['d']}, n = {cfg['n_train']} training points, {cfg['n_test']:,} fresh test "
+    return (f"d = {cfg.d}, n = {cfg.n_train} training points, {cfg.n_test:,} fresh test "
             f"points, seeds {seeds}. Stored run: commit `{commit}`, torch {prov.get('torch')}, "
             f"{str(prov.get('date', style.EM_DASH))[:10]}; summed wall time of all units "
             f"{wall_s:,.0f} s.")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from weakness_lib.studies.wen.settings import Run, Scenario
 from weakness_lib.views import names, style, tables
 from weakness_lib.views import wen as W
 from weakness_lib.views.chapter import glue as glue_all
@@ -23,23 +24,28 @@ ARCHITECTURES = {"nobias": "no bias", "bias": "first-layer bias", "simbn": "Sim-
 ALGORITHMS = {"gd": "gradient descent", "1sam": "1-SAM", "sgd": "SGD", "sam": "SAM"}
 
 
-def _phases(run: Mapping[str, Any]) -> str:
+def _phases(run: Run) -> str:
     return "; ".join(
         f'{names.num(int(p["epochs"]))} epochs at η = {p["lr"]:g}' + (f', ρ = {p["rho"]:g}' if p.get("rho") else "")
-        + (f', λ = {p["weight_decay"]:g}' if p.get("weight_decay") else "") for p in run["phases"])
+        + (f', λ = {p["weight_decay"]:g}' if p.get("weight_decay") else "") for p in run.phases)
+
+
+def _width(cfg: Scenario, run: Run) -> int:
+    """A run's hidden width: its own, else the scenario's."""
+    return cfg.width if run.width is None else run.width
 
 
 def setting(result: Mapping[str, Any]):  # -> IPython Markdown
     """Display the table of runs (architecture, schedule, …); return the provenance sentence."""
     from IPython.display import Markdown, display
 
-    cfg = result["config"]
+    cfg = result["settings"]
     frame = pd.DataFrame([
-        {"run": result["labels"][name], "architecture": ARCHITECTURES.get(run["arch"], run["arch"]),
-         "width": run.get("width", cfg["width"]), "algorithm": ALGORITHMS.get(run["algorithm"], run["algorithm"]),
-         "schedule": _phases(run), "first-layer projection": run.get("project_norm") or "none",
-         "first-layer init scale": run.get("init_scale", 1.0)}
-        for name, run in cfg["runs"].items()])
+        {"run": result["labels"][name], "architecture": ARCHITECTURES.get(run.arch, run.arch),
+         "width": _width(cfg, run), "algorithm": ALGORITHMS.get(run.algorithm, run.algorithm),
+         "schedule": _phases(run), "first-layer projection": run.project_norm or "none",
+         "first-layer init scale": run.init_scale}
+        for name, run in cfg.runs.items()])
     display(tables.table(frame, wrap=["schedule"]))
     return Markdown(W.setting_line(cfg, result["stored"], result["wall_s"]))
 
@@ -117,22 +123,22 @@ def w1_orbit(result: Mapping[str, Any]):  # -> Figure
 
 def w1_training(result: Mapping[str, Any]):  # -> Figure
     """GD + weight decay against 1-SAM on the no-bias net."""
-    cfg, labels = result["config"], result["labels"]
+    cfg, labels = result["settings"], result["labels"]
     return W.training_curves(
         result["history"], {k: labels[k] for k in ("gd_wd_nobias", "sam1_nobias")},
         {"test_acc": "test accuracy", "test_mse": "test MSE", "train_loss": "training loss",
          "trace": "Tr ∇²L (exact)"},
         bound=("trace", result["bound"], "4√d"),
-        title=f'No-bias net, d = {cfg["d"]}, n = {cfg["n_train"]}, width {cfg["width"]}')
+        title=f'No-bias net, d = {cfg.d}, n = {cfg.n_train}, width {cfg.width}')
 
 
 def w1_simbn(result: Mapping[str, Any]):  # -> Figure
     """1-SAM on the Sim-BN net: test accuracy, Gauss–Newton trace, ‖W2‖² + ‖γ‖²."""
-    cfg = result["config"]
+    cfg = result["settings"]
     return W.training_curves(
         result["history"], {"sam1_simbn": result["labels"]["sam1_simbn"]},
         {"test_acc": "test accuracy", "trace": "GN trace", "w2_gamma_norm_sq": "‖W2‖² + ‖γ‖²"},
-        title=f'Sim-BN, width {cfg["runs"]["sam1_simbn"].get("width", cfg["width"])} (GN: Gauss–Newton)')
+        title=f'Sim-BN, width {_width(cfg, cfg.runs["sam1_simbn"])} (GN: Gauss–Newton)')
 
 
 def w1_columns(result: Mapping[str, Any]) -> Any:
@@ -186,12 +192,12 @@ def w2_constructions(result: Mapping[str, Any]) -> Any:
 
 def w2_training(result: Mapping[str, Any]) -> None:
     """Show the bias net against the no-bias control, then the training loss."""
-    cfg, labels, hist = result["config"], result["labels"], result["history"]
+    cfg, labels, hist = result["settings"], result["labels"], result["history"]
     style.show(W.training_curves(
         hist, labels, {"test_acc": "test accuracy", "test_mse": "test MSE", "trace": "Tr ∇²L (exact)",
                        "active_frac": "active neurons (share)"},
         bound=("trace", result["bound"], "4√(d+1)"),
-        title=f'Bias net vs no-bias control, d = {cfg["d"]}, n = {cfg["n_train"]}, width {cfg["width"]}'))
+        title=f'Bias net vs no-bias control, d = {cfg.d}, n = {cfg.n_train}, width {cfg.width}'))
     style.show(W.training_curves(hist, labels, {"train_loss": "training loss"}, title="Training loss"))
 
 
@@ -206,7 +212,7 @@ def w2_below_bound(result: Mapping[str, Any], run: str = "sam1_bias") -> dict[st
     hist, final = result["history"], result["final"]
     epochs = final[final["run"] == run].set_index("seed")["epochs"]
     h = hist[hist["run"] == run]
-    window = h[h["epoch"] >= (1 - float(result["config"]["final_window"])) * h["seed"].map(epochs)]
+    window = h[h["epoch"] >= (1 - float(result["settings"].final_window)) * h["seed"].map(epochs)]
     floor = result["bound"] * (1 - np.sqrt(window["train_loss"]))
     return {"train_loss": float(window["train_loss"].mean()), "floor": float(floor.mean()),
             "trace": float(window.groupby("seed")["trace"].mean().mean()),

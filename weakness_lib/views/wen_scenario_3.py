@@ -52,13 +52,13 @@ def scale_sweep(result: Mapping[str, Any]):  # -> Figure
 
 def training(result: Mapping[str, Any]):  # -> Figure
     """1-SAM and projected SGD on the Sim-LN net."""
-    cfg = result["config"]
+    cfg = result["settings"]
     return W.training_curves(
         result["history"], result["labels"],
         {"test_acc": "test accuracy", "test_mse": "test MSE", "trace": "Gauss–Newton trace",
          "train_loss": "training loss"},
         bound=("trace", result["bound"], f"bound {result['bound']:g}"),
-        title=f'Sim-LN, d = {cfg["d"]}, n = {cfg["n_train"]}, width {cfg["width"]}, ε = {cfg["ln_eps"]:g}')
+        title=f'Sim-LN, d = {cfg.d}, n = {cfg.n_train}, width {cfg.width}, ε = {cfg.ln_eps:g}')
 
 
 def glue_w3(result: Mapping[str, Any], claim: Mapping[str, Any]) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -75,53 +76,53 @@ def parse_key(key: str) -> tuple[int, str, int]:
     return out
 
 
-def run_order(cfg: dict[str, Any]) -> list[tuple[int, str, int]]:
+def run_order(cfg: settings.BatchSize) -> list[tuple[int, str, int]]:
     """(n, regime, seed) in execution order: the smallest and largest n first (every seed, small
     then large), then the intermediate n seed by seed (all n for seed 0, then seed 1, …)."""
-    ns = sorted(cfg["n_values"])
+    ns = sorted(cfg.n_values)
     extremes = [ns[0], ns[-1]] if len(ns) > 1 else ns
-    first = [(n, r, s) for n in extremes for s in cfg["seeds"] for r in REGIMES]
-    rest = [(n, r, s) for s in cfg["seeds"] for n in ns[1:-1] for r in REGIMES]
+    first = [(n, r, s) for n in extremes for s in cfg.seeds for r in REGIMES]
+    rest = [(n, r, s) for s in cfg.seeds for n in ns[1:-1] for r in REGIMES]
     return first + rest
 
 
-def units(cfg: dict[str, Any]) -> list[list[str]]:
+def units(cfg: settings.BatchSize | Mapping[str, Any]) -> list[list[str]]:
     """One stage: every (n, regime, seed) network, in :func:`run_order`."""
-    return [[run_key(n, r, s) for n, r, s in run_order(cfg)]]
+    return [[run_key(n, r, s) for n, r, s in run_order(base.typed(cfg))]]
 
 
-def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.BatchSize | Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
     """The row of ``key`` (e.g. ``'n2000_small_s3'``): train and measure that network from scratch.
 
     Pure (never writes the store); CPU only (``device`` is ignored); every number except the
-    ``*_wall_s`` timings is reproduced bit for bit under ``cfg["torch_threads"]`` threads.
+    ``*_wall_s`` timings is reproduced bit for bit under ``cfg.torch_threads`` threads.
     """
     del device  # CPU only
     n, regime, seed = parse_key(key)
-    return compute_row(cfg, n, regime, seed)
+    return compute_row(base.typed(cfg), n, regime, seed)
 
 
-def train_settings(cfg: dict[str, Any], regime: str) -> dict[str, Any]:
+def train_settings(cfg: settings.BatchSize, regime: str) -> dict[str, Any]:
     """TrainConfig fields of a regime: the small batch is capped in epochs, the large in steps."""
-    common = {"optimizer": cfg["optimizer"], "lr": cfg["lr"], "stop_train_loss": cfg["stop_train_loss"]}
+    common = {"optimizer": cfg.optimizer, "lr": cfg.lr, "stop_train_loss": cfg.stop_train_loss}
     if regime == "small":
-        return {**common, "batch_size": cfg["batch_small"], "epochs": cfg["max_epochs_small"]}
+        return {**common, "batch_size": cfg.batch_small, "epochs": cfg.max_epochs_small}
     if regime == "large":
         # one epoch has ≥ 1 step, so max_steps epochs never bind before the step cap
-        return {**common, "batch_size": cfg["batch_large"], "epochs": cfg["max_steps_large"],
-                "max_steps": cfg["max_steps_large"]}
+        return {**common, "batch_size": cfg.batch_large, "epochs": cfg.max_steps_large,
+                "max_steps": cfg.max_steps_large}
     raise ValueError(f"unknown regime {regime!r}; expected one of {REGIMES}")
 
 
-def probe_sets(cfg: dict[str, Any]):
+def probe_sets(cfg: settings.BatchSize):
     """Fixed probe images for the weakness estimators: test images (labels unused)."""
-    data = dataset(cfg["dataset"])
-    idx = fixed_batch(len(data.test_x), cfg["n_probe"], cfg["probe_seed"])
+    data = dataset(cfg.dataset)
+    idx = fixed_batch(len(data.test_x), cfg.n_probe, cfg.probe_seed)
     probe = data.test_x[idx]
-    return probe, probe[: cfg["w2_probe"]]
+    return probe, probe[: cfg.w2_probe]
 
 
-def compute_row(cfg: dict[str, Any], n: int, regime: str, seed: int) -> dict[str, Any]:
+def compute_row(cfg: settings.BatchSize, n: int, regime: str, seed: int) -> dict[str, Any]:
     """Train and measure one (n, regime, seed) network from scratch."""
     from weakness_lib.bennett.measures import (
         curvature_hvp,
@@ -130,24 +131,24 @@ def compute_row(cfg: dict[str, Any], n: int, regime: str, seed: int) -> dict[str
         sam_sharpness,
     )
 
-    data = dataset(cfg["dataset"])
+    data = dataset(cfg.dataset)
     idx = make_split(data.train_y, n, 0, seed).train
     X, y = data.train_x[idx], data.train_y[idx]
     tcfg = train_settings(cfg, regime)
     probe, w2_x = probe_sets(cfg)
-    with base.threads(cfg["torch_threads"]):
-        model, rec = train_network(X, y, cfg["widths"], tcfg, seed)
+    with base.threads(cfg.torch_threads):
+        model, rec = train_network(X, y, cfg.widths, tcfg, seed)
         t0 = time.perf_counter()
         row: dict[str, Any] = {"n": n, "regime": regime, "batch_size": min(tcfg["batch_size"], n), **rec}
-        row["stopped_by"] = "loss" if rec["final_train_loss"] < cfg["stop_train_loss"] else "cap"
+        row["stopped_by"] = "loss" if rec["final_train_loss"] < cfg.stop_train_loss else "cap"
         row.update(performance(model, X, y, data.test_x, data.test_y))
-        c = fixed_batch(n, cfg["curvature_batch"], seed)
+        c = fixed_batch(n, cfg.curvature_batch, seed)
         hvp = curvature_hvp(model, X[c], y[c])
-        lm = lambda_max(hvp, tol=cfg["lanczos_tol"], seed=seed)
-        tr = hessian_trace(hvp, n_probes=cfg["hutchinson_probes"], seed=seed)
+        lm = lambda_max(hvp, tol=cfg.lanczos_tol, seed=seed)
+        tr = hessian_trace(hvp, n_probes=cfg.hutchinson_probes, seed=seed)
         row.update(lambda_max=lm.value, lambda_max_residual=lm.details["residual"], trace=tr.value,
                    trace_se=tr.stderr, sam=sam_sharpness(hvp).value)
-        row.update(weakness_measures(model, probe, w2_x, cfg["taus"], cfg["deltas"]))
+        row.update(weakness_measures(model, probe, w2_x, cfg.taus, cfg.deltas))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row
 
@@ -236,7 +237,7 @@ def analyse(scale: str, study: str = EXPERIMENT, claim: str = "B5") -> dict[str,
     grid's two ends) under the same rule, read from its own registration. Keys:
     ``frame`` (per run), ``advantage`` (per n), ``regimes`` (per n × regime), ``paper_advantage``
     (pp per n, from the registration), ``B5`` (our value, CI, verdict, details), ``rule``,
-    ``config``, ``wall`` and ``provenance``."""
+    ``config`` (stored mapping), ``settings`` (typed), ``wall`` and ``provenance``."""
     t = base.load_table(study, scale)
     df = t.to_frame()
     rule = base.settings(study, scale).rule(claim)  # the registration that names the table
@@ -245,6 +246,7 @@ def analyse(scale: str, study: str = EXPERIMENT, claim: str = "B5") -> dict[str,
     b5 = b5_facts(df, adv, rule)
     return {"frame": df, "advantage": adv, "regimes": regime_summary(df), "paper_advantage": paper,
             "B5": b5, "verdict": b5["verdict"], "rule": rule, "config": t.config,
+            "settings": base.typed(t.config),
             "wall": wall_time(t), "provenance": base.provenance(t), "study": study, "claim_id": claim}
 
 

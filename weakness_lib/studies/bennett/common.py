@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from weakness_lib.bennett.data import Dataset, load_dataset, make_split
+from weakness_lib.studies.bennett.settings import HeadToHead, InvarianceAudit
 
 _DATA_CACHE: dict[str, Dataset] = {}
 
@@ -79,7 +78,8 @@ def _context(ds: str, n_train: int, n_probe: int, split_seed: int, curvature_bat
                    probe_x=probe_x, w2_x=probe_x[w2])
 
 
-def context(cfg: Mapping[str, Any]) -> Context:
-    """The (CPU) data of the study of ``cfg``, loaded once per process."""
-    return _context(cfg["dataset"], cfg["n_train"], cfg["n_probe"], cfg["split_seed"],
-                    cfg["curvature_batch"], cfg["curvature_seed"], cfg["w2_probe"])
+def context(cfg: HeadToHead | InvarianceAudit) -> Context:
+    """The (CPU) data of the study of ``cfg`` (its dataset, split, probe and curvature settings),
+    loaded once per process."""
+    return _context(cfg.dataset, cfg.n_train, cfg.n_probe, cfg.split_seed,
+                    cfg.curvature_batch, cfg.curvature_seed, cfg.w2_probe)

@@ -31,6 +31,7 @@ from weakness_lib.bennett.added_information import difference_with_ci, resample_
 from weakness_lib.bennett.stats import spearman
 from weakness_lib.bennett.weakness import column
 from weakness_lib.engine import base
+from weakness_lib.studies.bennett.settings import Population, Robustness
 
 #: pooled estimators, in the chapter's order
 POOLED: tuple[str, ...] = (column("w2"), column("w1", tau=0.01))
@@ -56,22 +57,22 @@ def pooled_replications(result: Mapping[str, Any], pooled_rho: Callable[..., dic
             "rows": rows}
 
 
-def sensitivity_without_capped(cfg: Mapping[str, Any], df: pd.DataFrame, hparams: Sequence[str],
+def sensitivity_without_capped(cfg: Robustness, df: pd.DataFrame, hparams: Sequence[str],
                                complexity_signs: Callable[[pd.DataFrame], dict[str, int]]
                                ) -> dict[str, Any]:
     """Ψ and robust sign error of :data:`SENSITIVITY` on the networks that reached the loss
     criterion, per dataset of ``cfg`` (``df``: the trained networks; ``hparams`` and
     ``complexity_signs``: the robustness study's, passed by it)."""
     rows = []
-    for ds in cfg["datasets"]:
+    for ds in cfg.datasets:
         part = df[(df["dataset"] == ds) & (df["stopped_by"] == "criterion")].reset_index(drop=True)
         hps = [h for h in hparams if part[h].nunique() > 1]
         signs = complexity_signs(part) if len(part) > 1 else {}
         measures = {m: signs[m] for m in SENSITIVITY if m in signs}
         if not hps or not measures:
             continue
-        t = robustness.score_measures(part, measures, "gap_acc", hps, int(cfg["n_eval"]),
-                                      n_boot=SENSITIVITY_RESAMPLES, seed=int(cfg["bootstrap_seed"]))
+        t = robustness.score_measures(part, measures, "gap_acc", hps, int(cfg.n_eval),
+                                      n_boot=SENSITIVITY_RESAMPLES, seed=int(cfg.bootstrap_seed))
         for _, r in t.iterrows():
             rows.append({"dataset": ds, "networks": len(part), "varied": hps, "measure": r["measure"],
                          "psi": r["psi"], "psi_lo": r["psi_lo"], "psi_hi": r["psi_hi"],
@@ -87,17 +88,17 @@ def sensitivity_without_capped(cfg: Mapping[str, Any], df: pd.DataFrame, hparams
 ORACLE = "val_acc"
 
 
-def oracle_beside(cfg: Mapping[str, Any], df: pd.DataFrame, measure: str,
+def oracle_beside(cfg: Population, df: pd.DataFrame, measure: str,
                   target: str = "test_acc") -> dict[str, Any] | None:
     """The validation oracle beside ``measure``: ρ(oracle, target) with its two-sided p, and
     ρ(measure, target) − ρ(oracle, target) with a paired percentile 95 % CI over
-    ``cfg["bootstrap_resamples"]`` resamples of networks (seed ``cfg["bootstrap_seed"]``); networks
+    ``cfg.bootstrap_resamples`` resamples of networks (seed ``cfg.bootstrap_seed``); networks
     with a missing value are left out. ``None`` when the table has no oracle column."""
     if ORACLE not in df or measure not in df:
         return None
     part = df[[measure, ORACLE, target]].dropna()
     rho, p = spearman(part[ORACLE].to_numpy(float), part[target].to_numpy(float))
-    idx = resample_indices(len(part), int(cfg["bootstrap_resamples"]), int(cfg["bootstrap_seed"]))
+    idx = resample_indices(len(part), int(cfg.bootstrap_resamples), int(cfg.bootstrap_seed))
     diff = difference_with_ci(part[measure], part[ORACLE], part[target], idx)
     return {"role": "reported; not part of any verdict", "measure": measure, "oracle": ORACLE,
             "n": int(len(part)), "oracle_rho": float(rho), "oracle_p": float(p),

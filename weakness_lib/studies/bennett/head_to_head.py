@@ -132,38 +132,40 @@ def key_index(key: str) -> int:
     return int(key[3:])
 
 
-def units(cfg: Mapping[str, Any]) -> list[list[str]]:
+def units(cfg: settings.HeadToHead | Mapping[str, Any]) -> list[list[str]]:
     """One stage: one unit per network, ``net000`` … (independent, any order)."""
-    return [[network_key(i) for i in range(int(cfg["n_networks"]))]]
+    return [[network_key(i) for i in range(int(base.typed(cfg).n_networks))]]
 
 
-def population_unit(cfg: Mapping[str, Any], key: str, data: Context, device: str = "cpu",
+def population_unit(cfg: settings.HeadToHead, key: str, data: Context, device: str = "cpu",
                     extra: Callable[[nn.Module], Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Network ``key`` (``net<i>``) of a population of ``n_networks`` identically trained networks:
     seed ``seed_base`` + i, trained on (``data.X``, ``data.y``) by the one recipe
     (:func:`~weakness_lib.studies.bennett.networks.train_network`), then every measure of
     :func:`~weakness_lib.studies.bennett.networks.measure_network` and ``extra(model)``, in that
-    order, under ``cfg["torch_threads"]`` threads. Pure; bit-for-bit deterministic on the CPU."""
+    order, under ``cfg.torch_threads`` threads. Pure; bit-for-bit deterministic on the CPU."""
     i = key_index(key)
-    if not 0 <= i < int(cfg["n_networks"]):
-        raise ValueError(f"{key!r} is not a unit of {cfg['experiment']} "
-                         f"({cfg['n_networks']} networks)")
-    seed = int(cfg["seed_base"]) + i
-    with base.threads(cfg["torch_threads"]):
-        model, rec = train_network(data.X, data.y, cfg["widths"], cfg["train"], seed, device=device)
+    if not 0 <= i < int(cfg.n_networks):
+        raise ValueError(f"{key!r} is not a unit of {cfg.experiment} "
+                         f"({cfg.n_networks} networks)")
+    seed = int(cfg.seed_base) + i
+    with base.threads(cfg.torch_threads):
+        model, rec = train_network(data.X, data.y, cfg.widths, cfg.train, seed, device=device)
         t0 = time.perf_counter()
         row: dict[str, Any] = {"index": i, **rec}
-        row.update(measure_network(model, data, cfg))
+        row.update(measure_network(model, data, cfg, cfg.n_train))
         if extra is not None:
             row.update(extra(model))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row
 
 
-def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.HeadToHead | Mapping[str, Any], key: str,
+                 device: str = "cpu") -> dict[str, Any]:
     """Train network ``key`` (e.g. ``'net042'``) from scratch on ``device`` and measure it there
     (:func:`population_unit` on the study's data context). Every value is a plain Python number
     or string."""
+    cfg = base.typed(cfg)
     return population_unit(cfg, key, context(cfg).to(device), device)
 
 
@@ -183,7 +185,7 @@ def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[
 def analyse(scale: str, dataset: str = "mnist") -> dict[str, Any]:
     """Everything chapter 04 (MNIST) or 05 (Fashion-MNIST) shows, from the stored table only.
 
-    Keys: ``study``, ``dataset``, ``dataset_label``, ``claim_id``, ``scale``, ``config``, ``rule``
+    Keys: ``study``, ``dataset``, ``dataset_label``, ``claim_id``, ``scale``, ``config`` (the stored mapping), ``settings`` (typed), ``rule``
     (the registered claim block), ``frame`` (per network), ``stats`` (per-target correlation
     tables, ``stats_source`` = "stored" | "computed"), ``comparison`` (ours vs paper), ``outcome``
     (verdict, our value, CI, details), ``wall`` and ``table``. Raises
@@ -192,13 +194,13 @@ def analyse(scale: str, dataset: str = "mnist") -> dict[str, Any]:
     ds = canonical(dataset)
     study = study_for(ds)
     table = base.load_table(study, scale)
-    cfg = table.config
+    cfg = base.typed(table.config)
     rule = claim_rule(study, scale)
     df = table.to_frame()
     stats, source = stored_statistics(table)
     return {
         "study": study, "dataset": ds, "dataset_label": DATASET_LABELS.get(ds, ds),
-        "claim_id": claim_id(study), "scale": scale, "config": cfg, "rule": rule,
+        "claim_id": claim_id(study), "scale": scale, "config": table.config, "settings": cfg, "rule": rule,
         "frame": df, "stats": stats, "stats_source": source,
         "comparison": paper_comparison(cfg, stats, rule),
         "outcome": evaluate(cfg, df, stats, rule),

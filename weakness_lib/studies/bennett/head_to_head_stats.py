@@ -22,6 +22,7 @@ from weakness_lib.studies.bennett.networks import (
     measure_families,
     orientation_of,
 )
+from weakness_lib.studies.bennett.settings import Population
 
 #: the targets correlated with every measure (``test_acc`` is the primary one)
 TARGETS: tuple[str, ...] = ("test_acc", "test_err", "gap_acc", "gap_loss")
@@ -59,7 +60,7 @@ def measure_columns(df: pd.DataFrame) -> list[str]:
             and pd.api.types.is_numeric_dtype(df[c]) and family_of(c, extra) is not None]
 
 
-def statistics(df: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str, Any]:
+def statistics(df: pd.DataFrame, cfg: Population) -> dict[str, Any]:
     """Correlation tables (one per target) over every non-constant measure column.
 
     Each table has the raw ρ, p, Holm p, percentile bootstrap CI, Kendall τ, partial Spearman
@@ -80,7 +81,7 @@ def statistics(df: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str, Any]:
             t = correlation_table(
                 df, usable, target, control="train_loss" if len(df) >= MIN_FOR_PARTIAL else None,
                 orientation=orientation,
-                n_resamples=cfg["bootstrap_resamples"], seed=cfg["bootstrap_seed"],
+                n_resamples=cfg.bootstrap_resamples, seed=cfg.bootstrap_seed,
                 ci_method="percentile",
             )
         t.insert(1, "family", [family_of(m, extra) for m in t["measure"]])
@@ -127,10 +128,10 @@ def stats_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
     return {"tables": tables, "constant": list(data["constant"])}
 
 
-def summarise(cfg: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def summarise(cfg: Population | Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The expensive derived numbers (bootstrap correlation tables), as plain JSON; the runner
     computes them once after the units and stores them beside the table."""
-    return stats_to_json(statistics(frame(rows), cfg))
+    return stats_to_json(statistics(frame(rows), base.typed(cfg)))
 
 
 def stored_statistics(table: Any) -> tuple[dict[str, Any], str]:
@@ -140,4 +141,4 @@ def stored_statistics(table: Any) -> tuple[dict[str, Any], str]:
     summary = base.summary(table)
     if summary is not None and summary.get("format") == SUMMARY_FORMAT:
         return stats_from_json(summary), "stored"
-    return statistics(table.to_frame(), table.config), "computed"
+    return statistics(table.to_frame(), base.typed(table.config)), "computed"

@@ -13,6 +13,7 @@ import pandas as pd
 from weakness_lib.studies.bennett.head_to_head_stats import (
     PRIMARY_TARGET,
 )
+from weakness_lib.studies.bennett.settings import HeadToHead
 
 #: the config keys naming the measures that the claim and the paper comparison report
 ROLES: tuple[tuple[str, str], ...] = (
@@ -73,12 +74,12 @@ def _role_details(r: Mapping[str, Any], measure: str) -> dict[str, Any]:
             "ci95_raw": [float(r["ci_lo"]), float(r["ci_hi"])]}
 
 
-def evaluate(cfg: Mapping[str, Any], df: pd.DataFrame, stats: Mapping[str, Any],
+def evaluate(cfg: HeadToHead, df: pd.DataFrame, stats: Mapping[str, Any],
              rule: Mapping[str, Any]) -> dict[str, Any]:
     """Apply the registered rule: ``verdict``, ``our_value`` (ρ of the primary weakness with test
     accuracy), ``p``, ``ci95`` (``None`` if degenerate) and ``details`` (secondary measures)."""
     acc = stats["tables"].get(PRIMARY_TARGET)
-    primary = cfg["primary_weakness"]
+    primary = cfg.primary_weakness
     row = _lookup(acc, primary)
     details: dict[str, Any] = {
         "n_networks": len(df),
@@ -103,9 +104,9 @@ def evaluate(cfg: Mapping[str, Any], df: pd.DataFrame, stats: Mapping[str, Any],
                        primary_partial_rho=float(row.get("partial_rho", np.nan)))
     target = rule["target"]
     for _, key in ROLES[1:]:
-        r = _lookup(acc, cfg[key])
+        r = _lookup(acc, getattr(cfg, key))
         if r is not None:
-            details[key] = _role_details(r, cfg[key])
+            details[key] = _role_details(r, getattr(cfg, key))
     w2 = details.get("secondary_weakness")
     if w2 is not None:
         w2["rule_outcome"] = verdict_for(w2["rho_raw"], w2["p"], w2["ci95_raw"], rule)
@@ -119,14 +120,14 @@ def evaluate(cfg: Mapping[str, Any], df: pd.DataFrame, stats: Mapping[str, Any],
     return {"verdict": verdict, "our_value": rho, "rho": rho, "p": p, "ci95": ci, "details": details}
 
 
-def paper_comparison(cfg: Mapping[str, Any], stats: Mapping[str, Any],
+def paper_comparison(cfg: HeadToHead, stats: Mapping[str, Any],
                      rule: Mapping[str, Any]) -> pd.DataFrame:
     """Ours vs the paper, one row per family (primary measures), raw and oriented signs."""
     acc = stats["tables"].get(PRIMARY_TARGET)
     target = rule["target"]
     rows = []
     for fam, key in ROLES:
-        m = cfg[key]
+        m = getattr(cfg, key)
         r = _lookup(acc, m)
         paper = target.get(fam.split(" ")[0], {}).get("text", "")
         rows.append({

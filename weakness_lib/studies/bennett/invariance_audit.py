@@ -29,7 +29,7 @@ import copy
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -82,23 +82,25 @@ def parse_key(key: str) -> tuple[str, float]:
     return mode, float(a)
 
 
-def units(cfg: dict[str, Any]) -> list[list[str]]:
+def units(cfg: settings.InvarianceAudit | Mapping[str, Any]) -> list[list[str]]:
     """One stage: every mode × every α of the grid (α = 1 included, once per mode)."""
-    return [[row_key(m, a) for m in cfg["modes"] for a in cfg["alphas"]]]
+    cfg = base.typed(cfg)
+    return [[row_key(m, a) for m in cfg.modes for a in cfg.alphas]]
 
 
-def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.InvarianceAudit | Mapping[str, Any], key: str,
+                 device: str = "cpu") -> dict[str, Any]:
     """The row of ``key`` (e.g. ``'chain_a0.1'``) from scratch; CPU only, ``device`` is ignored.
 
-    Pure: never writes the store. Deterministic bit for bit under ``cfg["torch_threads"]``
+    Pure: never writes the store. Deterministic bit for bit under ``cfg.torch_threads``
     (every number except ``*_wall_s`` timings).
     """
     del device  # CPU only
     mode, alpha = parse_key(key)
-    return compute_row(cfg, mode, alpha)
+    return compute_row(base.typed(cfg), mode, alpha)
 
 
-def data_for(cfg: dict[str, Any]):
+def data_for(cfg: settings.InvarianceAudit):
     """(X, y, Xc, yc, probe, w2_probe, Xtest, ytest) of the registered split (the head-to-head's
     data context, :func:`weakness_lib.studies.bennett.common.context`)."""
     c = context(cfg)
@@ -109,23 +111,23 @@ _NETWORKS: dict[str, tuple[MLP, dict[str, Any]]] = {}
 _NETWORKS_LOCK = threading.Lock()
 
 
-def trained_network(cfg: dict[str, Any]) -> tuple[MLP, dict[str, Any]]:
+def trained_network(cfg: settings.InvarianceAudit) -> tuple[MLP, dict[str, Any]]:
     """The audited network (float32, as trained) and its training record; trained once per process
     (a deterministic function of the settings, so the cache never changes a result)."""
-    key = settings_hash(cfg)
+    key = settings_hash(cfg.config)
     with _NETWORKS_LOCK:
         if key not in _NETWORKS:
             X, y, *_ = data_for(cfg)
-            with base.threads(cfg["torch_threads"]):
-                _NETWORKS[key] = train_network(X, y, cfg["widths"], cfg["train"], cfg["seed"])
+            with base.threads(cfg.torch_threads):
+                _NETWORKS[key] = train_network(X, y, cfg.widths, cfg.train, cfg.seed)
         return _NETWORKS[key]
 
 
-def compute_row(cfg: dict[str, Any], mode: str, alpha: float) -> dict[str, Any]:
+def compute_row(cfg: settings.InvarianceAudit, mode: str, alpha: float) -> dict[str, Any]:
     """Rescale the float64 copy of the trained network by T_α (``mode``) and measure everything."""
     model, rec = trained_network(cfg)
     X, y, Xc, yc, probe, w2_x, Xt, yt = data_for(cfg)
-    with base.threads(cfg["torch_threads"]):
+    with base.threads(cfg.torch_threads):
         t0 = time.perf_counter()
         net0 = copy.deepcopy(model).double()
         net = MODES[mode](net0, float(alpha))
@@ -135,8 +137,8 @@ def compute_row(cfg: dict[str, Any], mode: str, alpha: float) -> dict[str, Any]:
                                "max_dlogit": max_dlogit, "agreement": agreement,
                                "predictions_sha256": predictions_digest(net, Xt)}
         row.update(performance(net, X.double(), y, Xt.double(), yt))
-        row.update(weakness_measures(net, probe, w2_x, cfg["taus"], cfg["deltas"]))
-        row.update(family_measures(net, Xc, yc, cfg))
+        row.update(weakness_measures(net, probe, w2_x, cfg.taus, cfg.deltas))
+        row.update(family_measures(net, Xc, yc, cfg, cfg.n_train))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row
 
@@ -265,15 +267,15 @@ def analyse(scale: str) -> dict[str, Any]:
     × α per mode), ``facts`` (the rule's evidence and checks), ``B2`` (our value, verdict),
     ``rule`` (the registration block), ``config``, ``wall`` and ``provenance``."""
     t = base.load_table(EXPERIMENT, scale)
-    cfg, rule = t.config, base.settings(EXPERIMENT, scale).rule("B2")  # the table's registration
+    cfg, rule = base.typed(t.config), base.settings(EXPERIMENT, scale).rule("B2")  # the table's registration
     df = t.to_frame()
     factors = factor_table(df)
     summary = change_summary(factors)
     b2 = b2_facts(df, summary, rule)
     return {"frame": df, "factors": factors, "summary": summary,
-            "tables": {m: wide_table(factors, m) for m in cfg["modes"]},
+            "tables": {m: wide_table(factors, m) for m in cfg.modes},
             "facts": b2["facts"], "verdict": b2["verdict"], "B2": b2,
-            "rule": rule, "config": cfg, "wall": wall_time(t),
+            "rule": rule, "config": t.config, "settings": cfg, "wall": wall_time(t),
             "provenance": base.provenance(t)}
 
 

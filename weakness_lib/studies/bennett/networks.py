@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
@@ -29,10 +30,9 @@ from weakness_lib.bennett.weakness import (
     weakness_table,
     wrong_group_transforms,
 )
-from weakness_lib.core.settings import pick
 from weakness_lib.core.store import Table
 from weakness_lib.studies.bennett.common import weights_digest
-from weakness_lib.studies.bennett.settings import Family
+from weakness_lib.studies.bennett.settings import Family, Population, Train
 
 __all__ = [
     "train_network",
@@ -49,7 +49,7 @@ __all__ = [
 
 
 def train_network(
-    X: Tensor, y: Tensor, widths: Sequence[int], train_cfg: Mapping[str, Any], seed: int,
+    X: Tensor, y: Tensor, widths: Sequence[int], train_cfg: Train | Mapping[str, Any], seed: int,
     progress: bool = False, *, device: str = "cpu", eval_set: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[MLP, dict[str, Any]]:
     """The one training recipe of every Bennett study: initialise ``build_mlp(widths, seed=seed)``
@@ -63,7 +63,8 @@ def train_network(
     each epoch: it does not change the trained weights).
     """
     model = build_mlp(list(widths), seed=seed)
-    res = train(model, X, y, TrainConfig(**train_cfg), seed=seed, progress=progress, device=device,
+    fields = dataclasses.asdict(train_cfg) if dataclasses.is_dataclass(train_cfg) else train_cfg
+    res = train(model, X, y, TrainConfig(**fields), seed=seed, progress=progress, device=device,
                 eval_set=eval_set)
     record = {
         "seed": int(seed),
@@ -114,21 +115,20 @@ def weakness_measures(
 
 
 def family_measures(
-    model: nn.Module, Xc: Tensor, yc: Tensor, cfg: Mapping[str, Any]
+    model: nn.Module, Xc: Tensor, yc: Tensor, m: Family, n_train: int
 ) -> dict[str, float]:
     """Every sharpness and simplicity measure of :func:`weakness_lib.bennett.measures.measure_table`
-    on the fixed curvature batch (Xc, yc), float64, with the registered parameters of ``cfg``
-    (``n_train`` and the :class:`~weakness_lib.studies.bennett.settings.Family` settings; one not
-    registered, and all other arguments, at the measure's default). Its wall-time keys ``cost_<group>_s`` are renamed
+    on the fixed curvature batch (Xc, yc), float64, for a network trained on ``n_train`` images,
+    with the registered :class:`~weakness_lib.studies.bennett.settings.Family` settings ``m`` (one
+    not registered, and all other arguments, at the measure's default). Its wall-time keys ``cost_<group>_s`` are renamed
     ``<group>_wall_s`` so that every key ending in ``_wall_s`` is a timing (excluded from the
     bit-for-bit comparison of ``verify``)."""
     from weakness_lib.bennett.measures import measure_table
 
-    m = pick(Family, cfg)
     registered = {"sam_rho": (float, m.sam_rho), "pb_draws": (int, m.pacbayes_draws),
                   "pb_bisect": (int, m.pacbayes_bisect)}
     out = measure_table(
-        model, (Xc, yc), n_train=int(cfg["n_train"]), lanczos_tol=float(m.lanczos_tol),
+        model, (Xc, yc), n_train=int(n_train), lanczos_tol=float(m.lanczos_tol),
         n_probes=int(m.hutchinson_probes), seed=int(m.curvature_seed),
         **{k: kind(v) for k, (kind, v) in registered.items() if v is not None},  # None: its default
     )
@@ -140,15 +140,15 @@ def family_measures(
     return renamed
 
 
-def measure_network(model: nn.Module, data: Any, cfg: Mapping[str, Any]) -> dict[str, float]:
+def measure_network(model: nn.Module, data: Any, cfg: Population, n_train: int) -> dict[str, float]:
     """Every number the head-to-head recipe records of one trained network, in one fixed order:
     :func:`performance` on (``data.X``, ``data.y``) and (``data.Xt``, ``data.yt``), then
     :func:`weakness_measures` on ``data.probe_x`` / ``data.w2_x``, then :func:`family_measures` on
-    the curvature batch (``data.Xc``, ``data.yc``). ``data`` is any object with those fields (the
+    the curvature batch (``data.Xc``, ``data.yc``), of a network trained on ``n_train`` images. ``data`` is any object with those fields (the
     :class:`~weakness_lib.studies.bennett.common.Context`, :class:`~weakness_lib.studies.bennett.population_data.PopulationData`)."""
     row = performance(model, data.X, data.y, data.Xt, data.yt)
-    row.update(weakness_measures(model, data.probe_x, data.w2_x, cfg["taus"], cfg["deltas"]))
-    row.update(family_measures(model, data.Xc, data.yc, cfg))
+    row.update(weakness_measures(model, data.probe_x, data.w2_x, cfg.taus, cfg.deltas))
+    row.update(family_measures(model, data.Xc, data.yc, cfg, n_train))
     return row
 
 

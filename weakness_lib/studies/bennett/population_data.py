@@ -28,9 +28,8 @@ flatness σ′* (:func:`weakness_lib.bennett.measures.pacbayes.pacbayes_mag_flat
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from torch import Tensor, nn
@@ -41,9 +40,8 @@ from weakness_lib.bennett.weakness import column
 from weakness_lib.bennett.weakness.calibration import fit_temperature, mean_confidence
 from weakness_lib.bennett.weakness.logits import probe_logits
 from weakness_lib.bennett.weakness.w1 import w1_log_freedom
-from weakness_lib.core.settings import pick
 from weakness_lib.studies.bennett.common import Context, dataset, fixed_batch
-from weakness_lib.studies.bennett.settings import Sampling
+from weakness_lib.studies.bennett.settings import Family, Population
 
 __all__ = ["PopulationData", "population_data", "data_for", "extra_measures", "PROBE_SOURCES"]
 
@@ -104,18 +102,18 @@ def population_data(ds: str, n_train: int, n_probe: int, probe_source: str, spli
                           w2_x=probe_x[w2], alt_x=alt_x)
 
 
-def data_for(cfg: Mapping[str, Any], *, dataset_name: str | None = None,
+def data_for(cfg: Population, *, dataset_name: str | None = None,
              n_train: int | None = None) -> PopulationData:
-    """:func:`population_data` with the settings of ``cfg`` (``dataset``/``n_train`` overridable)."""
-    s = pick(Sampling, cfg)
+    """:func:`population_data` with the settings of ``cfg`` (``dataset``/``n_train`` overridable:
+    a grid population, which has neither, gives each network's own)."""
     return population_data(
-        dataset_name or cfg["dataset"], int(n_train or cfg["n_train"]), int(cfg["n_probe"]),
-        s.probe_source, int(s.split_seed), int(cfg["curvature_batch"]),
-        int(cfg["curvature_seed"]), s.curvature_pool, int(cfg["w2_probe"]))
+        dataset_name or cfg.dataset, int(n_train or cfg.n_train), int(cfg.n_probe),
+        cfg.probe_source, int(cfg.split_seed), int(cfg.curvature_batch),
+        int(cfg.curvature_seed), cfg.curvature_pool, int(cfg.w2_probe))
 
 
 def extra_measures(model: nn.Module, d: PopulationData, taus: Sequence[float],
-                   cfg: Mapping[str, Any]) -> dict[str, float]:
+                   cfg: Family) -> dict[str, float]:
     """Reference points and admissibility ablations of one network (float64 forward passes)."""
     z = probe_logits(model, d.probe_x)
     temperature = fit_temperature(z, d.probe_y)
@@ -128,6 +126,6 @@ def extra_measures(model: nn.Module, d: PopulationData, taus: Sequence[float],
         out[column("w1", tau=tau) + "_cal"] = w1_log_freedom(z / temperature, tau=tau)
     out[column("w1", tau=taus[0]) + "_alt"] = w1_log_freedom(probe_logits(model, d.alt_x), tau=taus[0])
     out["pacbayes_mag_sigma"] = pacbayes_mag_flatness(
-        model, d.Xc, d.yc, n_draws=int(cfg["pacbayes_draws"]),
-        n_bisect=int(cfg["pacbayes_bisect"]), seed=int(cfg["curvature_seed"]))
+        model, d.Xc, d.yc, n_draws=int(cfg.pacbayes_draws),
+        n_bisect=int(cfg.pacbayes_bisect), seed=int(cfg.curvature_seed))
     return out

@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -99,26 +99,28 @@ def parse_key(key: str) -> tuple[str, float]:
     return mode, float(alpha)
 
 
-def rescalings(cfg: dict[str, Any]) -> list[tuple[str, float]]:
+def rescalings(cfg: settings.Reparameterisation) -> list[tuple[str, float]]:
     """(mode, α) of stage 2: α = 1 once (``identity``), then every mode × every α ≠ 1."""
     return [("identity", 1.0)] + [
-        (mode, float(a)) for mode in cfg["modes"] for a in cfg["alphas"] if a != 1
+        (mode, float(a)) for mode in cfg.modes for a in cfg.alphas if a != 1
     ]
 
 
-def units(cfg: dict[str, Any]) -> list[list[str]]:
+def units(cfg: settings.Reparameterisation | Mapping[str, Any]) -> list[list[str]]:
     """Stage 1: the trained network; stage 2: one unit per rescaling (they read stage 1)."""
-    return [[TRAIN], [unit_key(m, a) for m, a in rescalings(cfg)]]
+    return [[TRAIN], [unit_key(m, a) for m, a in rescalings(base.typed(cfg))]]
 
 
-def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.Reparameterisation | Mapping[str, Any], key: str,
+                 device: str = "cpu") -> dict[str, Any]:
     """The row of unit ``key``, from scratch (CPU only; ``device`` is ignored). Never writes.
 
     ``"train"`` trains the network and returns its weights as ``row["_artifacts"]["train.pt"]``;
     a rescaling key measures the rescaled float64 network (see the module docstring).
     """
     del device  # CPU only: float64 Hessian-vector products on a fixed batch
-    with base.threads(cfg.get("torch_threads") or UNREGISTERED_THREADS):
+    cfg = base.typed(cfg)
+    with base.threads(cfg.torch_threads or UNREGISTERED_THREADS):
         if key == TRAIN:
             model, row = _train(cfg)
             buf = io.BytesIO()
@@ -128,11 +130,11 @@ def compute_unit(cfg: dict[str, Any], key: str, device: str = "cpu") -> dict[str
         return unit_row(cfg, trained_network(cfg), mode, alpha)
 
 
-def _train(cfg: dict[str, Any]) -> tuple[MLP, dict[str, Any]]:
-    data = dataset(cfg["dataset"])
-    split = split_for(data, cfg["n_train"], 0, cfg["split_seed"])
+def _train(cfg: settings.Reparameterisation) -> tuple[MLP, dict[str, Any]]:
+    data = dataset(cfg.dataset)
+    split = split_for(data, cfg.n_train, 0, cfg.split_seed)
     X, y = data.train_x[split.train], data.train_y[split.train]
-    model, rec = train_network(X, y, cfg["widths"], cfg["train"], cfg["seed"],
+    model, rec = train_network(X, y, cfg.widths, cfg.train, cfg.seed,
                                eval_set=(data.test_x, data.test_y))
     last = rec["history"][-1]
     return model, {
@@ -147,14 +149,14 @@ def _train(cfg: dict[str, Any]) -> tuple[MLP, dict[str, Any]]:
 _RETRAINED: dict[str, tuple[MLP, str]] = {}
 
 
-def trained_network(cfg: dict[str, Any]) -> MLP:
+def trained_network(cfg: settings.Reparameterisation) -> MLP:
     """The float64 network of stage 1 (eval mode), from ``train.pt`` or re-trained.
 
     The artifact is read only if the stored ``train`` row records its SHA-256 and the weights
     match it (a mismatch raises). Without the artifact the network is re-trained (once per
     process) and must reproduce the stored digest bit for bit, where one is stored.
     """
-    table = base.table(EXPERIMENT, cfg["scale"], cfg)
+    table = base.table(EXPERIMENT, cfg.scale, cfg.config)
     stored = table.get(TRAIN)
     expected = None if stored is None else stored["weights_sha256"]
     try:
@@ -162,13 +164,13 @@ def trained_network(cfg: dict[str, Any]) -> MLP:
     except OSError:  # a read-only store without the artifact folder
         path = None
     if expected is not None and path is not None and path.exists():
-        model = build_mlp(cfg["widths"])
+        model = build_mlp(cfg.widths)
         model.load_state_dict(torch.load(path, weights_only=True))
         if weights_digest(model) != expected:
             raise RuntimeError(f"stored weights {path} do not match the SHA-256 recorded in the "
                                f"'{TRAIN}' row; delete both to retrain")
         return model.double().eval()
-    key = settings_hash(cfg)
+    key = settings_hash(cfg.config)
     if key not in _RETRAINED:
         model, row = _train(cfg)
         _RETRAINED[key] = (model.double().eval(), row["weights_sha256"])
@@ -179,23 +181,23 @@ def trained_network(cfg: dict[str, Any]) -> MLP:
     return copy.deepcopy(model)
 
 
-def fixed_sets(cfg: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def fixed_sets(cfg: settings.Reparameterisation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(curvature batch X, y) of training images and (test X, y), all float64 inputs."""
-    data = dataset(cfg["dataset"])
-    split = split_for(data, cfg["n_train"], 0, cfg["split_seed"])
-    cb = split.train[fixed_batch(len(split.train), cfg["curvature_batch"], cfg["curvature_seed"])]
+    data = dataset(cfg.dataset)
+    split = split_for(data, cfg.n_train, 0, cfg.split_seed)
+    cb = split.train[fixed_batch(len(split.train), cfg.curvature_batch, cfg.curvature_seed)]
     return data.train_x[cb].double(), data.train_y[cb], data.test_x.double(), data.test_y
 
 
 def measure(
     model: MLP, reference: MLP, Xc: torch.Tensor, yc: torch.Tensor, Xt: torch.Tensor,
-    yt: torch.Tensor, cfg: dict[str, Any],
+    yt: torch.Tensor, cfg: settings.Reparameterisation,
 ) -> dict[str, Any]:
     """Curvature and function measures of one (rescaled) float64 network."""
     t0 = time.perf_counter()
     hvp = HVP.for_model(model, Xc, yc)
-    eig = top_eigenvalues(hvp, k=1, tol=cfg["lanczos_tol"], seed=cfg["curvature_seed"])
-    tr = hutchinson_trace(hvp, cfg["hutchinson_probes"], seed=cfg["curvature_seed"])
+    eig = top_eigenvalues(hvp, k=1, tol=cfg.lanczos_tol, seed=cfg.curvature_seed)
+    tr = hutchinson_trace(hvp, cfg.hutchinson_probes, seed=cfg.curvature_seed)
     max_dlogit, agreement = check_function_preserved(reference, model, Xt)
     with torch.no_grad():
         test_acc = float((model(Xt).argmax(1) == yt).double().mean())
@@ -216,7 +218,7 @@ def measure(
     }
 
 
-def unit_row(cfg: dict[str, Any], base_net: MLP, mode: str, alpha: float) -> dict[str, Any]:
+def unit_row(cfg: settings.Reparameterisation, base_net: MLP, mode: str, alpha: float) -> dict[str, Any]:
     """The stored record of one rescaling of the float64 network (``mode`` "identity": α = 1)."""
     Xc, yc, Xt, yt = fixed_sets(cfg)
     rescaled = base_net if mode == "identity" else MODES[mode](base_net, alpha)
@@ -267,16 +269,16 @@ def ratio_table(rows: list[dict[str, Any]], architecture: MLP) -> pd.DataFrame:
 def analyse(scale: str) -> dict[str, Any]:
     """Everything chapter 01 shows, from the stored table of ``scale`` (no computation, no writes).
 
-    ``config``, ``train`` (the training record), ``table`` (one row per mode × α with ratios and
+    ``config`` (stored mapping), ``settings`` (typed), ``train`` (the training record), ``table`` (one row per mode × α with ratios and
     predicted traces), ``B1`` (our value, verdict, details), ``rule`` (the registration block of
     B1, with ``target`` and ``thresholds``), ``provenance`` and ``wall_s`` (summed unit time).
     """
     t = base.load_table(EXPERIMENT, scale)
-    cfg = t.config
+    cfg = base.typed(t.config)
     rows = [r for r in t.rows() if r["key"] != TRAIN]
-    frame = ratio_table(rows, build_mlp(cfg["widths"]).double())
+    frame = ratio_table(rows, build_mlp(cfg.widths).double())
     rule = base.settings(EXPERIMENT, scale).rule("B1")  # the registration that names the table
-    return {"config": cfg, "train": t.get(TRAIN), "table": frame, "B1": b1_facts(frame, rule),
+    return {"config": t.config, "settings": cfg, "train": t.get(TRAIN), "table": frame, "B1": b1_facts(frame, rule),
             "rule": rule, "provenance": base.provenance(t), "stored": dict(t.provenance),
             "wall_s": t.total_wall_s()}
 

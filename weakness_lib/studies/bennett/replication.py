@@ -49,17 +49,19 @@ DEVICES: tuple[str, ...] = ("cpu",)
 SETTINGS = settings.Replication  # the typed settings of configs/<study>.yaml
 
 
-def units(cfg: Mapping[str, Any]) -> list[list[str]]:
+def units(cfg: settings.Replication | Mapping[str, Any]) -> list[list[str]]:
     """One stage: one unit per network, ``net000`` … (independent, any order)."""
-    return [[network_key(i) for i in range(int(cfg["n_networks"]))]]
+    return [[network_key(i) for i in range(int(base.typed(cfg).n_networks))]]
 
 
-def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.Replication | Mapping[str, Any], key: str,
+                 device: str = "cpu") -> dict[str, Any]:
     """Train network ``key`` with seed ``seed_base`` + i and measure it, the head-to-head's
     measures then the population's extra ones (pure, bitwise on the CPU)."""
+    cfg = base.typed(cfg)
     d = data_for(cfg)
     return population_unit(cfg, key, d, device,
-                           extra=lambda model: extra_measures(model, d, cfg["taus"], cfg))
+                           extra=lambda model: extra_measures(model, d, cfg.taus, cfg))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,16 +77,16 @@ def confirmatory_verdict(rho: float, p: float, rule: Mapping[str, Any]) -> str:
     return "reproduced" if p < alpha else "partially_reproduced"
 
 
-def outcome(cfg: Mapping[str, Any], df: pd.DataFrame, stats: Mapping[str, Any],
+def outcome(cfg: settings.Replication, df: pd.DataFrame, stats: Mapping[str, Any],
             rule: Mapping[str, Any]) -> dict[str, Any]:
     """The confirmatory estimator's ρ, p, CI and verdict; W1 under B6's rule in the details."""
     b6 = evaluate(cfg, df, stats, rule)  # W1 (primary_weakness) under the B6/B7 rule
-    measure = cfg["confirmatory_weakness"]
+    measure = cfg.confirmatory_weakness
     t = stats["tables"].get(PRIMARY_TARGET)
     hit = None if t is None else t[t["measure"] == measure]
     details = dict(b6["details"])
     details["w1_rule_outcome"] = b6["verdict"]
-    details["w1"] = {"measure": cfg["primary_weakness"], "rho": b6["rho"], "p": b6["p"],
+    details["w1"] = {"measure": cfg.primary_weakness, "rho": b6["rho"], "p": b6["p"],
                      "ci95": b6["ci95"]}
     details["confirmatory_weakness"] = measure
     if hit is None or hit.empty:
@@ -147,11 +149,11 @@ def analyse(scale: str, claim: str = "B6-R") -> dict[str, Any]:
     """Everything chapter 05b shows of one study, from the stored table and summary only."""
     study = studies()[claim]
     table = base.load_table(study, scale)
-    cfg = table.config
+    cfg = base.typed(table.config)
     rule = base.settings(study, scale).rule(claim)  # the registration that names the table
     df = table.to_frame()
     stats, source = stored_statistics(table)
-    return {"study": study, "claim_id": claim, "scale": scale, "config": cfg, "rule": rule,
+    return {"study": study, "claim_id": claim, "scale": scale, "config": table.config, "settings": cfg, "rule": rule,
             "frame": df, "stats": stats, "stats_source": source,
             "comparison": paper_comparison(cfg, stats, rule),
             "outcome": outcome(cfg, df, stats, rule), "wall": wall_time(table), "table": table}
@@ -163,7 +165,7 @@ def claims(result: Mapping[str, Any]) -> list[Claim]:
 
     out = result["outcome"]
     details = {**out["details"], "oracle": confirmatory_summaries.oracle_beside(
-        result["config"], result["frame"], out["details"]["confirmatory_weakness"])}
+        result["settings"], result["frame"], out["details"]["confirmatory_weakness"])}
     if result["claim_id"] == "B7-R":  # chapter 05b's pooled ρ, stored here: a page never resamples
         details["pooled_with_B6-R"] = confirmatory_summaries.pooled_replications(result, pooled_rho)
     return [base.registered_claim(

@@ -22,6 +22,7 @@ that kept a Hoeffding weight (:mod:`weakness_lib.views.robustness`).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import time
@@ -76,36 +77,38 @@ def parse_key(key: str) -> dict[str, Any]:
             "lr": float(m["lr"]), "seed": int(m["s"])}
 
 
-def units(cfg: Mapping[str, Any]) -> list[list[str]]:
+def units(cfg: settings.Robustness | Mapping[str, Any]) -> list[list[str]]:
     """One stage, cheapest first (small n), so that an interrupted run keeps whole sub-grids."""
-    g = cfg["grid"]
+    cfg = base.typed(cfg)
+    g = cfg.grid
     keys = [unit_key(ds, n, w, d, lr, s)
-            for n in g["n_train"] for ds in cfg["datasets"]
-            for w, d, lr in itertools.product(g["width"], g["depth"], g["lr"])
-            for s in cfg["seeds"]]
+            for n in g.n_train for ds in cfg.datasets
+            for w, d, lr in itertools.product(g.width, g.depth, g.lr)
+            for s in cfg.seeds]
     return [keys]
 
 
-def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.Robustness | Mapping[str, Any], key: str,
+                 device: str = "cpu") -> dict[str, Any]:
     """Train and measure one network of the population (pure, bitwise on the CPU)."""
+    cfg = base.typed(cfg)
     hp = parse_key(key)
     if key not in units(cfg)[0]:
-        raise ValueError(f"{key!r} is not a unit of {cfg['experiment']} (not in its grid)")
+        raise ValueError(f"{key!r} is not a unit of {cfg.experiment} (not in its grid)")
     d = data_for(cfg, dataset_name=hp["dataset"], n_train=hp["n_train"])
     widths = [784] + [hp["width"]] * hp["depth"] + [10]
-    train_cfg = {**cfg["train"], "lr": hp["lr"]}
-    unit_cfg = {**cfg, "n_train": hp["n_train"]}
-    with base.threads(cfg["torch_threads"]):
+    train_cfg = {**dataclasses.asdict(cfg.train), "lr": hp["lr"]}
+    with base.threads(cfg.torch_threads):
         try:
             model, rec = train_network(d.X, d.y, widths, train_cfg, hp["seed"], device=device)
         except TrainingDivergedError as err:  # recorded, excluded from every score (registered)
             return {**hp, "stopped_by": "diverged", "diverged": str(err)}
         t0 = time.perf_counter()
         row: dict[str, Any] = {**hp, **rec}
-        row["stopped_by"] = ("criterion" if rec["final_train_loss"] < cfg["train"]["stop_train_loss"]
+        row["stopped_by"] = ("criterion" if rec["final_train_loss"] < cfg.train.stop_train_loss
                              else "cap")
-        row.update(measure_network(model, d, unit_cfg))
-        row.update(extra_measures(model, d, cfg["taus"], cfg))
+        row.update(measure_network(model, d, cfg, n_train=hp["n_train"]))
+        row.update(extra_measures(model, d, cfg.taus, cfg))
         row["measure_wall_s"] = time.perf_counter() - t0
     return row
 
@@ -127,18 +130,18 @@ def complexity_signs(df: pd.DataFrame) -> dict[str, int]:
     return {c: -orientation_of(c, extra) for c in cols}
 
 
-def scores(cfg: Mapping[str, Any], df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def scores(cfg: settings.Robustness, df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """``{"<dataset>/<target>": score table}`` of every measure (:func:`robustness.score_measures`)."""
     out = {}
-    for ds in cfg["datasets"]:
+    for ds in cfg.datasets:
         part = trained(df[df["dataset"] == ds])
         if len(part) < 2:
             continue
         signs = complexity_signs(part)
         for target in TARGETS:
-            t = robustness.score_measures(part, signs, target, list(HPARAMS), int(cfg["n_eval"]),
-                                          n_boot=int(cfg["bootstrap_resamples"]),
-                                          seed=int(cfg["bootstrap_seed"]))
+            t = robustness.score_measures(part, signs, target, list(HPARAMS), int(cfg.n_eval),
+                                          n_boot=int(cfg.bootstrap_resamples),
+                                          seed=int(cfg.bootstrap_seed))
             t.insert(1, "family", [family_of(m, measure_families()) for m in t["measure"]])
             out[f"{ds}/{target}"] = t
     return out
@@ -159,21 +162,22 @@ def bound_tracks_weakness(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def psi_between(cfg: Mapping[str, Any], df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def psi_between(cfg: settings.Robustness, df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """``{dataset: table}`` of Ψ against the gap with and without same-configuration pairs, every
     scored measure (:func:`robustness_rules.psi_between_configurations`, registered resamples)."""
     out = {}
-    for ds in cfg["datasets"]:
+    for ds in cfg.datasets:
         part = trained(df[df["dataset"] == ds])
         if len(part) >= 2:
             out[ds] = psi_between_configurations(part, complexity_signs(part), list(HPARAMS),
-                                                 int(cfg["bootstrap_resamples"]), int(cfg["bootstrap_seed"]))
+                                                 int(cfg.bootstrap_resamples), int(cfg.bootstrap_seed))
     return out
 
 
-def summarise(cfg: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+def summarise(cfg: settings.Robustness | Mapping[str, Any],
+              rows: list[Mapping[str, Any]]) -> dict[str, Any]:
     """The bootstrap score tables as plain JSON (computed once by the runner)."""
-    df = pd.DataFrame(list(rows))
+    cfg, df = base.typed(cfg), pd.DataFrame(list(rows))
     return {"format": SUMMARY_FORMAT,
             "scores": {k: t.to_dict(orient="list") for k, t in scores(cfg, df).items()},
             "psi_between": {k: t.to_dict(orient="list") for k, t in psi_between(cfg, df).items()}}
@@ -192,7 +196,7 @@ def stored_scores(table: Any) -> tuple[dict[str, pd.DataFrame], str]:
     s = base.summary(table)
     if s is not None and s.get("format") in SCORE_FORMATS:
         return {k: _numeric(pd.DataFrame(v)) for k, v in s["scores"].items()}, "stored"
-    return scores(table.config, table.to_frame()), "computed"
+    return scores(base.typed(table.config), table.to_frame()), "computed"
 
 
 def stored_psi_between(table: Any) -> dict[str, pd.DataFrame]:
@@ -200,7 +204,7 @@ def stored_psi_between(table: Any) -> dict[str, pd.DataFrame]:
     s = base.summary(table)
     if s is not None and "psi_between" in s:
         return {k: _numeric(pd.DataFrame(v)) for k, v in s["psi_between"].items()}
-    return psi_between(table.config, table.to_frame())
+    return psi_between(base.typed(table.config), table.to_frame())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,19 +222,20 @@ def x5_verdict(per_dataset: Mapping[str, Mapping[str, Any]]) -> str:
 def analyse(scale: str) -> dict[str, Any]:
     """Everything chapter 05b shows of the robustness population, from the stored table only."""
     table = base.load_table("robustness_population", scale)
-    cfg = table.config
+    cfg = base.typed(table.config)
     df = table.to_frame()
     sc, source = stored_scores(table)
-    primary = cfg["primary_weakness"]
+    primary = cfg.primary_weakness
     per_ds = {ds: robustly_predictive(sc[f"{ds}/gap_acc"], primary)
-              for ds in cfg["datasets"] if f"{ds}/gap_acc" in sc}
+              for ds in cfg.datasets if f"{ds}/gap_acc" in sc}
     verdict = x5_verdict(per_ds)
     first = next(iter(per_ds.values()), {})
-    return {"study": "robustness_population", "scale": scale, "config": cfg, "frame": trained(df),
+    return {"study": "robustness_population", "scale": scale, "config": table.config, "settings": cfg,
+            "frame": trained(df),
             "diverged": df[df["stopped_by"] == "diverged"],
             "scores": sc, "scores_source": source, "per_dataset": per_ds, "verdict": verdict,
-            "per_variant": rule_per_variant(sc, cfg["datasets"]),
-            "environments": environment_counts(trained(df), HPARAMS, int(cfg["n_eval"])),
+            "per_variant": rule_per_variant(sc, cfg.datasets),
+            "environments": environment_counts(trained(df), HPARAMS, int(cfg.n_eval)),
             "psi_between": stored_psi_between(table),
             "our_value": float(first.get("psi", 0.0)), "ci95": first.get("psi_ci"),
             "b4": bound_tracks_weakness(df), "capped": trained(df).groupby("dataset")["stopped_by"]
@@ -265,7 +270,7 @@ def claims(result: Mapping[str, Any]) -> list[Claim]:
     from weakness_lib.studies.bennett import confirmatory_summaries
 
     details["sensitivity_without_capped"] = confirmatory_summaries.sensitivity_without_capped(
-        result["config"], result["frame"], HPARAMS, complexity_signs)
+        result["settings"], result["frame"], HPARAMS, complexity_signs)
     return [base.registered_claim(
         "robustness_population", "X5", our_value=result["our_value"], ci95=result["ci95"],
         verdict=result["verdict"], provenance=base.provenance(result["table"]), details=details)]

@@ -62,33 +62,34 @@ TRAINS = False  # exact enumerations: CI's verify-sample draws trained units fro
 # ---------------------------------------------------------------------------------------------
 # Protocol
 # ---------------------------------------------------------------------------------------------
-def _unit_functions(cfg: Mapping[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+def _unit_functions(cfg: settings.Theory) -> dict[str, Callable[[], dict[str, Any]]]:
     """Every unit of the study, in order: key → the computation of its row."""
     fns: dict[str, Callable[[], dict[str, Any]]] = {
-        f"b3_n{n}": (lambda n=n: b3_for_size(n, cfg)) for n in cfg["u_sizes"]}
+        f"b3_n{n}": (lambda n=n: b3_for_size(n, cfg)) for n in cfg.u_sizes}
     fns.update({f"b4_functions_{a}x{b}": (lambda a=a, b=b: b4_functions(a, b, cfg))
-                for a, b in cfg["functions_grid"]})
+                for a, b in cfg.functions_grid})
     fns.update({f"b4_exclusion_{a}x{b}": (lambda a=a, b=b: b4_exclusion(a, b, cfg))
-                for a, b in cfg["exclusion_grid"]})
+                for a, b in cfg.exclusion_grid})
     fns.update({f"recreation_{op}_{n}": (lambda op=op, n=n: recreation(op, n, cfg))
-                for op in cfg["recreation_ops"] for n in cfg["recreation_n_train"]})
+                for op in cfg.recreation_ops for n in cfg.recreation_n_train})
     fns["volume_demo"] = lambda: volume_demo(cfg)
     return fns
 
 
-def units(cfg: Mapping[str, Any]) -> list[list[str]]:
+def units(cfg: settings.Theory | Mapping[str, Any]) -> list[list[str]]:
     """One stage: every B3 size, B4 grid point, re-creation setting and the volume demo."""
-    return [list(_unit_functions(cfg))]
+    return [list(_unit_functions(base.typed(cfg)))]
 
 
-def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.Theory | Mapping[str, Any], key: str,
+                 device: str = "cpu") -> dict[str, Any]:
     """The row of unit ``key``, from scratch (pure, deterministic). Exact enumerations and a tiny
-    demo network: they run on the CPU whatever ``device`` (the result does not depend on it)."""
-    fns = _unit_functions(cfg)
+    demo network: they run on the CPU whatever ``device`` (the result does not depend on it), under
+    the caller's thread count (the study registers none)."""
+    fns = _unit_functions(base.typed(cfg))
     if key not in fns:
         raise ValueError(f"{key!r} is not a unit of {STUDY} (known: {', '.join(fns)})")
-    with base.threads(cfg.get("torch_threads")):
-        return fns[key]()
+    return fns[key]()
 
 
 def _clean(v: Any) -> Any:
@@ -109,20 +110,20 @@ def analyse(scale: str) -> dict[str, Any]:
     from weakness_lib.studies.bennett import head_to_head
 
     table = base.load_table(STUDY, scale)
-    cfg, registered = table.config, base.settings(STUDY, scale)  # the registration of the table
+    cfg, registered = base.typed(table.config), base.settings(STUDY, scale)  # the table's registration
     results = {r["key"]: r for r in table.rows()}
-    h2h = {ds: base.load_table(head_to_head.study_for(ds), scale) for ds in cfg["head_to_head_datasets"]}
+    h2h = {ds: base.load_table(head_to_head.study_for(ds), scale) for ds in cfg.head_to_head_datasets}
     trained = trained_networks(cfg, h2h)
 
-    b3_rows = [results[f"b3_n{n}"] for n in cfg["u_sizes"]]
+    b3_rows = [results[f"b3_n{n}"] for n in cfg.u_sizes]
     finite = [results[k] for k in results if k.startswith("b4_")]
     verdict3, value3, checks3 = b3_verdict(b3_rows, registered.rule("B3"))
     b3 = {"verdict": verdict3, "our_value": value3, "ci95": None, "details": {
-        **checks3, "u_sizes": cfg["u_sizes"], "laws_per_size": len(b3_rows[0]["laws"]),
+        **checks3, "u_sizes": cfg.u_sizes, "laws_per_size": len(b3_rows[0]["laws"]),
         "max_within_size_spread": max(law["spread"] for r in b3_rows for law in r["laws"]),
         "max_powerset_err": max(r["powerset_err"] for r in b3_rows),
         "reconstruction_note": "checks the reconstruction of reference §7.1; the paper's proof is unknown"}}
-    verdict4, value4, ci4, checks4 = b4_verdict(finite, trained, cfg["head_to_head_datasets"],
+    verdict4, value4, ci4, checks4 = b4_verdict(finite, trained, cfg.head_to_head_datasets,
                                                 registered.rule("B4"), head_to_head.DATASET_LABELS)
     b4 = {"verdict": verdict4, "our_value": value4, "ci95": ci4, "details": {
         **checks4, "max_kl_err": max(r["kl_max_err"] for r in finite),
@@ -134,19 +135,20 @@ def analyse(scale: str) -> dict[str, Any]:
                             for r in b3_rows for law in r["laws"]])
     b3_sizes = pd.DataFrame([{k: v for k, v in r.items() if k != "laws"} for r in b3_rows])
     curves = {r["n"]: {law["law"]: law["success_by_size"] for law in r["laws"]} for r in b3_rows}
-    n_max = max(cfg["u_sizes"])
-    lo, hi = cfg["biased_inclusion"]
+    n_max = max(cfg.u_sizes)
+    lo, hi = cfg.biased_inclusion
     biased = pd.DataFrame({
         "size": T.popcounts(n_max),
         "success": T.success_all(T.biased_law(n_max, np.linspace(lo, hi, n_max)), n_max)})
     return {
-        "config": cfg,
+        "config": table.config,
+        "settings": cfg,
         "b3_laws": b3_laws,
         "b3_sizes": b3_sizes,
         "b3_curves": curves,
         "b3_biased": biased,
         "b4_finite": pd.DataFrame(finite),
-        "b4_example": T.kl_check_functions(3, 3, limit=None, m=cfg["pacbayes_m"]),
+        "b4_example": T.kl_check_functions(3, 3, limit=None, m=cfg.pacbayes_m),
         "b4_trained": trained,
         "recreation": pd.DataFrame([results[k] for k in results if k.startswith("recreation_")]),
         "volume": pd.DataFrame(results["volume_demo"]["rows"]),
@@ -155,7 +157,7 @@ def analyse(scale: str) -> dict[str, Any]:
         "p_table": derived_p_table(),
         "paper_rho": {head_to_head.claim_id(head_to_head.study_for(ds)):
                       head_to_head.claim_rule(head_to_head.study_for(ds), scale)["target"]["weakness"]["rho"]
-                      for ds in cfg["head_to_head_datasets"]},
+                      for ds in cfg.head_to_head_datasets},
         "outcomes": {"B3": b3, "B4": b4},
         "table": table,
         "head_to_head_tables": h2h,

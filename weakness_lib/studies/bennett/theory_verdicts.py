@@ -14,7 +14,9 @@ import pandas as pd
 
 from weakness_lib.bennett.stats import bootstrap_ci, holm, spearman
 from weakness_lib.core.store import Table
+from weakness_lib.engine import base
 from weakness_lib.studies.bennett.networks import family_of, measure_families, orientation_of
+from weakness_lib.studies.bennett.settings import Theory
 
 MIN_FOR_CI = 10  # bootstrap CI of ρ(bound, weakness) only with at least this many networks
 
@@ -61,24 +63,24 @@ def _rescaled(c: str) -> bool:
     return c.endswith("_frac")
 
 
-def trained_networks(cfg: Mapping[str, Any], tables: Mapping[str, Table]) -> dict[str, Any]:
+def trained_networks(cfg: Theory, tables: Mapping[str, Table]) -> dict[str, Any]:
     """ρ(PAC-Bayes bound, weakness) over the stored head-to-head networks, per dataset.
 
-    ``tables`` maps each dataset of ``cfg["head_to_head_datasets"]`` to its complete stored
+    ``tables`` maps each dataset of ``cfg.head_to_head_datasets`` to its complete stored
     head-to-head table (:func:`weakness_lib.engine.base.load_table`); the primary weakness is the
-    one registered there. Percentile bootstrap CIs (seed ``cfg["seed"]``), Holm over the datasets.
+    one registered there. Percentile bootstrap CIs (seed ``cfg.seed``), Holm over the datasets.
     """
     out: dict[str, Any] = {"available": False, "datasets": {}}
-    bound = cfg["bound_column"]
-    for ds in cfg["head_to_head_datasets"]:
+    bound = cfg.bound_column
+    for ds in cfg.head_to_head_datasets:
         t = tables[ds]
         df = t.to_frame()
         if len(df) < MIN_NETWORKS:
             out["datasets"][ds] = {"available": False,
                                    "reason": f"fewer than {MIN_NETWORKS} stored head-to-head networks"}
             continue
-        primary = (t.config["primary_weakness"] if cfg["weakness_column"] == "primary"
-                   else cfg["weakness_column"])
+        primary = (base.typed(t.config).primary_weakness if cfg.weakness_column == "primary"
+                   else cfg.weakness_column)
         if bound not in df.columns or primary not in df.columns:
             out["datasets"][ds] = {"available": False,
                                    "reason": f"columns {bound!r}/{primary!r} missing from the results"}
@@ -90,7 +92,7 @@ def trained_networks(cfg: Mapping[str, Any], tables: Mapping[str, Table]) -> dic
                 rows.append({"weakness": c, "rho": float("nan"), "p": float("nan"), "constant": True})
                 continue
             rho, p = spearman(x, y)
-            ci = (bootstrap_ci(x, y, seed=cfg["seed"], method="percentile") if len(df) >= MIN_FOR_CI
+            ci = (bootstrap_ci(x, y, seed=cfg.seed, method="percentile") if len(df) >= MIN_FOR_CI
                   else (None, None))
             rows.append({"weakness": c, "rho": rho, "p": p, "ci_lo": ci[0], "ci_hi": ci[1], "constant": False})
         out["datasets"][ds] = {"available": True, "n": len(df), "primary": primary, "table": rows}

@@ -46,30 +46,32 @@ CLAIM = "IV"
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
-def units(cfg: Mapping[str, Any]) -> list[list[str]]:
+def units(cfg: settings.WeaknessVsValidation | Mapping[str, Any]) -> list[list[str]]:
     """None: IV trains no network; it analyses the stored populations it ``needs``."""
     return []
 
 
-def compute_unit(cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+def compute_unit(cfg: settings.WeaknessVsValidation | Mapping[str, Any], key: str,
+                 device: str = "cpu") -> dict[str, Any]:
     """IV has no units (see :func:`units`); asking for one is an error naming the populations."""
-    pops = ", ".join(cfg["populations"].values())
-    raise ValueError(f"{cfg['experiment']} has no units: it analyses the stored tables of {pops}")
+    cfg = base.typed(cfg)
+    pops = ", ".join(cfg.populations.values())
+    raise ValueError(f"{cfg.experiment} has no units: it analyses the stored tables of {pops}")
 
 
-def dataset_report(cfg: Mapping[str, Any], df: pd.DataFrame, images: int) -> dict[str, Any]:
+def dataset_report(cfg: settings.WeaknessVsValidation, df: pd.DataFrame, images: int) -> dict[str, Any]:
     """Everything IV registers for one population (a frame with one row per network)."""
-    x, y = df[cfg["measure"]].to_numpy(float), df[cfg["target"]].to_numpy(float)
-    oracle, control = df[cfg["oracle"]].to_numpy(float), df[cfg["control"]].to_numpy(float)
-    idx = resample_indices(len(df), int(cfg["bootstrap_resamples"]), int(cfg["bootstrap_seed"]))
+    x, y = df[cfg.measure].to_numpy(float), df[cfg.target].to_numpy(float)
+    oracle, control = df[cfg.oracle].to_numpy(float), df[cfg.control].to_numpy(float)
+    idx = resample_indices(len(df), int(cfg.bootstrap_resamples), int(cfg.bootstrap_seed))
     return {
         "networks": int(len(df)),
         "given_oracle": partial_with_ci(x, y, oracle, idx),
         "given_confidence": partial_with_ci(x, y, control, idx),
         "given_both": partial_with_ci(x, y, np.column_stack([oracle, control])),
         "difference": difference_with_ci(x, oracle, y, idx),
-        "oracle_noise": oracle_noise(oracle, y, images, int(cfg["noise_simulations"]),
-                                     int(cfg["noise_seed"])),
+        "oracle_noise": oracle_noise(oracle, y, images, int(cfg.noise_simulations),
+                                     int(cfg.noise_seed)),
     }
 
 
@@ -87,30 +89,32 @@ def iv_verdict(per_dataset: Mapping[str, Mapping[str, Any]], alpha: float
     return verdict, {d: (float(adjusted[d]) if d in adjusted else None) for d in per_dataset}
 
 
-def _oracle_images(study: str, table_cfg: Mapping[str, Any], cfg: Mapping[str, Any]) -> int:
+def _oracle_images(study: str, population: settings.Replication,
+                   cfg: settings.WeaknessVsValidation) -> int:
     """The number of labelled images behind ``val_acc``: the population's probe half U. At full
     scale it must be the registered ``oracle_images``."""
-    m = int(table_cfg["n_probe"])
-    if cfg["scale"] == "full" and m != int(cfg["oracle_images"]):
+    m = int(population.n_probe)
+    if cfg.scale == "full" and m != int(cfg.oracle_images):
         raise ValueError(f"{study}: the oracle uses {m} images, IV registered "
-                         f"{cfg['oracle_images']} (configs/{STUDY}.yaml)")
+                         f"{cfg.oracle_images} (configs/{STUDY}.yaml)")
     return m
 
 
 def analyse(scale: str) -> dict[str, Any]:
     """IV on the two stored populations (complete tables, else :class:`base.MissingResults`)."""
-    registered = base.settings(STUDY, scale)  # IV trains nothing: its settings are its registration
-    cfg, rule = registered.config, registered.rule(CLAIM)
+    cfg = base.settings(STUDY, scale)  # IV trains nothing: its settings are its registration
+    rule = cfg.rule(CLAIM)
     tables, per_dataset = [], {}
-    for dataset, study in cfg["populations"].items():
+    for dataset, study in cfg.populations.items():
         t = base.load_table(study, scale)
         tables.append(t)
-        report = dataset_report(cfg, t.to_frame(), _oracle_images(study, t.config, cfg))
+        report = dataset_report(cfg, t.to_frame(), _oracle_images(study, base.typed(t.config), cfg))
         per_dataset[dataset] = {"population": study, **report}
     verdict, adjusted = iv_verdict(per_dataset, float(rule["thresholds"]["p"]))
     for d, p in adjusted.items():
         per_dataset[d]["given_oracle"]["p_holm"] = p
-    return {"study": STUDY, "claim_id": CLAIM, "scale": scale, "config": cfg, "rule": rule,
+    return {"study": STUDY, "claim_id": CLAIM, "scale": scale, "config": cfg.config, "settings": cfg,
+            "rule": rule,
             "per_dataset": per_dataset, "verdict": verdict, "tables": tables}
 
 

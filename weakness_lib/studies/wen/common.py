@@ -29,6 +29,7 @@ from typing import Any
 
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base
+from weakness_lib.studies.wen import settings
 from weakness_lib.studies.wen.frames import (  # noqa: F401  (the chapters' helpers, re-exported)
     constructions_frames,
     final_frame,
@@ -78,20 +79,20 @@ __all__ = [
 CONSTRUCTIONS = "constructions"
 
 
-def unit_keys(config: Mapping[str, Any]) -> list[str]:
+def unit_keys(config: settings.Scenario) -> list[str]:
     """Every training unit of the study: ``"<run>/seed<s>"`` for each run and seed."""
-    return [f"{name}/seed{s}" for name in config["runs"] for s in config["seeds"]]
+    return [f"{name}/seed{s}" for name in config.runs for s in config.seeds]
 
 
-def units(config: Mapping[str, Any]) -> list[list[str]]:
+def units(config: settings.Scenario | Mapping[str, Any]) -> list[list[str]]:
     """The units as stages: one stage, the constructions and every (run, seed) (none reads another)."""
-    return [[CONSTRUCTIONS, *unit_keys(config)]]
+    return [[CONSTRUCTIONS, *unit_keys(base.typed(config))]]
 
 
 # -- the study protocol, once for the three scenarios --------------------------------------------
 
 
-Checks = Callable[[Mapping[str, Any], Mapping[str, Any], list[dict], Mapping[str, Any]], dict]
+Checks = Callable[[Mapping[str, Any], Any, list[dict], Mapping[str, Any]], dict]
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,16 @@ class Scenario:
     study: str
     claim_id: str
     labels: dict[str, str]
-    constructions: Callable[[Mapping[str, Any]], dict[str, Any]]
+    constructions: Callable[[Any], dict[str, Any]]
     checks: Checks
-    bound: Callable[[Mapping[str, Any]], float]
-    frames: Callable[[Mapping[str, Any], list[dict], Mapping[str, Any]], dict[str, Any]] = no_frames
+    bound: Callable[[Any], float]
+    frames: Callable[[Any, list[dict], Mapping[str, Any]], dict[str, Any]] = no_frames
 
-    def compute_unit(self, cfg: Mapping[str, Any], key: str, device: str = "cpu") -> dict[str, Any]:
+    def compute_unit(self, cfg: settings.Scenario | Mapping[str, Any], key: str,
+                     device: str = "cpu") -> dict[str, Any]:
         """The row of unit ``key`` from scratch (CPU only: ``device`` is accepted and ignored)."""
         del device  # float64 numpy on the CPU, the same bits on every worker
+        cfg = base.typed(cfg)
         if key == CONSTRUCTIONS:
             with sam.single_threaded():
                 return self.constructions(cfg)
@@ -126,7 +129,7 @@ class Scenario:
     def analyse(self, scale: str) -> dict[str, Any]:
         """Everything the chapter shows, from the stored table only (see :mod:`base`)."""
         table = base.load_table(self.study, scale)
-        config = table.config
+        config = base.typed(table.config)
         cons = table.get(CONSTRUCTIONS)
         rows = [table.get(k) for k in unit_keys(config)]
         rule = base.settings(self.study, scale).rule(self.claim_id)  # the table's registration
@@ -136,7 +139,8 @@ class Scenario:
             "study": self.study,
             "claim_id": self.claim_id,
             "scale": scale,
-            "config": config,
+            "config": table.config,
+            "settings": config,
             "constructions": cons,
             "final": final_frame(rows),
             "history": history_frame(rows),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from weakness_lib.studies.wen.settings import Scenario
+
 
 def history_frame(rows: Iterable[Mapping[str, Any]]):
     """Long DataFrame of the logged curves: one line per (run, seed, logged epoch)."""
@@ -50,7 +52,7 @@ def final_frame(rows: Iterable[Mapping[str, Any]]):
     return df.dropna(axis=1, how="all").rename(columns={"_wall_s": "wall_s"})
 
 
-def constructions_frames(config: Mapping[str, Any], rows: list, cons: Mapping[str, Any]) -> dict:
+def constructions_frames(config: Scenario, rows: list, cons: Mapping[str, Any]) -> dict:
     """Scenarios II and III: one line per construction (memoriser, generaliser) with its checks."""
     import pandas as pd
 
@@ -58,7 +60,7 @@ def constructions_frames(config: Mapping[str, Any], rows: list, cons: Mapping[st
     return {"constructions_table": table}
 
 
-def no_frames(config: Mapping[str, Any], rows: list, cons: Mapping[str, Any]) -> dict:
+def no_frames(config: Scenario, rows: list, cons: Mapping[str, Any]) -> dict:
     return {}
 
 

@@ -40,22 +40,22 @@ LABELS = {
 }
 
 
-def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
+def constructions_row(config: settings.Scenario1) -> dict[str, Any]:
     """Trace checks of the no-bias width-4 interpolator (see module docstring)."""
-    data = W.data_for(config, int(config["construction_seed"]))
-    X, y, d = data.X_train, data.y_train, config["d"]
-    eps = float(config["construction_eps"])
+    data = W.data_for(config, int(config.construction_seed))
+    X, y, d = data.X_train, data.y_train, config.d
+    eps = float(config.construction_eps)
     small = TwoLayerSpec("nobias", d, width=4)
     p4 = C.nobias_width4(small, eps)
     closed4 = twolayer.closed_form_trace(small, p4, X)
     dense4 = twolayer.dense_trace(small, p4, X, y)
-    big = TwoLayerSpec("nobias", d, width=int(config["width"]))
+    big = TwoLayerSpec("nobias", d, width=int(config.width))
     pbig = C.nobias_width4(big, eps)
     hutch = twolayer.hutchinson_trace(
-        big, pbig, X, y, n_probes=int(config["hutchinson_probes"]), seed=0
+        big, pbig, X, y, n_probes=int(config.hutchinson_probes), seed=0
     )
     orbit = []
-    for c in config["rescale_grid"]:
+    for c in config.rescale_grid:
         q = C.rescale_neurons(p4, float(c))
         orbit.append(
             {
@@ -98,7 +98,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
+def checks(rule: Mapping[str, Any], config: settings.Scenario1, rows: list[dict],
            cons: Mapping[str, Any]) -> dict[str, Any]:
     """The registered WLM-I rule (pure): conditions (a)–(d), per seed, and the verdict.
 
@@ -109,7 +109,7 @@ def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
     """
     th = rule["thresholds"]
     gd, sam1, bn = (W.by_seed(rows, r) for r in ("gd_wd_nobias", "sam1_nobias", "sam1_simbn"))
-    seeds = [int(s) for s in config["seeds"]]
+    seeds = [int(s) for s in config.seeds]
     per_seed = {
         s: {
             "gd_acc": gd[s]["final_test_acc"],
@@ -149,12 +149,12 @@ def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
             "construction_closed_form_trace": cons["closed_form_trace"],
             "construction_dense_trace": cons["dense_trace"],
             "sam1_trace_mean": sum(r["final_trace"] for r in sam1.values()) / len(sam1),
-            "nobias_bound_4sqrt_d": C.nobias_trace_bound(config["d"]),
+            "nobias_bound_4sqrt_d": C.nobias_trace_bound(config.d),
         },
     }
 
 
-def _frames(config: Mapping[str, Any], rows: list[dict], cons: Mapping[str, Any]) -> dict:
+def _frames(config: settings.Scenario1, rows: list[dict], cons: Mapping[str, Any]) -> dict:
     """The rescaling orbit, and the Sim-BN neurons and column norms (paper Fig 2b)."""
     import pandas as pd
 
@@ -174,9 +174,9 @@ def _frames(config: Mapping[str, Any], rows: list[dict], cons: Mapping[str, Any]
     }
 
 
-def bound(config: Mapping[str, Any]) -> float:
+def bound(config: settings.Scenario1) -> float:
     """The Cauchy–Schwarz bound 4√d drawn beside the no-bias traces (not claimed attained)."""
-    return C.nobias_trace_bound(config["d"])
+    return C.nobias_trace_bound(config.d)
 
 
 SCENARIO = W.Scenario(

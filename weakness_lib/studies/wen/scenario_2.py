@@ -55,10 +55,10 @@ def _describe(spec: TwoLayerSpec, p, data, n_probes: int) -> dict[str, Any]:
     }
 
 
-def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
+def constructions_row(config: settings.Scenario2) -> dict[str, Any]:
     """The two flattest interpolators of the bias net and their checks (module docstring)."""
-    data = W.data_for(config, int(config["construction_seed"]))
-    d, m = config["d"], max(int(config["width"]), int(config["n_train"]))  # memoriser: m ≥ n
+    data = W.data_for(config, int(config.construction_seed))
+    d, m = config.d, max(int(config.width), int(config.n_train))  # memoriser: m ≥ n
     spec = TwoLayerSpec("bias", d, width=m)
     bound = C.bias_trace_bound(d)
     models = {
@@ -67,9 +67,9 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
     }
     row: dict[str, Any] = {"bound": bound, "width": m}
     for name, p in models.items():
-        row[name] = _describe(spec, p, data, int(config["hutchinson_probes"]))
+        row[name] = _describe(spec, p, data, int(config.hutchinson_probes))
         row[name]["rel_err_bound"] = abs(row[name]["trace"] - bound) / bound
-    k = int(config["dense_check_points"])
+    k = int(config.dense_check_points)
     Xs, ys = data.X_train[:k], data.y_train[:k]
     for name, p in {
         "memoriser": C.bias_memoriser(TwoLayerSpec("bias", d, width=k), Xs, ys),
@@ -81,7 +81,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
+def checks(rule: Mapping[str, Any], config: settings.Scenario2, rows: list[dict],
            cons: Mapping[str, Any]) -> dict[str, Any]:
     """The registered WLM-II rule (pure): conditions (a)–(d) per seed, (e) on the constructions.
 
@@ -92,9 +92,9 @@ def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
     """
     th = rule["thresholds"]
     gd, sam1, ctrl = (W.by_seed(rows, r) for r in ("gd_wd_bias", "sam1_bias", "sam1_nobias"))
-    bound = C.bias_trace_bound(config["d"])
+    bound = C.bias_trace_bound(config.d)
     per_seed = {}
-    for s in (int(s) for s in config["seeds"]):
+    for s in (int(s) for s in config.seeds):
         r = sam1[s]
         per_seed[s] = {
             "sam_acc": r["final_test_acc"],
@@ -127,9 +127,9 @@ def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
     }
 
 
-def bound(config: Mapping[str, Any]) -> float:
+def bound(config: settings.Scenario2) -> float:
     """The minimal trace among interpolators, 4√(d+1) (Thm 4.1)."""
-    return C.bias_trace_bound(config["d"])
+    return C.bias_trace_bound(config.d)
 
 
 SCENARIO = W.Scenario(

@@ -42,15 +42,15 @@ LABELS = {
 }
 
 
-def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
+def constructions_row(config: settings.Scenario3) -> dict[str, Any]:
     """The two flattest Sim-LN interpolators and their checks (module docstring)."""
-    data = W.data_for(config, int(config["construction_seed"]))
+    data = W.data_for(config, int(config.construction_seed))
     X, y = data.X_train, data.y_train
-    d, eps = config["d"], float(config["ln_eps"])
-    m = max(int(config["width"]), int(config["n_train"]))  # the memoriser needs m ≥ n
+    d, eps = config.d, float(config.ln_eps)
+    m = max(int(config.width), int(config.n_train))  # the memoriser needs m ≥ n
     spec = TwoLayerSpec("simln", d, width=m, ln_eps=eps)
     bound = C.simln_trace_bound()
-    R = float(config["runs"]["sam1_simln_projected"]["project_norm"])
+    R = float(config.runs["sam1_simln_projected"].project_norm)
     row: dict[str, Any] = {"bound": bound, "ln_eps": eps, "width": m}
     for name, p in {
         "memoriser": C.simln_memoriser(spec, X, y),
@@ -58,7 +58,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
     }.items():
         out = twolayer.forward(spec, p, data.X_test)
         hutch = twolayer.hutchinson_trace(
-            spec, p, X, y, n_probes=int(config["hutchinson_probes"]), seed=0
+            spec, p, X, y, n_probes=int(config.hutchinson_probes), seed=0
         )
         trace = twolayer.gauss_newton_trace(spec, p, X)
         row[name] = {
@@ -80,7 +80,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
         row[name]["max_abs_df_at_projected_norm"] = float(
             (twolayer.forward(spec, q, data.X_test) - out).abs().max()
         )
-    k = int(config["dense_check_points"])
+    k = int(config.dense_check_points)
     Xs, ys = X[:k], y[:k]
     for name, p in {
         "memoriser": C.simln_memoriser(TwoLayerSpec("simln", d, k, ln_eps=eps), Xs, ys),
@@ -91,7 +91,7 @@ def constructions_row(config: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
+def checks(rule: Mapping[str, Any], config: settings.Scenario3, rows: list[dict],
            cons: Mapping[str, Any]) -> dict[str, Any]:
     """The registered WLM-III rule (pure): conditions (a)–(c) per seed, (d) on the constructions.
 
@@ -104,7 +104,7 @@ def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
     th = rule["thresholds"]
     sam1, sgd = W.by_seed(rows, "sam1_simln_projected"), W.by_seed(rows, "sgd_simln_projected")
     per_seed = {}
-    for s in (int(s) for s in config["seeds"]):
+    for s in (int(s) for s in config.seeds):
         a, b = sam1[s], sgd[s]
         per_seed[s] = {
             "sam_acc": a["final_test_acc"],
@@ -119,7 +119,7 @@ def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
         }
     d = W.constructions_hold(cons, th)
     counts = {c: sum(v[c] for v in per_seed.values()) for c in "abc"}
-    mean, ci = W.accuracy_ci95((v["sam_acc"] for v in per_seed.values()), config["n_test"])
+    mean, ci = W.accuracy_ci95((v["sam_acc"] for v in per_seed.values()), config.n_test)
     return {
         "verdict": W.verdict_from_counts(d, counts, "a", th["min_seeds"]),
         "our_value": mean,
@@ -135,12 +135,12 @@ def checks(rule: Mapping[str, Any], config: Mapping[str, Any], rows: list[dict],
     }
 
 
-def bound(config: Mapping[str, Any]) -> float:
+def bound(config: settings.Scenario3) -> float:
     """The minimal trace among Sim-LN interpolators, 2 (Thm 5.1)."""
     return C.simln_trace_bound()
 
 
-def frames(config: Mapping[str, Any], rows: list[dict], cons: Mapping[str, Any]) -> dict:
+def frames(config: settings.Scenario3, rows: list[dict], cons: Mapping[str, Any]) -> dict:
     """The constructions table and the first-layer scale sweeps of the final models."""
     sweeps = pd.DataFrame(
         [{"run": r["run"], "seed": r["seed"], **s} for r in rows for s in r.get("scale_sweep", [])]

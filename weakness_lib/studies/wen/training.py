@@ -8,35 +8,33 @@ and the SHA-256 of the final parameters (bit-identity fingerprint for ``verify``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
-from weakness_lib.core.settings import pick
 from weakness_lib.curvature import Params
-from weakness_lib.studies.wen.settings import Run
+from weakness_lib.studies.wen.settings import Run, Scenario, Scenario3
 from weakness_lib.wen import sam, twolayer
 from weakness_lib.wen.twolayer import TwoLayerSpec
 from weakness_lib.wen.xor import XorData, make_xor
 
 
-def data_for(config: Mapping[str, Any], seed: int) -> XorData:
+def data_for(config: Scenario, seed: int) -> XorData:
     """The xor training/test sets of replicate ``seed``."""
-    return make_xor(config["d"], config["n_train"], config["n_test"], seed=seed)
+    return make_xor(config.d, config.n_train, config.n_test, seed=seed)
 
 
-def spec_for(config: Mapping[str, Any], run: Mapping[str, Any]) -> TwoLayerSpec:
+def spec_for(config: Scenario, run: Run) -> TwoLayerSpec:
     """Architecture of a run (its own ``width`` overrides the config's)."""
-    r = pick(Run, run)
     return TwoLayerSpec(
-        r.arch,
-        config["d"],
-        width=int(config["width"] if r.width is None else r.width),
-        ln_eps=float(config["ln_eps"]),
+        run.arch,
+        config.d,
+        width=int(config.width if run.width is None else run.width),
+        ln_eps=float(config.ln_eps),
     )
 
 
@@ -126,15 +124,15 @@ def _scale_sweep(spec: TwoLayerSpec, data: XorData, params: Params, grid) -> lis
     return out
 
 
-def train_unit(config: Mapping[str, Any], key: str) -> dict[str, Any]:
+def train_unit(config: Scenario, key: str) -> dict[str, Any]:
     """Train one (run, seed) unit and return its store row (final numbers + curves)."""
     name, seed = parse_key(key)
-    run = config["runs"][name]
+    run = config.runs[name]
     spec = spec_for(config, run)
     data = data_for(config, seed)
-    params = twolayer.init_params(spec, seed, first_layer_scale=float(pick(Run, run).init_scale))
-    train_spec = sam.TrainSpec.from_dict(run)
-    log_at = sam.log_epochs(train_spec.epochs, int(config["log_points"]))
+    params = twolayer.init_params(spec, seed, first_layer_scale=float(run.init_scale))
+    train_spec = sam.TrainSpec.from_dict(dataclasses.asdict(run))
+    log_at = sam.log_epochs(train_spec.epochs, int(config.log_points))
     start = time.perf_counter()
     with sam.single_threaded():
         result = sam.train(
@@ -151,7 +149,7 @@ def train_unit(config: Mapping[str, Any], key: str) -> dict[str, Any]:
         window = [
             h["trace"]
             for h in result.history
-            if h["epoch"] >= (1 - float(config["final_window"])) * train_spec.epochs
+            if h["epoch"] >= (1 - float(config.final_window)) * train_spec.epochs
         ]
         accs = [h["test_acc"] for h in result.history]
         row: dict[str, Any] = {
@@ -185,14 +183,14 @@ def train_unit(config: Mapping[str, Any], key: str) -> dict[str, Any]:
                 result.params,
                 data.X_train,
                 data.y_train,
-                n_probes=int(config["hutchinson_probes"]),
+                n_probes=int(config.hutchinson_probes),
                 seed=seed,
             )
             row["final_trace_hutchinson"] = hutch.mean
             row["final_trace_hutchinson_se"] = hutch.stderr
         if spec.arch == "simbn":
             row.update(_simbn_features(result.params, spec.d))
-        if spec.arch == "simln" and "scale_grid" in config:
-            row["scale_sweep"] = _scale_sweep(spec, data, result.params, config["scale_grid"])
+        if spec.arch == "simln" and isinstance(config, Scenario3):
+            row["scale_sweep"] = _scale_sweep(spec, data, result.params, config.scale_grid)
     row["unit_wall_s"] = time.perf_counter() - start
     return row
