@@ -9,10 +9,11 @@ SCALE ?= full
 venv: $(VENV)/.installed
 
 # torch/torchvision are pinned exactly in pyproject.toml (a range would pull a multi-GB CUDA build).
+# --no-compile: Python byte-compiles on import; compiling all of torch up front adds ~20 s.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
 	touch $@
 
 book: venv

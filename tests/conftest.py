@@ -39,15 +39,26 @@ torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
 #: a results root whose ``smoke/`` the smoke book reads instead of computing its own
 SMOKE_STORE_ENV = "WEAKNESS_SMOKE_STORE"
-#: test files whose tests use the smoke book: kept on one xdist worker (``--dist loadgroup``)
-SMOKE_BOOK_FILES = ("test_browser.py", "test_notebooks.py")
+#: a built book that the tests of the rendered pages check instead of the smoke book (CI: the one
+#: ``make book`` built, the published book)
+BOOK_HTML_ENV = "WEAKNESS_BOOK_HTML"
+#: test files that check the rendered book: the smoke book unless ``$WEAKNESS_BOOK_HTML`` names one
+RENDERED_BOOK_FILES = ("test_browser.py", "test_book_names.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
+    """xdist groups (``--dist loadgroup``): the tests that use the smoke book run on the worker that
+    builds it, so that no other worker waits for it; the browser tests share one served site and
+    one pass over its pages (a module fixture), so they run on one worker too — beside the smoke
+    book's when they check a given book."""
+    given = bool(os.environ.get(BOOK_HTML_ENV))
     for item in items:
-        if "smoke_book" in getattr(item, "fixturenames", ()) or item.path.name == "test_browser.py":
+        if "smoke_book" in getattr(item, "fixturenames", ()) or (
+                item.path.name in RENDERED_BOOK_FILES and not given):
             item.add_marker(pytest.mark.xdist_group("smoke_book"))
+        elif item.path.name == "test_browser.py":
+            item.add_marker(pytest.mark.xdist_group("given_book"))
 
 
 @pytest.fixture
