@@ -60,7 +60,7 @@ def test_status_piped_into_head_has_no_broken_pipe_error(tmp_path):
 
 @pytest.mark.slow
 def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
-    assert main(["run", "reparameterisation", "--scale", "smoke", "--quiet"]) == 0
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 0
     assert "B1: " in capsys.readouterr().out
     assert main(["status", "--scale", "smoke"]) == 0
     assert "claim B1: " in capsys.readouterr().out
@@ -159,7 +159,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
 
 
 def test_compare_detects_a_changed_unit(isolated_results, tmp_path, capsys):
-    assert main(["run", "reparameterisation", "--scale", "smoke", "--quiet"]) == 0
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 0
     import shutil
 
     from weakness_lib.core.paths import results_root

@@ -220,3 +220,38 @@ def test_a_chapter_that_opts_in_computes_through_the_runner(tmp_path, monkeypatc
     result = chapter.load("wen_scenario_1", "smoke", compute=True)
     assert result["checks"]["verdict"] in ("reproduced", "partially_reproduced", "not_reproduced")
     assert (tmp_path / "results" / "smoke" / "claims" / "WLM-I.json").exists()  # written by the runner
+
+
+def _bookkeeping() -> tuple:
+    import dask
+
+    return tuple(dask.config.get(k) for k in (
+        "distributed.admin.tick.interval", "distributed.admin.system-monitor.interval",
+        "distributed.worker.memory.monitor-interval", "distributed.scheduler.work-stealing",
+        "distributed.worker.profile.enabled"))
+
+
+def test_embedded_workers_run_with_slow_bookkeeping_and_close_while_the_driver_analyses(toy, monkeypatch):
+    """The embedded cluster's workers get the settings that keep Dask's periodic bookkeeping off
+    the cores (measured: units 6.8 % slower than inline with the defaults, 2.3 % with these), and
+    run_studies closes the cluster in a thread beside the analysis, joined before it returns."""
+    import threading
+
+    from weakness_lib.engine.executor import Executor
+
+    ex = Executor(workers=2)
+    try:
+        seen = set(ex.client().run(_bookkeeping).values())
+    finally:
+        ex.close()
+    assert seen == {("1s", "5s", "2s", False, False)}
+    assert _bookkeeping()[0] == "20ms"  # this process's own Dask settings are left as they were
+    closed_in, close = [], Executor.close
+
+    def recording(self):
+        closed_in.append(threading.current_thread())
+        close(self)
+
+    monkeypatch.setattr(Executor, "close", recording)
+    assert run_studies(["toy"], "smoke", workers=2, progress=False)[0].computed == 5
+    assert [t.name for t in closed_in] == ["close-executor"] and not closed_in[0].is_alive()

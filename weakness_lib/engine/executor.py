@@ -191,9 +191,16 @@ class Executor:
         from weakness_lib.core import numerics
 
         timeout = _seconds(CLUSTER_TIMEOUT_ENV, CLUSTER_TIMEOUT)
-        # Workers run long numerical units: no statistical profiler sampling the GIL every
-        # 10 ms, no aggressive malloc trimming, one BLAS thread each (units set torch's).
+        # Workers run long numerical units, one per core: no statistical profiler sampling the
+        # GIL every 10 ms, no aggressive malloc trimming, one BLAS thread each (units set torch's),
+        # and the periodic bookkeeping of the scheduler, nannies and workers (event-loop tick
+        # every 20 ms, system and memory monitors, work stealing) slowed to what a run of
+        # seconds-long units needs: it took the GIL and the cores from the units.
         settings = {"distributed.worker.profile.enabled": False,
+                    "distributed.admin.tick.interval": "1s",
+                    "distributed.admin.system-monitor.interval": "5s",
+                    "distributed.worker.memory.monitor-interval": "2s",
+                    "distributed.scheduler.work-stealing": False,
                     "distributed.nanny.pre-spawn-environ": {},
                     "distributed.comm.timeouts.connect": f"{timeout}s",
                     "distributed.comm.timeouts.tcp": f"{max(timeout, 30.0)}s"}

@@ -23,6 +23,7 @@ deterministic on the CPU, so results are bitwise identical whatever the worker c
 from __future__ import annotations
 
 import json
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -239,16 +240,27 @@ def run_studies(names: list[str], scale: str, *, workers: int | None = None,
     derived = {"git_commit": git_commit(), "date": now_iso()}  # once, before anything is written
     try:
         states = compute_studies(studies, tables, executor, device, progress)
-    finally:
+    except BaseException:
         executor.close()
-    reports = []
-    for s in studies:  # dependency order: a study's analysis reads what it needs
-        p = states[s.name]
-        start = time.perf_counter()
-        report = finalise_study(s, scale, tables[s.name], derived)
-        report.computed = p.computed
-        report.compute_s = (p.end or start) - p.start
-        report.finalise_s = time.perf_counter() - start
-        report.wall_s = report.compute_s + report.finalise_s
-        reports.append(report)
-    return reports
+        raise
+    # every unit is stored: the cluster shuts down (seconds of waiting for its processes) while
+    # this process analyses the tables and writes the claims
+    closing = threading.Thread(target=executor.close, name="close-executor", daemon=True)
+    closing.start()
+    try:
+        return [_finalised(s, scale, tables[s.name], states[s.name], derived) for s in studies]
+    finally:
+        closing.join()
+
+
+def _finalised(study: Study, scale: str, table: Table, p: _Progress,
+               derived: dict[str, str]) -> StudyReport:
+    """:func:`finalise_study` of a computed study, with its times (studies in dependency order:
+    a study's analysis reads what it needs)."""
+    start = time.perf_counter()
+    report = finalise_study(study, scale, table, derived)
+    report.computed = p.computed
+    report.compute_s = (p.end or start) - p.start
+    report.finalise_s = time.perf_counter() - start
+    report.wall_s = report.compute_s + report.finalise_s
+    return report
