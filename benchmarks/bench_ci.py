@@ -31,6 +31,13 @@ _SUMMARY = re.compile(r"^=*\s*(\d+) passed(?:, (\d+) skipped)?.* in ([\d.]+)s")
 _SLOW = re.compile(r"^([\d.]+)s (call|setup|teardown)\s+(\S+)$")
 
 
+def ungrouped(test_id: str) -> str:
+    """A test id without pytest-xdist's ``@<group>`` suffix (``--dist loadgroup``); an ``@`` inside
+    the parameters (``[intro@1280]``) stays."""
+    at = test_id.rfind("@")
+    return test_id[:at] if at > test_id.rfind("]") else test_id
+
+
 class LoggedMachine(Machine):
     """The machine CI ran on (this one: the record is written right after the run), without the
     load average now, which would describe the moment of writing, not the run."""
@@ -59,7 +66,7 @@ def parse(text: str) -> dict[str, Any]:
         if m := _SUMMARY.match(line.strip()):
             tests = {"passed": int(m.group(1)), "skipped": int(m.group(2) or 0),
                      "pytest_s": float(m.group(3))}
-    slowest = [{"seconds": float(m.group(1)), "phase": m.group(2), "test": m.group(3)}
+    slowest = [{"seconds": float(m.group(1)), "phase": m.group(2), "test": ungrouped(m.group(3))}
                for line in lines if (m := _SLOW.match(line.strip()))]
     if total is None:
         raise SystemExit("bench_ci: no 'total: N s' line after the step times")

@@ -95,6 +95,10 @@ def test_ci_record_reads_steps_tests_and_slowest_from_the_log():
     assert not failed["passed"]
     with pytest.raises(SystemExit, match="no 'CI step times' block"):
         ci.parse("== CI step: make test (15:25:06)\n")  # a run that never finished
+    # pytest-xdist's group suffix is dropped; an @ inside the parameters stays
+    assert ci.ungrouped("tests/t.py::test_page[intro@1280]@given_book") == "tests/t.py::test_page[intro@1280]"
+    assert ci.ungrouped("tests/t.py::test_page[intro@1280]") == "tests/t.py::test_page[intro@1280]"
+    assert ci.ungrouped("tests/t.py::test_venv@launch_venvs") == "tests/t.py::test_venv"
 
 
 def test_ci_view_says_whether_the_goal_was_met(monkeypatch, capsys):
