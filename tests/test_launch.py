@@ -6,9 +6,12 @@ nothing where the package is installed. Both launch paths are tested offline, ea
 * Binder: ``binder/requirements.txt`` (its CPU-only index dropped, see
   :func:`~weakness_lib.publish.launch.offline_requirements`) installed into a fresh venv from a local
   clone, then a chapter executed there, as Binder opens it;
-* Colab: a chapter copied alone into an empty folder, run in a fresh venv that has only Jupyter and
-  papermill; its bootstrap clones the repository (``$WEAKNESS_REPO`` = a local clone), installs the
-  package and reads the committed results.
+* Colab: a chapter copied alone into an empty folder, run in a fresh venv that has the scientific
+  stack but not the package, as Colab's runtime has (the Binder venv's packages, hard linked, so
+  that one 5 GB torch is installed, not two); its bootstrap clones the repository
+  (``$WEAKNESS_REPO`` = a local clone), installs the package and reads the committed results.
+  That pip resolves the pinned torch in a bare environment is shown by the Binder venv (and by
+  ``make venv``).
 """
 
 from __future__ import annotations
@@ -126,35 +129,68 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
-#: the two fresh-venv installs (each a 5 GB torch) run one after the other on one pytest-xdist
-#: worker (``--dist loadgroup``): never two at once on a small disk, and no worker waits on a lock
-#: while the other installs
+#: the launch tests share one fresh 5 GB install (:func:`binder_venv`) and run one after the other
+#: on one pytest-xdist worker (``--dist loadgroup``)
 one_at_a_time = pytest.mark.xdist_group("launch_venvs")
 
 
-@one_at_a_time
-def test_binder_environment_builds_and_runs_a_chapter(clone: Path, scratch: Path) -> None:
-    tmp_path = scratch
-    requirements = tmp_path / "requirements.txt"
+@pytest.fixture(scope="module")
+def binder_venv(clone: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A fresh venv with ``binder/requirements.txt`` installed from the clone, as repo2docker
+    builds it (its CPU-only index dropped, see :func:`launch.offline_requirements`); removed at the
+    end of the module (it holds a 5 GB torch)."""
+    tmp = tmp_path_factory.mktemp("binder")
+    requirements = tmp / "requirements.txt"
     requirements.write_text(launch.offline_requirements((clone / "binder" / "requirements.txt").read_text()))
-    venv = _venv(tmp_path / "binder")
+    venv = _venv(tmp / "venv")
     _run([venv / "bin" / "pip", "install", "--quiet", "-r", requirements], cwd=clone, env=_env())
-    out = tmp_path / "out.ipynb"
-    _run([venv / "bin" / "papermill", clone / "notebooks" / CHAPTER, out, "-k", "python3",
+    yield venv
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _site_packages(venv: Path) -> Path:
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    return site
+
+
+def _colab_like(binder: Path, dest: Path) -> Path:
+    """A fresh venv holding the scientific stack, as Colab's runtime does (torch, numpy, pandas,
+    matplotlib, papermill, ipykernel…), but not weakness_lib: the Binder venv's packages, hard
+    linked (no second 5 GB install), without the package itself."""
+    venv = _venv(dest)
+    site = _site_packages(venv)
+    for entry in _site_packages(binder).iterdir():
+        if "weakness_lib" in entry.name or (site / entry.name).exists():
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, site / entry.name, copy_function=os.link, symlinks=True)
+        else:
+            os.link(entry, site / entry.name)
+    return venv
+
+
+@one_at_a_time
+def test_binder_environment_builds_and_runs_a_chapter(clone: Path, binder_venv: Path, scratch: Path) -> None:
+    out = scratch / "out.ipynb"
+    _run([binder_venv / "bin" / "papermill", clone / "notebooks" / CHAPTER, out, "-k", "python3",
           "--cwd", clone / "notebooks"], env=_env())
     assert GLUED in _glued(out)
 
 
 @one_at_a_time
-def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, scratch: Path) -> None:
-    tmp_path = scratch
-    venv = _venv(tmp_path / "colab", "papermill", "ipykernel")  # what Colab provides
-    folder = tmp_path / "content"
+def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, binder_venv: Path, scratch: Path) -> None:
+    venv = _colab_like(binder_venv, scratch / "colab")
+    python = venv / "bin" / "python"
+    probe = subprocess.run([str(python), "-c", "import importlib.util as u; "
+                            "print(u.find_spec('torch') is not None, u.find_spec('weakness_lib') is None)"],
+                           capture_output=True, text=True, env=_env(), cwd=scratch)
+    assert probe.stdout.split() == ["True", "True"], probe.stdout + probe.stderr  # the stack, not the package
+    folder = scratch / "content"
     folder.mkdir()
     shutil.copy(clone / "notebooks" / CHAPTER, folder / CHAPTER)
     out = folder / "out.ipynb"
     env = {**_env(), "WEAKNESS_REPO": f"file://{clone}"}
-    done = subprocess.run([str(venv / "bin" / "papermill"), str(folder / CHAPTER), str(out), "-k", "python3",
+    done = subprocess.run([str(python), "-m", "papermill", str(folder / CHAPTER), str(out), "-k", "python3",
                            "--cwd", str(folder)], capture_output=True, text=True, timeout=1800, env=env)
     assert done.returncode == 0, f"the chapter failed on its own:\n{_streams(out)}\n{done.stderr[-3000:]}"
     assert (folder / "flat-minima-book" / "results" / "full").is_dir()
