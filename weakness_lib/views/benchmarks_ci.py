@@ -47,8 +47,9 @@ def ci() -> None:
         slow["test"] = [f"<code>{html.escape(t)}</code>" for t in slow["test"]]  # a reader may rerun it
         display(tables.table(slow, formats={"seconds": "{:,.1f}"}, wrap=["test"], compact=True,
                              escape=False, caption=f"The {len(slow)} slowest tests (pytest --durations). A "
-                             "'setup' of a test that reads the smoke book includes waiting for its "
-                             "one shared build."))
+                             "'setup' is a fixture that a group of tests shares, timed with the "
+                             "first of them: the smoke book (every chapter executed at smoke scale, "
+                             "then built), the browser's visit of every page, the Binder venv."))
 
 
 def _largest_step(steps: list[dict[str, Any]], total_s: float) -> str:
