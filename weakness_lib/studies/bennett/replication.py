@@ -33,7 +33,10 @@ from scipy import stats as sps
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.head_to_head import network_key, population_unit
+from weakness_lib.studies.bennett.head_to_head import (  # noqa: F401  (units: one per network, as there)
+    population_unit,
+    units,
+)
 from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (the runner's summary hook)
     PRIMARY_TARGET,
     stored_statistics,
@@ -48,10 +51,6 @@ from weakness_lib.studies.bennett.population_data import data_for, extra_measure
 DEVICES: tuple[str, ...] = ("cpu",)
 SETTINGS = settings.Replication  # the typed settings of configs/<study>.yaml
 
-
-def units(cfg: settings.Replication | Mapping[str, Any]) -> list[list[str]]:
-    """One stage: one unit per network, ``net000`` … (independent, any order)."""
-    return [[network_key(i) for i in range(int(base.typed(cfg).n_networks))]]
 
 
 def compute_unit(cfg: settings.Replication | Mapping[str, Any], key: str,
