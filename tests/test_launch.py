@@ -4,7 +4,7 @@ Every chapter starts with the bootstrap cell of :mod:`weakness_lib.publish.launc
 nothing where the package is installed. Both launch paths are tested offline, each in a fresh venv:
 
 * Binder: ``binder/requirements.txt`` (its CPU-only index dropped, see
-  :func:`~weakness_lib.publish.launch.offline_requirements`) installed into a fresh venv from a local
+  :func:`fixtures.launch_env.offline_requirements`) installed into a fresh venv from a local
   clone, then a chapter executed there, as Binder opens it;
 * Colab: a chapter copied alone into an empty folder, run in a fresh venv that has the scientific
   stack but not the package, as Colab's runtime has (the Binder venv's packages, hard linked, so
@@ -12,6 +12,10 @@ nothing where the package is installed. Both launch paths are tested offline, ea
   (``$WEAKNESS_REPO`` = a local clone), installs the package and reads the committed results.
   That pip resolves the pinned torch in a bare environment is shown by the Binder venv (and by
   ``make venv``).
+
+The clone and the Binder venv are built by :mod:`fixtures.launch_env` (standard library only):
+here, in a temporary folder, or by ``.ci/run`` in the background while ``make venv`` runs, handed
+over as ``$WEAKNESS_LAUNCH_ENV`` (checked complete and cloned at the current ``HEAD``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures import launch_env
 
 from weakness_lib.core.paths import project_root
 from weakness_lib.publish import launch
@@ -68,28 +73,37 @@ def test_offline_requirements_keep_every_pin_but_the_cpu_index() -> None:
     text = (project_root() / "binder" / "requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
     assert "torch==2.14.1+cpu" in text and "-e ." in text
-    offline = launch.offline_requirements(text)
+    offline = launch_env.offline_requirements(text)
     assert "extra-index-url" not in offline and "+cpu" not in offline
     assert "torch==2.14.1" in offline and "torchvision==0.29.1" in offline and "-e ." in offline
+
+
+def test_a_prebuilt_launch_env_must_be_complete_and_cloned_at_head(tmp_path: Path) -> None:
+    with pytest.raises(launch_env.LaunchEnvError, match="no built.json, the build did not finish"):
+        launch_env.prebuilt(tmp_path)
+    (tmp_path / "built.json").write_text(json.dumps({"commit": "0" * 40}))
+    with pytest.raises(launch_env.LaunchEnvError, match="was cloned at 0000000000, not at HEAD"):
+        launch_env.prebuilt(tmp_path)
+    head = launch_env.head(project_root())
+    (tmp_path / "built.json").write_text(json.dumps({"commit": head}))
+    assert launch_env.prebuilt(tmp_path) == launch_env.LaunchEnv(tmp_path / "repo", tmp_path / "venv")
 
 
 # ---- both launch paths, offline, each in a fresh venv -------------------------------------------
 
 def _env() -> dict[str, str]:
-    """The environment of a reader's fresh machine: none of this project's variables."""
-    drop = ("WEAKNESS_", "VIRTUAL_ENV", "PYTHONPATH", "JUPYTER_", "IPYTHONDIR")
-    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    return launch_env.reader_env()
 
 
 def _run(cmd: list, **kw) -> None:
-    done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=1200, **kw)
-    assert done.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    try:
+        launch_env.run(cmd, **kw)
+    except launch_env.LaunchEnvError as exc:
+        pytest.fail(str(exc))
 
 
-def _venv(path: Path, *packages: str) -> Path:
+def _venv(path: Path) -> Path:
     _run([sys.executable, "-m", "venv", path], env=_env())
-    if packages:
-        _run([path / "bin" / "pip", "install", "--quiet", *packages], env=_env())
     return path
 
 
@@ -121,31 +135,36 @@ def _streams(nb_path: Path) -> str:
                    if o.get("output_type") == "stream")[-4000:]
 
 
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local clone of the committed repository (what a launch button opens)."""
-    dest = tmp_path_factory.mktemp("launch") / "repo"
-    _run(["git", "clone", "--quiet", "--depth", "1", f"file://{project_root()}", dest])
-    return dest
-
-
-#: the launch tests share one fresh 5 GB install (:func:`binder_venv`) and run one after the other
+#: the launch tests share one fresh 5 GB install (:func:`built`) and run one after the other
 #: on one pytest-xdist worker (``--dist loadgroup``)
 one_at_a_time = pytest.mark.xdist_group("launch_venvs")
 
 
 @pytest.fixture(scope="module")
-def binder_venv(clone: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A fresh venv with ``binder/requirements.txt`` installed from the clone, as repo2docker
-    builds it (its CPU-only index dropped, see :func:`launch.offline_requirements`); removed at the
-    end of the module (it holds a 5 GB torch)."""
-    tmp = tmp_path_factory.mktemp("binder")
-    requirements = tmp / "requirements.txt"
-    requirements.write_text(launch.offline_requirements((clone / "binder" / "requirements.txt").read_text()))
-    venv = _venv(tmp / "venv")
-    _run([venv / "bin" / "pip", "install", "--quiet", "-r", requirements], cwd=clone, env=_env())
-    yield venv
-    shutil.rmtree(tmp, ignore_errors=True)
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """A local clone of the committed repository (what a launch button opens) and a fresh venv with
+    its ``binder/requirements.txt`` installed, as repo2docker builds it: the one ``.ci/run`` built
+    beside ``make venv`` (``$WEAKNESS_LAUNCH_ENV``), else built here and removed at the end of the
+    module (it holds a 5 GB torch)."""
+    given = os.environ.get(launch_env.ENV_VAR)
+    tmp = None if given else tmp_path_factory.mktemp("launch")
+    try:
+        env = launch_env.prebuilt(Path(given)) if given else launch_env.build(tmp)
+    except launch_env.LaunchEnvError as exc:
+        pytest.fail(str(exc))
+    yield env
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def clone(built: launch_env.LaunchEnv) -> Path:
+    return built.repo
+
+
+@pytest.fixture(scope="module")
+def binder_venv(built: launch_env.LaunchEnv) -> Path:
+    return built.venv
 
 
 def _site_packages(venv: Path) -> Path:
@@ -163,10 +182,19 @@ def _colab_like(binder: Path, dest: Path) -> Path:
         if "weakness_lib" in entry.name or (site / entry.name).exists():
             continue
         if entry.is_dir():
-            shutil.copytree(entry, site / entry.name, copy_function=os.link, symlinks=True)
+            shutil.copytree(entry, site / entry.name, copy_function=_link, symlinks=True)
         else:
-            os.link(entry, site / entry.name)
+            _link(entry, site / entry.name)
     return venv
+
+
+def _link(src: str | Path, dst: str | Path) -> None:
+    """A hard link, or a copy where ``src`` is on another file system (``$WEAKNESS_LAUNCH_ENV``
+    outside the test's temporary folder)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 @one_at_a_time

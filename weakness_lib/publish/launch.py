@@ -80,16 +80,6 @@ def bootstrap_of(nb: dict) -> tuple[int, dict] | None:
     return None
 
 
-def offline_requirements(text: str) -> str:
-    """``binder/requirements.txt`` as it can be installed here, offline: without the CPU-only index
-    (unreachable from our machines) and without the ``+cpu`` local versions, so that the exact
-    ``torch==2.14.1`` pin resolves from the local wheels (a CUDA build that runs on the CPU; the
-    same numerics under :mod:`weakness_lib.core.numerics`). Everything else is kept as written."""
-    kept = [line.replace("+cpu", "") for line in text.splitlines()
-            if not line.strip().startswith("--extra-index-url")]
-    return "\n".join(kept) + "\n"
-
-
 def write_all(folder: Path | None = None) -> list[Path]:
     """Write the current bootstrap into every notebook of ``notebooks/``; return those changed."""
     folder = folder or project_root() / "notebooks"
