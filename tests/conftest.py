@@ -16,6 +16,13 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+# Waiting OpenMP threads sleep instead of spinning. make test runs 2 pytest-xdist workers on 2 cores,
+# each with torch on up to 2 threads, and spinning threads took the cores from the other worker's
+# work: two test files run side by side took 10.1 s and 12.8 s, 6.2 s and 9.8 s with PASSIVE (AMD
+# EPYC). The policy says how an idle thread waits, not how work is split among threads, so no
+# result depends on it. Set before torch loads its OpenMP runtime.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # isort: off
 import weakness_lib  # noqa: F401  (first: pins CPU dispatch before torch or numpy loads)
 import pytest
