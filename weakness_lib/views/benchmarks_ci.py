@@ -18,8 +18,6 @@ from weakness_lib.views.chapter import glue
 SHOWN = 10
 
 
-
-
 def ci() -> None:
     """The test loop: one clean-clone CI run (``benchmarks/results/ci.json``), its steps and its
     slowest tests, against the goal set for it."""
@@ -41,7 +39,11 @@ def ci() -> None:
         f"{tests.get('skipped', 0)} skipped. The machine was {r['note'] or 'otherwise idle'}."
         + _largest_step(r["steps"], r["total_s"]))
     steps = pd.DataFrame(r["steps"])[["step", "seconds"]].rename(columns={"step": "CI step"})
-    display(tables.table(steps, formats={"seconds": "{:,.0f}"}))
+    display(tables.table(steps, formats={"seconds": "{:,.0f}"}, caption=(
+        "Two jobs run in the background, each on the core that a step in front leaves idle: the "
+        "launch tests' Binder venv (a second torch install, beside make venv) and verify-sample "
+        "(one process, beside the smoke runs and make book). A 'wait' row is how long CI then "
+        "waited for one of them.")))
     if r.get("slowest_tests"):
         slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]].head(SHOWN)
         slow["test"] = [f"<code>{html.escape(t)}</code>" for t in slow["test"]]  # a reader may rerun it
@@ -49,7 +51,7 @@ def ci() -> None:
                              escape=False, caption=f"The {len(slow)} slowest tests (pytest --durations). A "
                              "'setup' is a fixture that a group of tests shares, timed with the "
                              "first of them: the smoke book (every chapter executed at smoke scale, "
-                             "then built), the browser's visit of every page, the Binder venv."))
+                             "then built), the browser's visit of every page."))
 
 
 def _largest_step(steps: list[dict[str, Any]], total_s: float) -> str:
