@@ -119,7 +119,7 @@ def test_ci_view_says_whether_the_goal_was_met(monkeypatch, capsys):
         text = next(o.data for o in shown if isinstance(o, Markdown))
         assert says in text and "1,320 tests passed" in text, text
         assert f"The largest step is make test: {100 * 562 / total:.0f} % of the run." in text
-        assert any(isinstance(o, HTML) and "<code>tests/test_browser.py" in o.data for o in shown)
+        assert any(isinstance(o, HTML) and "<code class=\"test-id\">tests/<wbr>test_<wbr>browser.py::<wbr>" in o.data for o in shown)
     monkeypatch.setattr(bb.br, "load_optional", lambda name: None)
     shown.clear()
     bb.ci()

@@ -46,8 +46,8 @@ def ci() -> None:
         "waited for one of them.")))
     if r.get("slowest_tests"):
         slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]].head(SHOWN)
-        slow["test"] = [f"<code>{html.escape(t)}</code>" for t in slow["test"]]  # a reader may rerun it
-        display(tables.table(slow, formats={"seconds": "{:,.1f}"}, wrap=["test"], compact=True,
+        slow["test"] = [_test_id(t) for t in slow["test"]]  # a reader may rerun it
+        display(tables.table(slow, formats={"seconds": "{:,.1f}"}, wrap=["test"],
                              escape=False, caption=f"The {len(slow)} slowest tests (pytest --durations). A "
                              "'setup' is a fixture that a group of tests shares, timed with the "
                              "first of them: the smoke book (every chapter executed at smoke scale, "
@@ -60,3 +60,12 @@ def _largest_step(steps: list[dict[str, Any]], total_s: float) -> str:
         return ""
     top = max(steps, key=lambda st: st["seconds"])
     return f" The largest step is {top['step']}: {100 * top['seconds'] / total_s:.0f} % of the run."
+
+
+def _test_id(test: str) -> str:
+    """A pytest id as inline code that wraps only between its words (after ``/``, ``::``, ``_``)."""
+    breaks = {"/": "/<wbr>", "::": "::<wbr>", "_": "_<wbr>"}
+    text = html.escape(test)
+    for sep, shown in breaks.items():
+        text = text.replace(sep, shown)
+    return f'<code class="test-id">{text}</code>'
