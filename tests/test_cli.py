@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -205,3 +206,25 @@ def test_verify_refuses_a_stored_config_that_todays_settings_reject(isolated_res
         assert err.count("\n") == 0 and "Traceback" not in err, err
         assert "verify: cannot recompute reparameterisation: stored config of" in err
         assert says in err and "PASS" not in captured.out
+
+
+def test_verify_rules_are_declared_per_study_and_default_to_bitwise():
+    """A study's ``VERIFY`` excuses what it names; a study without one compares every number."""
+    from weakness_lib.engine.base import BITWISE, verify_rule
+    from weakness_lib.engine.registry import STUDIES
+    from weakness_lib.engine.settings import settings_class
+    from weakness_lib.engine.verify import compare_row
+    from weakness_lib.studies.bennett.common import LAMBDA_MAX_VERIFY
+
+    stored = {"lambda_max": 10.0, "n_hvp": 40, "trace": 1.0}
+    new = {"lambda_max": 10.0 * (1 + 1e-6), "n_hvp": 41, "trace": 1.0}
+    cfg = {"lanczos_tol": 1e-5}
+    assert compare_row(stored, new, cfg, LAMBDA_MAX_VERIFY) == ([], ["lambda_max", "n_hvp"])
+    assert [d[0] for d in compare_row(stored, new, cfg, BITWISE)[0]] == ["lambda_max", "n_hvp"]
+    assert [d[0] for d in compare_row(stored, new, {"lanczos_tol": 1e-7}, LAMBDA_MAX_VERIFY)[0]] \
+        == ["lambda_max"]  # outside the config's tolerance
+    # every study whose settings carry a λ_max tolerance declares it; the others are bitwise
+    for name, spec in STUDIES.items():
+        keys = {f.name for f in dataclasses.fields(settings_class(name))}
+        expected = LAMBDA_MAX_VERIFY if "lanczos_tol" in keys else BITWISE
+        assert verify_rule(spec.load()) == expected, name

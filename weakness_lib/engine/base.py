@@ -30,13 +30,17 @@ config, or one a test wrote) and turn it into the typed object first (:func:`typ
 study's own code reads typed fields (``cfg.n_train``), never string keys.
 
 Optionally ``summarise(cfg, rows) -> dict``: expensive derived numbers (e.g. bootstrap tables) that
-the runner computes once after the units and stores beside the table (see :func:`summary`).
+the runner computes once after the units and stores beside the table (see :func:`summary`), and
+``VERIFY``: a :class:`VerifyRule`, the stored fields that ``weakness-repro verify`` compares within
+a registered tolerance or only reports (default :data:`BITWISE`: every number, bit for bit).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -49,6 +53,9 @@ from weakness_lib.engine import settings as registered
 from weakness_lib.engine.settings import typed
 
 __all__ = [
+    "BITWISE",
+    "VerifyRule",
+    "verify_rule",
     "MissingResults",
     "threads",
     "table",
@@ -61,6 +68,26 @@ __all__ = [
     "settings",
     "typed",
 ]
+
+
+@dataclass(frozen=True)
+class VerifyRule:
+    """How ``weakness-repro verify`` compares a study's recomputed unit with its stored row: every
+    number bit for bit, except ``tolerances`` (stored field → the config key of its relative
+    tolerance: ``|stored − new| ≤ tol · |stored|``) and ``diagnostics`` (fields that describe a
+    solver's work, not a result: reported, not compared)."""
+
+    tolerances: Mapping[str, str] = field(default_factory=dict)
+    diagnostics: frozenset[str] = frozenset()
+
+
+#: the default: every stored number bit for bit
+BITWISE = VerifyRule()
+
+
+def verify_rule(module: ModuleType) -> VerifyRule:
+    """The study module's ``VERIFY``, else :data:`BITWISE`."""
+    return getattr(module, "VERIFY", BITWISE)
 
 
 class MissingResults(RuntimeError):

@@ -2,8 +2,9 @@
 
 A stored unit is recomputed with its study's ``compute_unit`` under the table's config and thread
 count and compared field by field with the stored row (:func:`weakness_lib.core.bitwise.differences`:
-every number, timings aside). Two kinds of field are excused: those with a registered relative
-tolerance (:data:`TOLERANCES`) and solver diagnostics (:data:`DIAGNOSTICS`). Nothing is compared
+every number, timings aside). Two kinds of field are excused, as the study declares them in its
+``VERIFY`` rule (:class:`weakness_lib.engine.base.VerifyRule`; by default none): those with a
+registered relative tolerance and solver diagnostics. Nothing is compared
 across numerics (:func:`weakness_lib.core.numerics.table_comparable`): a bitwise comparison between
 different kernels would only measure the CPU. Every function prints what the command prints and
 returns its exit status; ``weakness_lib.cli`` only parses arguments.
@@ -17,7 +18,7 @@ import io
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,8 @@ from weakness_lib.core.paths import results_root
 from weakness_lib.core.store import Table, atomic_write_text
 from weakness_lib.engine import base, registry
 from weakness_lib.engine import settings as registered
+from weakness_lib.engine.base import BITWISE, VerifyRule
 from weakness_lib.engine.registry import Study
-
-#: stored fields that verify compares within a registered relative tolerance (config key), not
-#: bitwise: λ_max is now computed by certified Lanczos instead of the ARPACK path the committed
-#: results used, within the registered ``lanczos_tol``
-TOLERANCES: dict[str, str] = {"lambda_max": "lanczos_tol"}
-#: diagnostics of that solver (products used, residual reached), not results: reported, not compared
-DIAGNOSTICS: frozenset[str] = frozenset({"lambda_max_residual", "n_hvp", "lanczos_hvps",
-                                         "lanczos_residual"})
 
 
 def _near(key: str, keys: list[str]) -> str:
@@ -47,15 +41,17 @@ def _near(key: str, keys: list[str]) -> str:
     return f"did you mean {', '.join(near)}?" if near else f"{len(keys)} units are stored, e.g. {', '.join(keys[:3])}"
 
 
-def compare_row(stored: dict[str, Any], new: dict[str, Any], cfg: dict[str, Any]) -> tuple[list, list]:
-    """(differences that fail, differences excused: solver diagnostics or within tolerance)."""
+def compare_row(stored: dict[str, Any], new: dict[str, Any], cfg: Mapping[str, Any],
+                rule: VerifyRule = BITWISE) -> tuple[list, list]:
+    """(differences that fail, differences excused by ``rule``: solver diagnostics or within a
+    tolerance whose value is the config's)."""
     diffs, excused = [], []
     for path, a, b in differences(stored, new):
         leaf = path.rsplit(".", 1)[-1].split("[", 1)[0]
-        if leaf in DIAGNOSTICS:
+        if leaf in rule.diagnostics:
             excused.append(path)
             continue
-        tol_key = TOLERANCES.get(leaf)
+        tol_key = rule.tolerances.get(leaf)
         if tol_key and isinstance(a, float) and isinstance(b, float):
             if abs(a - b) <= float(cfg.get(tol_key, 0.0)) * abs(a):
                 excused.append(path)
@@ -64,14 +60,15 @@ def compare_row(stored: dict[str, Any], new: dict[str, Any], cfg: dict[str, Any]
     return diffs, excused
 
 
-def _header(spec: Study, table: Table, n_chosen: int, n_threads: Any, seed: int | None) -> str:
+def _header(spec: Study, table: Table, n_chosen: int, n_threads: Any, seed: int | None,
+            rule: VerifyRule) -> str:
     """The first line of a verify log: what is compared, how, on which numerics and CPU."""
-    tol = {f: table.config[k] for f, k in TOLERANCES.items() if k in table.config}
+    tol = {f: table.config[k] for f, k in rule.tolerances.items() if k in table.config}
     return (f"verify {spec.name} ({table.config.get('scale')}, {table.path.name}): {n_chosen} of "
             f"{len(table)} units, {n_threads} torch threads, {numerics.describe(numerics.record())} "
             f"on {cpu_model()}" + (f"; seed {seed}" if seed is not None else "") + "; bitwise"
             + (f" except {tol} (relative)" if tol else "")
-            + f"; solver diagnostics {sorted(DIAGNOSTICS)} not compared")
+            + (f"; solver diagnostics {sorted(rule.diagnostics)} not compared" if rule.diagnostics else ""))
 
 
 def _unit_line(key: str, width: int, stored: dict[str, Any], diffs: list, excused: list,
@@ -87,8 +84,8 @@ def verify_units(spec: Study, table: Table, chosen: list[str], seed: int | None)
     """Recompute ``chosen`` units of ``table`` and print one line each: (failures, inexact)."""
     module = spec.load()
     n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
-    cfg = base.typed(table.config)
-    print(_header(spec, table, len(chosen), n_threads, seed))
+    cfg, rule = base.typed(table.config), base.verify_rule(module)
+    print(_header(spec, table, len(chosen), n_threads, seed, rule))
     w = max(22, *(len(k) for k in chosen))
     print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
     failures = inexact = 0
@@ -98,7 +95,7 @@ def verify_units(spec: Study, table: Table, chosen: list[str], seed: int | None)
             new = jsonable({k: v for k, v in module.compute_unit(cfg, key).items()
                              if k != "_artifacts"})
         stored = table.get(key)
-        diffs, excused = compare_row(stored, new, table.config)
+        diffs, excused = compare_row(stored, new, table.config, rule)
         failures += bool(diffs)
         inexact += bool(excused) and not diffs
         print(_unit_line(key, w, stored, diffs, excused, time.perf_counter() - start), flush=True)

@@ -39,7 +39,7 @@ from weakness_lib.bennett.weakness import column
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.common import dataset, fixed_batch
+from weakness_lib.studies.bennett.common import LAMBDA_MAX_VERIFY, dataset, fixed_batch
 from weakness_lib.studies.bennett.networks import (
     performance,
     train_network,
@@ -52,6 +52,7 @@ SETTINGS = settings.BatchSize  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "03_large_batch_vs_n.ipynb"
 CLAIMS: tuple[str, ...] = ("B5",)
 DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
+VERIFY = LAMBDA_MAX_VERIFY  # λ_max within lanczos_tol, its solver diagnostics reported
 REGIMES: tuple[str, ...] = ("small", "large")
 #: measures whose small-vs-large-batch ratio the chapter tracks (the W1 one at the primary τ)
 TRACKED: tuple[str, ...] = ("lambda_max", "trace", "sam", column("w1", tau=0.01), column("w2"),

@@ -13,7 +13,15 @@ import torch
 from torch import Tensor
 
 from weakness_lib.bennett.data import Dataset, load_dataset, make_split
+from weakness_lib.engine.base import VerifyRule
 from weakness_lib.studies.bennett.settings import HeadToHead, InvarianceAudit
+
+#: ``VERIFY`` of the studies that store λ_max: it is compared within the registered relative
+#: ``lanczos_tol``, not bitwise (certified Lanczos replaced the ARPACK path the committed results
+#: used), and the solver's diagnostics (products used, residual reached) are reported, not compared
+LAMBDA_MAX_VERIFY = VerifyRule(tolerances={"lambda_max": "lanczos_tol"},
+                               diagnostics=frozenset({"lambda_max_residual", "n_hvp", "lanczos_hvps",
+                                                      "lanczos_residual"}))
 
 _DATA_CACHE: dict[str, Dataset] = {}
 

@@ -42,7 +42,7 @@ from torch import nn
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.common import Context, context
+from weakness_lib.studies.bennett.common import LAMBDA_MAX_VERIFY, Context, context
 from weakness_lib.studies.bennett.head_to_head_stats import (  # noqa: F401  (re-exported)
     _NON_MEASURES,
     _TEXT_COLUMNS,
@@ -81,6 +81,7 @@ from weakness_lib.studies.bennett.networks import (
 #: was available to check GPU rows against the CPU reference (tests/test_curvature_portability.py
 #: does it where CUDA exists), so "cuda" is listed only after that check has been run.
 DEVICES: tuple[str, ...] = ("cpu",)
+VERIFY = LAMBDA_MAX_VERIFY  # λ_max within lanczos_tol, its solver diagnostics reported
 #: readable dataset names (figure titles, prose)
 DATASET_LABELS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 SETTINGS = settings.HeadToHead  # the typed settings of configs/<study>.yaml

@@ -41,7 +41,7 @@ from weakness_lib.core.claims import Claim
 from weakness_lib.core.config import settings_hash
 from weakness_lib.engine import base
 from weakness_lib.studies.bennett import settings
-from weakness_lib.studies.bennett.common import context
+from weakness_lib.studies.bennett.common import LAMBDA_MAX_VERIFY, context
 from weakness_lib.studies.bennett.networks import (
     DISCRETE_WEAKNESS_PREFIXES,
     family_measures,
@@ -59,6 +59,7 @@ SETTINGS = settings.InvarianceAudit  # the typed settings of configs/<study>.yam
 NOTEBOOK = "02_invariance_audit.ipynb"
 CLAIMS: tuple[str, ...] = ("B2",)
 DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
+VERIFY = LAMBDA_MAX_VERIFY  # λ_max within lanczos_tol, its solver diagnostics reported
 
 MODES: dict[str, Callable[[MLP, float], MLP]] = {
     "layer1": lambda m, a: rescale_layer(m, 1, a),

@@ -49,6 +49,7 @@ from weakness_lib.curvature import HVP, hutchinson_trace, top_eigenvalues
 from weakness_lib.engine import base
 from weakness_lib.studies.bennett import settings
 from weakness_lib.studies.bennett.common import (
+    LAMBDA_MAX_VERIFY,
     dataset,
     fixed_batch,
     split_for,
@@ -67,6 +68,7 @@ CLAIMS = ("B1",)
 TRAIN = "train"
 WEIGHTS = "train.pt"
 DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (float64 curvature on the CPU)
+VERIFY = LAMBDA_MAX_VERIFY  # λ_max within lanczos_tol, its solver diagnostics reported
 #: torch threads when the config registers none (BLAS reductions, hence bits, depend on it)
 UNREGISTERED_THREADS = 2
 

@@ -33,6 +33,7 @@ from scipy import stats as sps
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base, registry
 from weakness_lib.studies.bennett import settings
+from weakness_lib.studies.bennett.common import LAMBDA_MAX_VERIFY
 from weakness_lib.studies.bennett.head_to_head import (  # noqa: F401  (units: one per network, as there)
     population_unit,
     units,
@@ -49,6 +50,7 @@ from weakness_lib.studies.bennett.networks import (
 from weakness_lib.studies.bennett.population_data import data_for, extra_measures
 
 DEVICES: tuple[str, ...] = ("cpu",)
+VERIFY = LAMBDA_MAX_VERIFY  # λ_max within lanczos_tol, its solver diagnostics reported
 SETTINGS = settings.Replication  # the typed settings of configs/<study>.yaml
 
 

@@ -37,6 +37,7 @@ from weakness_lib.bennett.train import TrainingDivergedError
 from weakness_lib.core.claims import Claim
 from weakness_lib.engine import base
 from weakness_lib.studies.bennett import settings
+from weakness_lib.studies.bennett.common import LAMBDA_MAX_VERIFY
 from weakness_lib.studies.bennett.head_to_head_stats import measure_columns
 from weakness_lib.studies.bennett.networks import (
     family_of,
@@ -55,6 +56,7 @@ from weakness_lib.studies.bennett.robustness_rules import (
 )
 
 DEVICES: tuple[str, ...] = ("cpu",)
+VERIFY = LAMBDA_MAX_VERIFY  # λ_max within lanczos_tol, its solver diagnostics reported
 SETTINGS = settings.Robustness  # the typed settings of configs/<study>.yaml
 HPARAMS: tuple[str, ...] = ("n_train", "width", "depth", "lr")
 TARGETS: tuple[str, ...] = ("gap_acc", "test_err")   # g = test err − train err (primary), test err
