@@ -270,3 +270,15 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython 
     for key, value in glue_values(result, claim).items():
         glue(key, value, display=False)
     return Markdown(verdict_markdown(result, claim))
+
+
+def pilot_disclosure(study: str):  # -> IPython Markdown
+    """The registration's pilot disclosure, quoted verbatim from ``configs/<study>.yaml``: what was
+    known before the run (a calibration pilot from the project's reference notes, not run with
+    this code), so its numbers are shown as the registration's words, not as results."""
+    from IPython.display import Markdown
+
+    from weakness_lib.core.config import load_registration
+
+    text = " ".join(str(load_registration(study)["pilot_disclosure"]).split())
+    return Markdown(f"*The registration's pilot disclosure (`configs/{study}.yaml`), verbatim:*\n\n> {text}")
