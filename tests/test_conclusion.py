@@ -112,3 +112,15 @@ def test_the_verdict_paragraph_carries_iv_when_it_exists():
     assert "predicts no better than accuracy on a held-out labelled set" in text
     assert "still adds information" in text and "tells a practitioner nothing" not in text
     assert "tells a practitioner nothing" in _text(conclusion.html_text(CLAIMS))
+
+
+@pytest.mark.parametrize("as_good", [True, False])
+def test_x5_says_a_validation_set_scores_as_well_only_where_its_claim_file_says_so(as_good):
+    ref = {"psi": 0.471, "psi_ci": [0.335, 0.528], "sign_error_max": 0.0, "measure": "w2",
+           "measure_psi": 0.439, "measure_sign_error_max": 0.0, "as_good": as_good}
+    x5 = {"claim_id": "X5", "verdict": "partially_reproduced", "our_value": 0.439, "ci95": [0.305, 0.511],
+          "details": {"per_dataset": {"mnist": {"holds": True}, "fashion_mnist": {"holds": False}},
+                      "validation_reference": {"per_dataset": {"mnist": ref}}}}
+    text = _text(conclusion.html_text([x5]))
+    assert "robust-predictivity score of W2 on MNIST is Ψ = 0.44" in text
+    assert ("but a plain validation set scores as well there (Ψ = 0.47)" in text) is as_good

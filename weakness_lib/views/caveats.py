@@ -8,7 +8,7 @@ failed per-seed condition it also shows the paper's number from the claim's regi
 * the other registered primary estimator points the other way (``details.w1``);
 * the same estimate under the original, stricter rule (``details.secondary_weakness.rule_outcome``)
   would get another verdict;
-* the validation oracle does as well (``details.oracle``);
+* the validation oracle does as well (``details.oracle``; X5: ``details.validation_reference``);
 * a per-seed condition of the verdict rule fails in some seed (``details.per_seed``);
 * a "partially reproduced" confirmatory ρ is not significant (``details.confirmatory_p`` against
   the registered threshold): the verdict rests on its sign alone.
@@ -160,6 +160,23 @@ def _environments(claim: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _reference(claim: Mapping[str, Any]) -> list[str]:
+    """X5: on each dataset where a plain validation set ranks the gaps as well as the weakness
+    estimator (Ψ at least as high, worst-case sign error at most as high; the claim's
+    ``validation_reference``), both estimators' numbers."""
+    per = (((claim.get("details") or {}).get("validation_reference") or {}).get("per_dataset") or {})
+    out = []
+    for ds, r in per.items():
+        if not r.get("as_good"):
+            continue
+        out.append(f"On {names.DATASETS.get(ds, ds)} a plain validation set scores as well (a comparison "
+                   f"the registration did not make): the validation oracle's Ψ = {names.signed(r['psi'], 3)}, "
+                   f"95 % CI {_ci(r['psi_ci'])}, worst-case sign error {names.num(r['sign_error_max'], 2)}; "
+                   f"{names.label(r['measure']).split(' (')[0]}'s Ψ = {names.signed(r['measure_psi'], 3)}, "
+                   f"worst-case sign error {names.num(r['measure_sign_error_max'], 2)}.")
+    return out
+
+
 def caveats(claim: Mapping[str, Any]) -> list[str]:
     """One sentence per caveat a reader should see beside the verdict (possibly none)."""
     d, out = claim.get("details") or {}, []
@@ -187,7 +204,7 @@ def caveats(claim: Mapping[str, Any]) -> list[str]:
         out.append(f"A plain validation set does as well or better: the validation oracle's ρ = "
                    f"{names.signed(oracle['oracle_rho'], 3)}; ρ({names.label(oracle['measure']).split(' (')[0]}) − "
                    f"ρ(oracle) = {names.signed(oracle['difference'], 3)}, 95 % CI {_ci([lo, hi])}.")
-    out += _trained_condition(claim) + _environments(claim)
+    out += _reference(claim) + _trained_condition(claim) + _environments(claim)
     needs_rule = d.get("per_seed") or d.get("confirmatory_p") is not None or "n_large" in d
     reg = _registration(claim) if needs_rule else {}
     alpha = (reg.get("thresholds") or {}).get("p")

@@ -146,10 +146,21 @@ def _others(by_id: Mapping[str, Claim]) -> str:
         parts.append(f"with 20 fresh seeds it is {names.signed(b5r['our_value'])} pp (CI {_ci(b5r.get('ci95'))}) "
                      f"{_badge(b5r)}")
     if x5 := by_id.get("X5"):
-        parts.append(f"across hyper-parameters the robust-predictivity score of W2 is Ψ = "
+        first = next(iter((x5.get("details") or {}).get("per_dataset") or {}), "")
+        parts.append(f"across hyper-parameters the robust-predictivity score of W2"
+                     f"{' on ' + names.DATASETS.get(first, first) if first else ''} is Ψ = "
                      f"{_f2(x5['our_value'])} (CI {_ci(x5.get('ci95'), _f2)}; "
-                     f"0 is chance, 1 a perfect ranking) {_badge(x5)}")
+                     f"0 is chance, 1 a perfect ranking) {_badge(x5)}" + _x5_reference(x5, first))
     return ("<b>Also:</b> " + "; ".join(parts) + ".") if parts else ""
+
+
+def _x5_reference(x5: Claim, dataset: str) -> str:
+    """', but a plain validation set scores as well there (Ψ = …)' where X5's claim file says so
+    for ``dataset``, the one of its value."""
+    per = (((x5.get("details") or {}).get("validation_reference") or {}).get("per_dataset") or {})
+    ref = per.get(dataset)
+    return f", but a plain validation set scores as well there (Ψ = {_f2(ref['psi'])})" \
+        if ref and ref.get("as_good") else ""
 
 
 def _bennett_verdict(by_id: Mapping[str, Claim]) -> str:

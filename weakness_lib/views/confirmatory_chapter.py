@@ -34,30 +34,6 @@ def load(scale: str, compute: bool = False) -> dict[str, Any]:
     return {**results, "claims": claims}
 
 
-def caveats_beside(scale: str) -> dict[str, str]:
-    """This chapter's own caveat beside X5's verdict, from the stored robustness scores: on each
-    dataset where the validation oracle's Ψ (against the gap) is at least W2's, both with their
-    worst-case sign errors. Empty where the oracle scores lower everywhere."""
-    from weakness_lib.engine.base import MissingResults
-
-    try:  # the box comes first; a chapter run with compute = True computes the study further down
-        scores = chapter.load("robustness_population", scale)["scores"]
-    except MissingResults:
-        return {}
-    parts = []
-    for ds, name in report.DATASETS.items():
-        sc = scores.get(f"{ds}/gap_acc")
-        rows = None if sc is None else sc.set_index("measure")
-        if rows is None or not {"w2", "val_acc"} <= set(rows.index):
-            continue
-        w2, oracle = rows.loc["w2"], rows.loc["val_acc"]
-        if oracle["psi"] >= w2["psi"]:
-            parts.append(f"on {name} the validation oracle's Ψ is {oracle['psi']:.3f} (worst-case sign "
-                         f"error {oracle['sign_error_max']:.2g}) against W2's {w2['psi']:.3f} "
-                         f"({w2['sign_error_max']:.2g})")
-    return {"X5": "A plain validation set scores as well: " + "; ".join(parts) + "."} if parts else {}
-
-
 def glue_numbers(results: Mapping[str, Any]) -> None:
     """Glue the numbers the chapter's prose quotes (``cf_…``)."""
     values: dict[str, Any] = {}

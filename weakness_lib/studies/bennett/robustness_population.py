@@ -53,6 +53,7 @@ from weakness_lib.studies.bennett.robustness_rules import (
     psi_between_configurations,
     robustly_predictive,
     rule_per_variant,
+    validation_reference,
 )
 
 DEVICES: tuple[str, ...] = ("cpu",)
@@ -237,6 +238,8 @@ def analyse(scale: str) -> dict[str, Any]:
             "diverged": df[df["stopped_by"] == "diverged"],
             "scores": sc, "scores_source": source, "per_dataset": per_ds, "verdict": verdict,
             "per_variant": rule_per_variant(sc, cfg.datasets),
+            "reference": {ds: ref for ds in cfg.datasets if f"{ds}/gap_acc" in sc
+                          and (ref := validation_reference(sc[f"{ds}/gap_acc"], primary))},
             "environments": environment_counts(trained(df), HPARAMS, int(cfg.n_eval)),
             "psi_between": stored_psi_between(table),
             "our_value": float(first.get("psi", 0.0)), "ci95": first.get("psi_ci"),
@@ -262,6 +265,8 @@ def claims(result: Mapping[str, Any]) -> list[Claim]:
                                f"on {result['config']['datasets'][0]}",
                "rule_per_weakness_variant": {"role": "registered rule, reported; not part of the verdict",
                                              "per_measure": result["per_variant"]},
+               "validation_reference": {"role": "the validation oracle scored as a measure; not part "
+                                                 "of the registered rule", "per_dataset": result["reference"]},
                "environments_with_weight": {"counting": "ordered environments whose Hoeffding weight "
                                                         "is > 0 (the same for every measure)",
                                             "per_dataset": result["environments"]},

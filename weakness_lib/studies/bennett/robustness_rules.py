@@ -6,7 +6,9 @@ claim or the summary; :mod:`weakness_lib.views.robustness` shows them):
   Ψ > 0 with the lower end of its 95 % CI > 0 (:func:`robustly_predictive` on one dataset);
 * :func:`environment_counts` — the ordered environments (a, b) that kept a Hoeffding weight;
 * :func:`psi_between_configurations` — Ψ without the same-configuration seed pairs
-  (:func:`weakness_lib.bennett.robustness.psi_interval`), a sensitivity analysis.
+  (:func:`weakness_lib.bennett.robustness.psi_interval`), a sensitivity analysis;
+* :func:`validation_reference` — the validation oracle scored as a measure beside the primary
+  weakness estimator: a simple baseline, not part of the registered rule.
 """
 
 from __future__ import annotations
@@ -77,3 +79,23 @@ def psi_between_configurations(frame: pd.DataFrame, signs: Mapping[str, int], hp
         rows.append({"measure": m, "psi": full, "psi_between": between["psi"],
                      "psi_between_lo": between["psi_lo"], "psi_between_hi": between["psi_hi"]})
     return pd.DataFrame(rows, columns=["measure", "psi", "psi_between", "psi_between_lo", "psi_between_hi"])
+
+
+#: the validation oracle's column: accuracy on held-out images (scored as a complexity, −accuracy)
+REFERENCE = "val_acc"
+
+
+def validation_reference(score: pd.DataFrame, measure: str, reference: str = REFERENCE) -> dict[str, Any] | None:
+    """The validation oracle beside ``measure`` on one dataset (``None`` if either is not scored):
+    its Ψ (95 % CI) and worst-case sign error, and ``as_good``: Ψ(reference) ≥ Ψ(measure) and a
+    worst-case sign error ≤ the measure's. A baseline reported beside the verdict; the registered
+    rule compares weakness with the sharpness measures only."""
+    rows = {m: score[score["measure"] == m] for m in (measure, reference)}
+    if any(r.empty for r in rows.values()):
+        return None
+    m, ref = rows[measure].iloc[0], rows[reference].iloc[0]
+    return {"measure": measure, "reference": reference,
+            "psi": float(ref["psi"]), "psi_ci": [float(ref["psi_lo"]), float(ref["psi_hi"])],
+            "sign_error_max": float(ref["sign_error_max"]),
+            "measure_psi": float(m["psi"]), "measure_sign_error_max": float(m["sign_error_max"]),
+            "as_good": bool(ref["psi"] >= m["psi"] and ref["sign_error_max"] <= m["sign_error_max"])}
