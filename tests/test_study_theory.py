@@ -106,6 +106,10 @@ def test_smoke_study_analyse_reads_the_head_to_heads_and_claims(tiny):
     assert (b3.claim_id, b4.claim_id) == ("B3", "B4")
     assert b3.verdict in VERDICTS and b4.verdict in VERDICTS
     assert b3.verdict == "reproduced" and b3.our_value == 1.0  # exact enumeration, also at smoke
+    # the laws of every |U| counted (a size too small for some laws has fewer, e.g. k > |U|)
+    cfg = result["settings"]
+    assert b3.details["laws_per_size"] == {
+        str(n): len(result["table"].get(f"b3_n{n}")["laws"]) for n in cfg.u_sizes}
     assert b4.details["our_value_source"] == "trained MNIST head-to-head networks"
     assert b4.our_value == trained["primary"]["mnist"]["rho"]
     assert len(b4.provenance["tables"]) == 3 and len(b3.provenance["tables"]) == 1

@@ -119,7 +119,7 @@ def analyse(scale: str) -> dict[str, Any]:
     finite = [results[k] for k in results if k.startswith("b4_")]
     verdict3, value3, checks3 = b3_verdict(b3_rows, registered.rule("B3"))
     b3 = {"verdict": verdict3, "our_value": value3, "ci95": None, "details": {
-        **checks3, "u_sizes": cfg.u_sizes, "laws_per_size": len(b3_rows[0]["laws"]),
+        **checks3, "u_sizes": cfg.u_sizes, "laws_per_size": {str(n): len(r["laws"]) for n, r in zip(cfg.u_sizes, b3_rows)},
         "max_within_size_spread": max(law["spread"] for r in b3_rows for law in r["laws"]),
         "max_powerset_err": max(r["powerset_err"] for r in b3_rows),
         "reconstruction_note": "checks the reconstruction of reference §7.1; the paper's proof is unknown"}}
