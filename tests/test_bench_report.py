@@ -120,6 +120,13 @@ def test_ci_view_says_whether_the_goal_was_met(monkeypatch, capsys):
         assert says in text and "1,320 tests passed" in text, text
         assert f"The largest step is make test: {100 * 562 / total:.0f} % of the run." in text
         assert any(isinstance(o, HTML) and "<code class=\"test-id\">tests/<wbr>test_<wbr>browser.py::<wbr>" in o.data for o in shown)
+        # the step table explains background jobs only where the record has some
+        assert not any(isinstance(o, HTML) and "in the background" in o.data for o in shown)
+    rec["results"]["steps"] = [*rec["results"]["steps"], {"step": "wait for the Binder venv (background)",
+                                                          "seconds": 0}]
+    shown.clear()
+    bb.ci()
+    assert any(isinstance(o, HTML) and "Two jobs run in the background" in o.data for o in shown)
     monkeypatch.setattr(bb.br, "load_optional", lambda name: None)
     shown.clear()
     bb.ci()
