@@ -327,7 +327,8 @@ async () => {
 """.replace("TIMEOUT_MS", str(MATHJAX_TIMEOUT_MS))
 
 
-#: resolves once every font the page uses has loaded or failed (a failure is a failed request)
+#: resolves once the fonts whose loading has started (those the typeset page uses) have loaded or
+#: failed (a failure is a failed request)
 _FONTS_READY_JS = "() => document.fonts.ready.then(() => document.fonts.status)"
 
 
@@ -347,9 +348,10 @@ def visit(context, url: str, screenshot: Path | None = None) -> PageReport:
         report.status = response.status if response else None
         if not page.evaluate(_MATHJAX_READY_JS):
             report.page_errors.append("MathJax did not start")
-        # the requests that may come after "load": MathJax's fonts (the images are loaded eagerly
-        # and decoded by _INSPECT_JS). Not "networkidle": that waits a fixed 500 ms per page with
-        # nothing left to load (17 s of the 50 s that one pass over the book took at both widths)
+        # the requests the book's pages make after "load" are MathJax's fonts (the images are loaded
+        # eagerly and decoded by _INSPECT_JS). Not "networkidle", which also caught any other late
+        # request but waited a fixed 500 ms per page with nothing left to load (17 s of the 50 s
+        # that one pass over the book took at both widths)
         page.evaluate(_FONTS_READY_JS)
         info = page.evaluate(_INSPECT_JS)
         for key, value in info.items():

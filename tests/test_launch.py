@@ -20,6 +20,7 @@ over as ``$WEAKNESS_LAUNCH_ENV`` (checked complete and cloned at the current ``H
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -102,8 +103,8 @@ def _run(cmd: list, **kw) -> None:
         pytest.fail(str(exc))
 
 
-def _venv(path: Path) -> Path:
-    _run([sys.executable, "-m", "venv", path], env=_env())
+def _venv(path: Path, python: str | Path = sys.executable) -> Path:
+    _run([python, "-m", "venv", path], env=_env())
     return path
 
 
@@ -151,6 +152,8 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     try:
         env = launch_env.prebuilt(Path(given)) if given else launch_env.build(tmp)
     except launch_env.LaunchEnvError as exc:
+        if tmp is not None:  # a half-built venv holds gigabytes too
+            shutil.rmtree(tmp, ignore_errors=True)
         pytest.fail(str(exc))
     yield env
     if tmp is not None:
@@ -176,7 +179,7 @@ def _colab_like(binder: Path, dest: Path) -> Path:
     """A fresh venv holding the scientific stack, as Colab's runtime does (torch, numpy, pandas,
     matplotlib, papermill, ipykernel…), but not weakness_lib: the Binder venv's packages, hard
     linked (no second 5 GB install), without the package itself."""
-    venv = _venv(dest)
+    venv = _venv(dest, binder / "bin" / "python")  # the same Python as the packages it links
     site = _site_packages(venv)
     for entry in _site_packages(binder).iterdir():
         if "weakness_lib" in entry.name or (site / entry.name).exists():
@@ -193,7 +196,9 @@ def _link(src: str | Path, dst: str | Path) -> None:
     outside the test's temporary folder)."""
     try:
         os.link(src, dst)
-    except OSError:
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
         shutil.copy2(src, dst)
 
 

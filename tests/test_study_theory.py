@@ -125,3 +125,12 @@ def test_chapter_06_reads_results_only():
     assert 'chapter.claim(c, scale) for c in ("B3", "B4")' in code  # verdicts read, not re-derived
     assert "claims(result)" not in code
     assert "progress" not in code and ".run(" not in code and "w1_tau" not in code
+
+
+def test_the_committed_b3_claim_counts_the_laws_of_each_size():
+    """A |U| too small for some laws (k-subsets with k > |U|) has fewer: the claim says so per size
+    (it once reported the first size's count as if for all)."""
+    claim = json.loads((Path(__file__).parents[1] / "results" / "full" / "claims" / "B3.json").read_text())
+    per = claim["details"]["laws_per_size"]
+    assert list(per) == [str(n) for n in claim["details"]["u_sizes"]]
+    assert per["1"] < per["2"] < per["3"] == per["12"]

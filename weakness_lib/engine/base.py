@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 import torch
@@ -79,6 +79,10 @@ class VerifyRule:
 
     tolerances: Mapping[str, str] = field(default_factory=dict)
     diagnostics: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:  # a shared rule cannot be changed in place
+        object.__setattr__(self, "tolerances", MappingProxyType(dict(self.tolerances)))
+        object.__setattr__(self, "diagnostics", frozenset(self.diagnostics))
 
 
 #: the default: every stored number bit for bit

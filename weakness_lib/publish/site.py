@@ -76,7 +76,7 @@ p.table-note { font-size: 0.82rem; color: var(--pst-color-text-muted, #555); }
 /* the landing page's headline figure: at most FIGURE_MAX_PX px wide on a desktop, the full width on a phone */
 .headline-figure img { width: 100%; max-width: FIGURE_MAX_PXpx; height: auto; }
 .rerun-box code { white-space: pre-wrap; word-break: break-word; }
-/* a test id in a table wraps between its words only (views.benchmarks_ci) */
+/* a test id in a table wraps between its words (views.benchmarks_ci), inside one only if it is wider than the column */
 .book-table code.test-id { overflow-wrap: break-word; word-break: normal; }
 details.claim-details summary { cursor: pointer; }
 details.claim-details { margin-bottom: 0.4rem; }

@@ -41,10 +41,10 @@ def ci() -> None:
     steps = pd.DataFrame(r["steps"])[["step", "seconds"]].rename(columns={"step": "CI step"})
     background = any("background" in st["step"] for st in r["steps"])  # CI records since 7f0bafd
     display(tables.table(steps, formats={"seconds": "{:,.0f}"}, caption=(
-        "Two jobs run in the background, each on the core that a step in front leaves idle: the "
-        "launch tests' Binder venv (a second torch install, beside make venv) and verify-sample "
-        "(one process, beside the smoke runs and make book). A 'wait' row is how long CI then "
-        "waited for one of them.") if background else None))
+        "Two jobs run in the background beside steps that keep only one core busy for much of "
+        "their time: the launch tests' Binder venv (a second torch install, beside make venv) and "
+        "verify-sample (one process, beside the smoke runs and make book). A 'wait' row is how "
+        "long CI then waited for one of them.") if background else None))
     if r.get("slowest_tests"):
         slow = pd.DataFrame(r["slowest_tests"])[["test", "phase", "seconds"]].head(SHOWN)
         slow["test"] = [_test_id(t) for t in slow["test"]]  # a reader may rerun it

@@ -274,8 +274,8 @@ def verdict(result: Mapping[str, Any], claim: Mapping[str, Any]):  # -> IPython 
 
 def pilot_disclosure(study: str):  # -> IPython Markdown
     """The registration's pilot disclosure, quoted verbatim from ``configs/<study>.yaml``: what was
-    known before the run (a calibration pilot from the project's reference notes, not run with
-    this code), so its numbers are shown as the registration's words, not as results."""
+    known before the run (for the head-to-heads, a calibration pilot from the project's reference
+    notes, not run with this code), shown as the registration's words, not as results."""
     from IPython.display import Markdown
 
     from weakness_lib.core.config import load_registration
