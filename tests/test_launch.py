@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -92,20 +91,11 @@ def test_a_prebuilt_launch_env_must_be_complete_and_cloned_at_head(tmp_path: Pat
 
 # ---- both launch paths, offline, each in a fresh venv -------------------------------------------
 
-def _env() -> dict[str, str]:
-    return launch_env.reader_env()
-
-
 def _run(cmd: list, **kw) -> None:
     try:
         launch_env.run(cmd, **kw)
     except launch_env.LaunchEnvError as exc:
         pytest.fail(str(exc))
-
-
-def _venv(path: Path, python: str | Path = sys.executable) -> Path:
-    _run([python, "-m", "venv", path], env=_env())
-    return path
 
 
 @pytest.fixture
@@ -179,7 +169,7 @@ def _colab_like(binder: Path, dest: Path) -> Path:
     """A fresh venv holding the scientific stack, as Colab's runtime does (torch, numpy, pandas,
     matplotlib, papermill, ipykernel…), but not weakness_lib: the Binder venv's packages, hard
     linked (no second 5 GB install), without the package itself."""
-    venv = _venv(dest, binder / "bin" / "python")  # the same Python as the packages it links
+    venv = launch_env.make_venv(dest, binder / "bin" / "python")  # the Python of the packages it links
     site = _site_packages(venv)
     for entry in _site_packages(binder).iterdir():
         if "weakness_lib" in entry.name or (site / entry.name).exists():
@@ -206,7 +196,7 @@ def _link(src: str | Path, dst: str | Path) -> None:
 def test_binder_environment_builds_and_runs_a_chapter(clone: Path, binder_venv: Path, scratch: Path) -> None:
     out = scratch / "out.ipynb"
     _run([binder_venv / "bin" / "papermill", clone / "notebooks" / CHAPTER, out, "-k", "python3",
-          "--cwd", clone / "notebooks"], env=_env())
+          "--cwd", clone / "notebooks"], env=launch_env.reader_env())
     assert GLUED in _glued(out)
 
 
@@ -216,13 +206,13 @@ def test_a_chapter_alone_bootstraps_itself_as_on_colab(clone: Path, binder_venv:
     python = venv / "bin" / "python"
     probe = subprocess.run([str(python), "-c", "import importlib.util as u; "
                             "print(u.find_spec('torch') is not None, u.find_spec('weakness_lib') is None)"],
-                           capture_output=True, text=True, env=_env(), cwd=scratch)
+                           capture_output=True, text=True, env=launch_env.reader_env(), cwd=scratch)
     assert probe.stdout.split() == ["True", "True"], probe.stdout + probe.stderr  # the stack, not the package
     folder = scratch / "content"
     folder.mkdir()
     shutil.copy(clone / "notebooks" / CHAPTER, folder / CHAPTER)
     out = folder / "out.ipynb"
-    env = {**_env(), "WEAKNESS_REPO": f"file://{clone}"}
+    env = {**launch_env.reader_env(), "WEAKNESS_REPO": f"file://{clone}"}
     done = subprocess.run([str(python), "-m", "papermill", str(folder / CHAPTER), str(out), "-k", "python3",
                            "--cwd", str(folder)], capture_output=True, text=True, timeout=1800, env=env)
     assert done.returncode == 0, f"the chapter failed on its own:\n{_streams(out)}\n{done.stderr[-3000:]}"
