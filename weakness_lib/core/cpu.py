@@ -1,29 +1,120 @@
 """Which CPU this process runs on: kernels, and therefore the last bits of a float32 result, differ
 between CPU families. A module of its own so that :mod:`weakness_lib.core.numerics` (is a stored
 table comparable here?) and :mod:`weakness_lib.core.provenance` (what produced a result) do not
-import each other."""
+import each other.
+
+Two witnesses name the CPU. The kernel's ``/proc/cpuinfo`` says what the machine is; the ``CPUID``
+instruction says what *this process* is told, and that is what MKL, oneDNN and ATen dispatch on.
+On real hardware, virtual machines included, the kernel copies its ``model name`` from CPUID, so the
+two agree. They disagree only under a user-mode CPU emulator (QEMU's ``qemu-x86_64 -cpu MODEL``):
+then the process runs on the emulated CPU, and :func:`cpu_model` says so instead of naming the host.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import mmap
 import platform
 import re
 
+#: x86-64 (System V ABI) machine code for ``void cpuid(uint32 leaf, uint32 subleaf, uint32 out[4])``
+_CPUID_CODE = bytes([
+    0x53,                    # push rbx            (callee-saved, CPUID clobbers it)
+    0x49, 0x89, 0xD0,        # mov  r8, rdx        out
+    0x89, 0xF8,              # mov  eax, edi       leaf
+    0x89, 0xF1,              # mov  ecx, esi       subleaf
+    0x0F, 0xA2,              # cpuid
+    0x41, 0x89, 0x00,        # mov  [r8], eax
+    0x41, 0x89, 0x58, 0x04,  # mov  [r8+4], ebx
+    0x41, 0x89, 0x48, 0x08,  # mov  [r8+8], ecx
+    0x41, 0x89, 0x50, 0x0C,  # mov  [r8+12], edx
+    0x5B,                    # pop  rbx
+    0xC3,                    # ret
+])
 
-def cpu_model() -> str:
-    """The CPU model (``/proc/cpuinfo``): kernels, and therefore the last bits of a float32
-    training run, differ between CPU families (e.g. Intel Xeon vs AMD EPYC with AVX-512)."""
+
+@functools.lru_cache(maxsize=1)
+def _cpuid_function() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    """The CPUID instruction as a callable, or ``None`` off x86-64 or where executable memory is
+    refused (a hardened kernel); callers then fall back to ``/proc/cpuinfo``."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    try:
+        page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    except (OSError, ValueError, AttributeError):
+        return None
+    page.write(_CPUID_CODE)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+    func = ctypes.CFUNCTYPE(None, ctypes.c_uint32, ctypes.c_uint32,
+                            ctypes.POINTER(ctypes.c_uint32))(address)
+    func._page = page  # type: ignore[attr-defined]  # keep the code mapped while func lives
+    return func
+
+
+def cpuid(leaf: int, subleaf: int = 0) -> tuple[int, int, int, int] | None:
+    """``(eax, ebx, ecx, edx)`` of ``CPUID(leaf, subleaf)`` as this process sees it, or ``None``."""
+    func = _cpuid_function()
+    if func is None:
+        return None
+    out = (ctypes.c_uint32 * 4)()
+    func(leaf, subleaf, out)
+    return out[0], out[1], out[2], out[3]
+
+
+def _text(*registers: int) -> str:
+    return b"".join(r.to_bytes(4, "little") for r in registers).decode("ascii", "replace")
+
+
+@functools.lru_cache(maxsize=1)
+def cpuid_identity() -> tuple[str, str] | None:
+    """``(vendor, brand)`` from CPUID: leaf 0 gives the vendor (``GenuineIntel``,
+    ``AuthenticAMD``), leaves 0x80000002–4 the 48-byte brand string. ``None`` without CPUID."""
+    leaf0, ext = cpuid(0), cpuid(0x80000000)
+    if leaf0 is None or ext is None:
+        return None
+    vendor = _text(leaf0[1], leaf0[3], leaf0[2])
+    if ext[0] < 0x80000004:
+        return vendor, ""
+    brand = "".join(_text(*cpuid(leaf) or (0, 0, 0, 0)) for leaf in range(0x80000002, 0x80000005))
+    return vendor, " ".join(brand.replace("\x00", " ").split())
+
+
+def _proc_cpuinfo(key: str) -> str | None:
+    """The first ``key`` line of ``/proc/cpuinfo``, or ``None``."""
     try:
         for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            if line.split(":", 1)[0].strip() == key:
+                return " ".join(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU model this process computes on, e.g. ``AMD EPYC``: the kernel's ``model name``
+    (unchanged from earlier provenance), or, where CPUID tells the process of another CPU (a
+    user-mode emulator), ``<CPUID brand> (emulated on <host model>)``."""
+    host = _proc_cpuinfo("model name")
+    ident = cpuid_identity()
+    if ident is not None and host is not None:
+        vendor, brand = ident
+        if (vendor, brand) != (_proc_cpuinfo("vendor_id"), host):
+            return f"{brand or vendor} (emulated on {host})"
+    return host or (ident[1] if ident else "") or platform.processor() or "unknown"
+
+
+def emulated() -> bool:
+    """Whether this process runs on an emulated CPU (see :func:`cpu_model`)."""
+    return "(emulated on " in cpu_model()
 
 
 def cpu_family() -> str:
     """A folder-safe name of this CPU model, e.g. ``amd-epyc`` or ``intel-r-xeon-r-platinum-8481c``
-    (frequency suffixes dropped): the unit of "a CPU family" for verify logs."""
-    model = re.sub(r"\s*(CPU\s*)?@.*$", "", cpu_model())
-    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
-    return slug or "unknown-cpu"
+    (frequency suffixes dropped): the unit of "a CPU family" for verify logs. An emulated CPU is
+    ``emulated-<model>``, e.g. ``emulated-intel-xeon-processor-icelake``, never the host's name."""
+    model = re.sub(r"\s*\(emulated on .*\)$", "", cpu_model())
+    model = re.sub(r"\s*(CPU\s*)?@.*$", "", model)
+    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-") or "unknown-cpu"
+    return f"emulated-{slug}" if emulated() else slug

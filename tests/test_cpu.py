@@ -1,0 +1,98 @@
+"""Which CPU a process computes on: the kernel's ``/proc/cpuinfo`` and the CPUID instruction agree on
+real hardware and disagree under a user-mode emulator, where the emulated CPU is what counts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from weakness_lib.core import cpu
+
+
+def _registers(text: str) -> list[int]:
+    raw = text.encode().ljust(16, b"\x00")
+    return [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 16, 4)]
+
+
+def _fake_cpuid(vendor: str, brand: str):
+    """CPUID as a CPU with this vendor and brand string would answer it."""
+    v = vendor.encode()
+    leaf0 = (0xD, int.from_bytes(v[0:4], "little"), int.from_bytes(v[8:12], "little"),
+             int.from_bytes(v[4:8], "little"))
+    chunks = [brand.ljust(48, "\x00")[i:i + 16] for i in range(0, 48, 16)]
+    leaves = {0: leaf0, 0x80000000: (0x80000008, 0, 0, 0)}
+    leaves.update({0x80000002 + i: tuple(_registers(c)) for i, c in enumerate(chunks)})
+    return lambda leaf, subleaf=0: leaves[leaf]
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """Set what CPUID and /proc/cpuinfo say; caches are cleared before and after."""
+    def set_(vendor: str, brand: str, proc_vendor: str, proc_model: str) -> None:
+        for f in (cpu.cpuid_identity, cpu.cpu_model):
+            f.cache_clear()
+        monkeypatch.setattr(cpu, "cpuid", _fake_cpuid(vendor, brand))
+        proc = {"vendor_id": proc_vendor, "model name": proc_model}
+        monkeypatch.setattr(cpu, "_proc_cpuinfo", proc.get)
+    yield set_
+    for f in (cpu.cpuid_identity, cpu.cpu_model):
+        f.cache_clear()
+
+
+def test_real_hardware_is_named_as_the_kernel_names_it(machine):
+    # the brand string is padded with spaces and NULs; the kernel's model name is trimmed
+    machine("AuthenticAMD", "  AMD EPYC  ", "AuthenticAMD", "AMD EPYC")
+    assert cpu.cpuid_identity() == ("AuthenticAMD", "AMD EPYC")
+    assert (cpu.cpu_model(), cpu.cpu_family(), cpu.emulated()) == ("AMD EPYC", "amd-epyc", False)
+
+
+def test_a_frequency_suffix_is_not_part_of_the_family(machine):
+    model = "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz"
+    machine("GenuineIntel", model, "GenuineIntel", model)
+    assert cpu.cpu_model() == model
+    assert cpu.cpu_family() == "intel-r-xeon-r-platinum-8481c"
+
+
+def test_an_emulated_cpu_is_named_with_its_host_and_never_as_the_host(machine):
+    machine("GenuineIntel", "Intel Xeon Processor (Icelake)", "AuthenticAMD", "AMD EPYC")
+    assert cpu.cpu_model() == "Intel Xeon Processor (Icelake) (emulated on AMD EPYC)"
+    assert cpu.cpu_family() == "emulated-intel-xeon-processor-icelake"
+    assert cpu.emulated()
+
+
+def test_the_same_brand_from_another_vendor_is_still_emulation(machine):
+    machine("GenuineIntel", "AMD EPYC", "AuthenticAMD", "AMD EPYC")
+    assert cpu.emulated() and cpu.cpu_family() == "emulated-amd-epyc"
+
+
+def test_without_cpuid_the_kernel_names_the_cpu(machine, monkeypatch):
+    machine("AuthenticAMD", "AMD EPYC", "AuthenticAMD", "AMD EPYC 9B14")
+    monkeypatch.setattr(cpu, "cpuid", lambda leaf, subleaf=0: None)
+    assert (cpu.cpu_model(), cpu.emulated()) == ("AMD EPYC 9B14", False)
+
+
+def test_this_machine_cpuid_agrees_with_its_kernel():
+    """Run for real: the executed CPUID instruction gives the kernel's vendor and model name."""
+    if cpu.cpuid_identity() is None:
+        pytest.skip("no CPUID here (not x86-64, or executable memory refused)")
+    vendor, brand = cpu.cpuid_identity()
+    assert vendor == cpu._proc_cpuinfo("vendor_id") and vendor in ("GenuineIntel", "AuthenticAMD")
+    assert brand == cpu._proc_cpuinfo("model name") == cpu.cpu_model()
+    assert not cpu.emulated()
+
+
+@pytest.mark.skipif(shutil.which("qemu-x86_64") is None, reason="QEMU user-mode emulator not installed")
+def test_under_an_emulated_intel_xeon_a_process_names_that_cpu():
+    """``qemu-x86_64 -cpu Icelake-Server-v6``: the process is told of an Intel Xeon; verify's logs
+    then go to ``emulated-intel-xeon-processor-icelake/``, never to the host's folder."""
+    code = ("from weakness_lib.core import cpu; from weakness_lib.engine.verify import log_path;"
+            "print(cpu.cpu_model()); print(log_path('theory', 'full').parent.name)")
+    out = subprocess.run(["qemu-x86_64", "-cpu", "Icelake-Server-v6", sys.executable, "-c", code],
+                         capture_output=True, text=True, timeout=300, env=dict(os.environ),
+                         check=True).stdout.splitlines()
+    assert out == [f"Intel Xeon Processor (Icelake) (emulated on {cpu._proc_cpuinfo('model name')})",
+                   "emulated-intel-xeon-processor-icelake"]
