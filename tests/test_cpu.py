@@ -96,3 +96,11 @@ def test_under_an_emulated_intel_xeon_a_process_names_that_cpu():
                          check=True).stdout.splitlines()
     assert out == [f"Intel Xeon Processor (Icelake) (emulated on {cpu._proc_cpuinfo('model name')})",
                    "emulated-intel-xeon-processor-icelake"]
+
+
+def test_the_kernels_spacing_is_kept_as_provenance_stored_it(machine):
+    """Older Xeons pad their brand string inside; provenance compares the kernel's string as is."""
+    padded = "Intel(R) Xeon(R) CPU    E5-2680 v4 @ 2.40GHz"  # 44 of the 48 brand bytes
+    machine("GenuineIntel", padded, "GenuineIntel", padded)
+    assert cpu.cpu_model() == padded and not cpu.emulated()
+    assert cpu.cpu_family() == "intel-r-xeon-r-cpu-e5-2680-v4"

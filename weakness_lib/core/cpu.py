@@ -81,11 +81,12 @@ def cpuid_identity() -> tuple[str, str] | None:
 
 
 def _proc_cpuinfo(key: str) -> str | None:
-    """The first ``key`` line of ``/proc/cpuinfo``, or ``None``."""
+    """The first ``key`` line of ``/proc/cpuinfo`` (stripped, as provenance has always stored it),
+    or ``None``."""
     try:
         for line in open("/proc/cpuinfo", encoding="utf-8"):
             if line.split(":", 1)[0].strip() == key:
-                return " ".join(line.split(":", 1)[1].split())
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return None
@@ -100,7 +101,7 @@ def cpu_model() -> str:
     ident = cpuid_identity()
     if ident is not None and host is not None:
         vendor, brand = ident
-        if (vendor, brand) != (_proc_cpuinfo("vendor_id"), host):
+        if (vendor, brand) != (_proc_cpuinfo("vendor_id"), " ".join(host.split())):
             return f"{brand or vendor} (emulated on {host})"
     return host or (ident[1] if ident else "") or platform.processor() or "unknown"
 
