@@ -79,6 +79,22 @@ def numerics() -> None:
     display(tables.table(rv.cost_table(num), digits=3))
 
 
+def verified() -> None:
+    """Where the store has been re-computed bit for bit, and how far an emulated CPU is a stand-in."""
+    from IPython.display import display
+
+    from weakness_lib.views import verified as vf
+
+    display(tables.table(vf.family_table(vf.read_logs()), digits=3))
+    record = br.load_optional("emulated_cpu")
+    if record is None:
+        br.markdown("*No `benchmarks/results/emulated_cpu.json` yet: run `benchmarks/record_emulated_cpu.py`.*")
+        return
+    br.markdown(f"**Calibration** ({record['setup']['emulator']}; `benchmarks/record_emulated_cpu.py`, "
+                "the 784-256-256-10 training probe of the cost table above): " + vf.calibration_finding(record))
+    display(tables.table(vf.calibration_table(record)))
+
+
 def rederived() -> None:
     """How far the re-derivation under pinned numerics got, and every claim before and after."""
     from IPython.display import display

@@ -1,0 +1,94 @@
+"""The appendix's 'where the store has been re-computed bit for bit': verify logs parsed, outcomes
+worded on each side, and the emulator's calibration judged from its rows, never assumed."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from weakness_lib.views import verified as vf
+
+HEAD = ("verify {study} (full, 586c63b8d56790fe.json): 2 of 100 units, 1 torch threads, pinned "
+        "numerics pinned-avx2-v1 on {cpu}; seed 7; bitwise except {{'lambda_max': 0.001}} (relative)")
+BIT = "  net041                     49  PASS    bit for bit  (156.6 s)"
+TOL = "  net019                     49  PASS    excused: lambda_max  (130.5 s)"
+BAD = "  net007                     49  FAIL    asam: stored 0.00058 != new 0.00061  (12.0 s)"
+
+
+def _log(*units: str, study: str = "head_to_head_mnist", cpu: str = "AMD EPYC") -> str:
+    return "\n".join([HEAD.format(study=study, cpu=cpu), "  unit  fields  result  first difference",
+                      *units, "verify: PASS"])
+
+
+def test_a_log_is_parsed_with_each_units_outcome():
+    cpu = "Intel Xeon Processor (Icelake) (emulated on AMD EPYC)"
+    log = vf.parse_log(_log(BIT, TOL, BAD, cpu=cpu))
+    assert (log.study, log.cpu, log.profile) == ("head_to_head_mnist", cpu, "pinned-avx2-v1")
+    assert log.units == (("net041", "bit for bit"), ("net019", "within tolerance"),
+                         ("net007", "differs"))
+    assert not log.passed
+    assert vf.parse_log(_log(BIT, TOL)).passed
+    assert not vf.parse_log(_log()).passed  # no unit re-computed proves nothing
+    assert vf.parse_log("") is None and vf.parse_log("  net041  49  PASS") is None
+
+
+@pytest.mark.parametrize(("units", "says"), [
+    ((BIT, BIT), "all bit for bit"),
+    ((BIT, TOL), "2 bit for bit, 1 within λ_max's solver tolerance"),
+    ((BIT, BAD), "1 of 3 differ"),  # the theory log adds a unit
+])
+def test_the_outcome_is_worded_on_each_side(tmp_path, units, says):
+    folder = tmp_path / "amd-epyc"
+    folder.mkdir()
+    (folder / "head_to_head_mnist.txt").write_text(_log(*units))
+    (folder / "theory.txt").write_text(_log(BIT, study="theory"))
+    before = tmp_path / vf.BEFORE_PINNING
+    before.mkdir()
+    (before / "theory.txt").write_text(_log(BAD, study="theory"))
+    table = vf.family_table(vf.read_logs(tmp_path))
+    assert len(table) == 1  # the logs from before pinning are not this table's subject
+    row = table.iloc[0]
+    assert row["Result"] == says and row["Units re-computed"] == len(units) + 1
+    assert row["Chapters"] == "04, 06" and row["Tables"] == f"2 of {len(vf.trained_studies())} trained"
+
+
+RECORD = {"results": {"rows": [
+    {"settings": "intel_only_mkl_branch", "cpu": "AMD EPYC", "qemu_model": None,
+     "hash": "3c5ae5635f19cb63", "real_xeon_hash": "54ce7aa24724bbc9"},
+    {"settings": "intel_only_mkl_branch", "cpu": "Intel Xeon Processor (Icelake) (emulated on AMD EPYC)",
+     "qemu_model": "Icelake-Server-v6", "hash": "54ce7aa24724bbc9", "real_xeon_hash": "54ce7aa24724bbc9"},
+    {"settings": "intel_only_mkl_branch", "cpu": "AMD EPYC-Rome Processor (emulated on AMD EPYC)",
+     "qemu_model": "EPYC-Rome", "hash": "3c5ae5635f19cb63", "real_xeon_hash": "54ce7aa24724bbc9"},
+    *({"settings": "pinned", "cpu": cpu, "qemu_model": q, "hash": "34ccc9c8496620d1",
+       "real_xeon_hash": "34ccc9c8496620d1"} for cpu, q in
+      (("AMD EPYC", None), ("Intel Xeon Processor (Icelake) (emulated on AMD EPYC)", "Icelake-Server-v6"),
+       ("AMD EPYC-Rome Processor (emulated on AMD EPYC)", "EPYC-Rome"))),
+]}}
+
+
+def _with(settings: str, qemu: str | None, new_hash: str) -> dict:
+    rec = copy.deepcopy(RECORD)
+    for r in rec["results"]["rows"]:
+        if r["settings"] == settings and r["qemu_model"] == qemu:
+            r["hash"] = new_hash
+    return rec
+
+
+def test_the_calibration_is_judged_from_its_rows():
+    assert vf.calibration_finding(RECORD).startswith("Under MKL's Intel-only branch")
+    assert "every CPU gives the same hash" in vf.calibration_finding(RECORD)
+    # the emulated Xeon misses the real Xeon's bits, or the emulated AMD the host's: not faithful
+    for broken in (_with("intel_only_mkl_branch", "Icelake-Server-v6", "0" * 16),
+                   _with("intel_only_mkl_branch", "EPYC-Rome", "0" * 16),
+                   _with("intel_only_mkl_branch", None, "54ce7aa24724bbc9")):  # no vendor contrast
+        assert "does **not** reproduce" in vf.calibration_finding(broken)
+    assert "hashes **differ**" in vf.calibration_finding(_with("pinned", "EPYC-Rome", "0" * 16))
+
+
+def test_the_calibration_table_labels_the_real_xeon_as_not_run_here():
+    table = vf.calibration_table(RECORD)
+    assert table.iloc[0]["CPU the probe was told of"] == "Intel Xeon, real (reference notes; not run here)"
+    assert list(table.iloc[0])[1:] == ["54ce7aa24724bbc9", "34ccc9c8496620d1"]
+    assert "AMD EPYC, real (this machine)" in set(table["CPU the probe was told of"])
+    assert len(table) == 4

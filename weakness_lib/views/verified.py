@@ -1,0 +1,140 @@
+"""Where the committed store has been re-computed bit for bit, and on which CPUs.
+
+Reads what ``weakness-repro verify --log`` wrote (``results/full/verify/<CPU family>/<study>.txt``,
+one folder per CPU the process ran on; ``native-before-pinning/`` holds the logs of the tables
+computed before numerics were pinned and is not read) and the emulator's calibration
+(``benchmarks/results/emulated_cpu.json``, :mod:`benchmarks.record_emulated_cpu`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from weakness_lib.core.paths import results_root
+from weakness_lib.engine.registry import STUDIES
+
+#: the folder of logs written before numerics were pinned (other numerics, not read here)
+BEFORE_PINNING = "native-before-pinning"
+_HEADER = re.compile(r"^verify (?P<study>\S+) \(.*?numerics (?P<profile>\S+) on (?P<cpu>.+?); ")
+_UNIT = re.compile(r"^  (?P<unit>\S+)\s+\d+\s+(?P<result>PASS|FAIL)\s+(?P<how>.*?)\s+\([\d.]+ s\)$")
+
+
+@dataclass(frozen=True)
+class Log:
+    """One verify log: the study, the CPU its process ran on, and each unit's outcome."""
+
+    study: str
+    cpu: str
+    profile: str
+    units: tuple[tuple[str, str], ...]  # (unit, "bit for bit" | "within tolerance" | "differs")
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.units) and all(o != "differs" for _, o in self.units)
+
+
+def parse_log(text: str) -> Log | None:
+    """A log's header and unit lines (``None`` if it has no header, e.g. a truncated file)."""
+    lines = text.splitlines()
+    head = _HEADER.match(lines[0]) if lines else None
+    if head is None:
+        return None
+    units = []
+    for line in lines[1:]:
+        m = _UNIT.match(line)
+        if m:
+            outcome = ("differs" if m["result"] == "FAIL" else
+                       "bit for bit" if m["how"] == "bit for bit" else "within tolerance")
+            units.append((m["unit"], outcome))
+    return Log(head["study"], head["cpu"], head["profile"], tuple(units))
+
+
+def read_logs(root: Path | None = None) -> dict[str, list[Log]]:
+    """Every pinned-numerics log by CPU family folder, folders and files in name order."""
+    root = root or results_root("full") / "verify"
+    out: dict[str, list[Log]] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != BEFORE_PINNING) \
+            if root.is_dir() else []:
+        logs = [parse_log(f.read_text(encoding="utf-8")) for f in sorted(folder.glob("*.txt"))]
+        out[folder.name] = [log for log in logs if log is not None]
+    return out
+
+
+def _chapter(study: str) -> str:
+    """The chapter number of a study (``04``, ``05b``) from its notebook's name."""
+    spec = STUDIES.get(study)
+    return spec.notebook.split("_", 1)[0] if spec else study
+
+
+def _outcome(logs: list[Log]) -> str:
+    units = [o for log in logs for _, o in log.units]
+    if "differs" in units:
+        return f"{units.count('differs')} of {len(units)} differ"
+    tol = units.count("within tolerance")
+    return ("all bit for bit" if not tol else
+            f"{len(units) - tol} bit for bit, {tol} within λ_max's solver tolerance")
+
+
+def trained_studies() -> list[str]:
+    """The studies whose units train networks (verify's subject; the others only re-read tables)."""
+    return [s.name for s in STUDIES.values() if getattr(s.load(), "TRAINS", True)]
+
+
+def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
+    """One row per CPU: what the process was told it ran on, the chapters whose tables it
+    re-computed, how many units, and the outcome."""
+    n_trained, rows = len(trained_studies()), []
+    for logs in by_family.values():
+        if not logs:
+            continue
+        chapters = sorted({_chapter(log.study) for log in logs})
+        rows.append({"CPU the process ran on": logs[0].cpu,
+                     "Tables": f"{len(logs)} of {n_trained} trained",
+                     "Chapters": ", ".join(chapters),
+                     "Units re-computed": sum(len(log.units) for log in logs),
+                     "Result": _outcome(logs)})
+    return pd.DataFrame(rows)
+
+
+#: the calibration's settings in a reader's words
+SETTINGS = {"intel_only_mkl_branch": "MKL's Intel-only AVX2 branch (MKL_CBWR=AVX2)",
+            "pinned": "pinned numerics"}
+
+
+def calibration_table(record: dict[str, Any]) -> pd.DataFrame:
+    """Probe hash per CPU (rows) and setting (columns), the real Intel Xeon's from the reference
+    notes first, labelled as not run here."""
+    rows: dict[str, dict[str, str]] = {}
+    for r in record["results"]["rows"]:
+        rows.setdefault("Intel Xeon, real (reference notes; not run here)", {})[
+            SETTINGS[r["settings"]]] = r["real_xeon_hash"]
+        where = r["cpu"] if r["qemu_model"] else f"{r['cpu']}, real (this machine)"
+        rows.setdefault(where, {})[SETTINGS[r["settings"]]] = r["hash"]
+    return pd.DataFrame([{"CPU the probe was told of": cpu, **hashes} for cpu, hashes in rows.items()])
+
+
+def calibration_finding(record: dict[str, Any]) -> str:
+    """What the calibration shows, in one or two sentences, from its rows (never assumed)."""
+    rows = record["results"]["rows"]
+    branch = [r for r in rows if r["settings"] == "intel_only_mkl_branch"]
+    host = next((r["hash"] for r in branch if not r["qemu_model"]), None)
+    intel = [r for r in branch if r["qemu_model"] and r["cpu"].startswith("Intel")]
+    amd = [r for r in branch if r["qemu_model"] and r["cpu"].startswith("AMD")]
+    faithful = (bool(intel) and all(r["hash"] == r["real_xeon_hash"] for r in intel)
+                and host not in (None, intel[0]["real_xeon_hash"])
+                and all(r["hash"] == host for r in amd))
+    pinned = {r["hash"] for r in rows if r["settings"] == "pinned"}
+    same = len(pinned) == 1 and pinned == {r["real_xeon_hash"] for r in rows if r["settings"] == "pinned"}
+    first = ("Under MKL's Intel-only branch, whose bits depend on the vendor, the emulated Intel Xeon "
+             "gives the real Xeon's hash and the emulated AMD EPYC gives this AMD machine's: the "
+             "emulator reproduces what a real CPU of each vendor computes, bit for bit."
+             if faithful else
+             "The emulator does **not** reproduce the real CPUs' hashes under MKL's Intel-only "
+             "branch, so its verify logs are no evidence for a real Intel Xeon.")
+    return first + (" Under pinned numerics every CPU gives the same hash." if same else
+                    " Under pinned numerics the hashes **differ** between CPUs.")
