@@ -12,8 +12,16 @@ branch that an AMD CPU silently ignores — must print the hash a **real** Intel
 (``shared/reference/numerics.md``) when the emulated CPU is an Intel Xeon, and the host's own hash
 when the emulated CPU is an AMD EPYC. Under the pinned set every CPU must print :data:`PROBE_HASH`.
 
-Writes ``benchmarks/results/emulated_cpu.json``: one row per (CPU, settings) with the CPU the probe
-was told of, its hash and wall time, and the real Xeon's reference hash beside it.
+Where the emulator and the host part, they part on an instruction whose result is the CPU's own:
+QEMU computes the approximate reciprocal square root (``rsqrtps``) exactly, a real CPU to about 12
+bits in its own way. So two probes find what pinning leaves to the CPU: 20 Adam steps as the
+library takes them (Adam's square root of its second moment goes to MKL's vector math, whose
+float32 square-root kernels refine ``rsqrtps``) and with ``fused=True`` (torch's own kernel, a true
+``sqrtps``), and float32 ``torch.sqrt`` itself with its count of results that are not the correctly
+rounded square root.
+
+Writes ``benchmarks/results/emulated_cpu.json``: one row per (probe, settings, CPU) with the CPU the
+probe was told of, its hash and wall time, and, for the training probe, the real Xeon's hash.
 """
 
 from __future__ import annotations
@@ -32,32 +40,37 @@ from _common import Machine, write_results  # noqa: E402
 from weakness_lib.core.numerics import PINNED_ENV, PROBE_HASH, SWITCH  # noqa: E402
 
 PROBE = Path(__file__).parents[1] / "tests" / "fixtures" / "numerics_probe.py"
-#: emulated CPU models (QEMU names): an Intel Xeon, and an AMD EPYC as the control
-EMULATED = ("Icelake-Server-v6", "EPYC-Rome")
+#: emulated CPU models (QEMU names): the Intel Xeon generation our Intel machines are (Platinum
+#: 8481C), and an AMD EPYC (Zen 4) as the control
+EMULATED = ("SapphireRapids", "EPYC-Genoa")
 #: settings: the pinned set, and the vendor-dependent pair of shared/reference/numerics.md
 SETTINGS: dict[str, dict[str, str]] = {
     "pinned": {SWITCH: "pinned"},
     "intel_only_mkl_branch": {SWITCH: "native", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2"},
 }
-#: what a real 2-core Intel Xeon (AVX-512) printed under each setting (shared/reference/numerics.md)
-REAL_XEON = {"pinned": PROBE_HASH, "intel_only_mkl_branch": "54ce7aa24724bbc9"}
+#: (probe, settings) pairs run on every CPU
+PROBES = (("isa", "pinned"), ("isa", "intel_only_mkl_branch"), ("adam", "pinned"),
+          ("adam_fused", "pinned"), ("sqrt", "pinned"))
+#: what a real 2-core Intel Xeon (AVX-512) printed for the training probe (shared/reference/numerics.md)
+REAL_XEON = {("isa", "pinned"): PROBE_HASH, ("isa", "intel_only_mkl_branch"): "54ce7aa24724bbc9"}
 SAY_CPU = "from weakness_lib.core.cpu import cpu_model; print(cpu_model())"
 
 
-def probe(cpu: str | None, settings: dict[str, str]) -> dict:
-    """``isa_probe`` in a fresh process on ``cpu`` (a QEMU model; ``None``: the host itself)."""
+def probe(kind: str, cpu: str | None, settings: dict[str, str]) -> dict:
+    """``numerics_probe.py kind`` in a fresh process on ``cpu`` (a QEMU model; ``None``: the host)."""
     env = {k: v for k, v in os.environ.items() if k not in (*PINNED_ENV, SWITCH)}
     env.update(settings)
     prefix = [] if cpu is None else ["qemu-x86_64", "-cpu", cpu]
     t0 = time.perf_counter()
-    out = subprocess.run([*prefix, sys.executable, str(PROBE), "isa"], env=env, check=True,
+    out = subprocess.run([*prefix, sys.executable, str(PROBE), kind], env=env, check=True,
                          capture_output=True, text=True)
     wall = time.perf_counter() - t0
     told = subprocess.run([*prefix, sys.executable, "-c", SAY_CPU], env=env, check=True,
                           capture_output=True, text=True).stdout.strip()
     rec = json.loads(out.stdout.strip().splitlines()[-1])
     return {"cpu": told, "qemu_model": cpu, "hash": rec["hash"], "profile": rec["profile"],
-            "kernels": rec["kernels"], "wall_s": round(wall, 1)}
+            "kernels": rec["kernels"], "wall_s": round(wall, 1),
+            "not_correctly_rounded": rec.get("not_correctly_rounded")}
 
 
 def main() -> None:
@@ -65,13 +78,17 @@ def main() -> None:
         sys.exit("record_emulated_cpu: qemu-x86_64 is not installed (apt-get install qemu-user)")
     machine = Machine()
     rows = []
-    for name, settings in SETTINGS.items():
+    for kind, name in PROBES:
         for cpu in (None, *EMULATED):
-            row = {"settings": name, **probe(cpu, settings), "real_xeon_hash": REAL_XEON[name]}
+            row = {"probe": kind, "settings": name, **probe(kind, cpu, SETTINGS[name]),
+                   "real_xeon_hash": REAL_XEON.get((kind, name))}
             rows.append(row)
             print(json.dumps(row), flush=True)
     qemu = subprocess.run(["qemu-x86_64", "--version"], capture_output=True, text=True).stdout
-    setup = {"probe": "tests/fixtures/numerics_probe.py isa (shared/reference/isa_probe.py)",
+    setup = {"probes": {"isa": "300 SGD steps, 784-256-256-10 (shared/reference/isa_probe.py)",
+                        "adam": "20 Adam steps, 784-256-10 (torch.optim.Adam as train() builds it)",
+                        "adam_fused": "the same with fused=True",
+                        "sqrt": "float32 torch.sqrt of 100,003 values"},
              "emulator": qemu.splitlines()[0] if qemu else "unknown",
              "settings": SETTINGS, "real_xeon_source": "shared/reference/numerics.md (2-core Intel "
              "Xeon, AVX-512, torch 2.14.1, MKL 2024.2)"}
