@@ -118,6 +118,69 @@ def test_comparable_on_both_sides(stored, stored_cpu, here, here_cpu, ok):
         assert "last bits" in why
 
 
+BOUND = "its networks train with Adam, whose square root keeps the CPU's last bits"
+
+
+@pytest.mark.parametrize(("stored_cpu", "here_cpu", "ok"), [
+    ("AMD EPYC", "AMD EPYC", True),                # the CPU that computed it
+    ("AMD EPYC", "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", False),
+    ("AMD EPYC", "Intel Xeon Processor (SapphireRapids) (emulated on AMD EPYC)", False),
+    (None, "AMD EPYC", False),                     # unrecorded CPU: cannot tell
+])
+def test_a_cpu_bound_study_compares_only_on_its_own_cpu(stored_cpu, here_cpu, ok):
+    why = numerics.comparable(PINNED, stored_cpu, PINNED, here_cpu, cpu_bound=BOUND)
+    assert (why is None) is ok
+    if not ok:
+        assert BOUND in why and here_cpu in why and "\n" not in why
+    # without a CPU_BOUND declaration pinned tables compare on any CPU
+    assert numerics.comparable(PINNED, stored_cpu, PINNED, here_cpu) is None
+
+
+def test_exactly_the_adam_trained_studies_are_cpu_bound():
+    """Adam's float32 square root is MKL's vsSqrt, refined from rsqrtps (appendix: what pinning
+    leaves to the CPU); every study whose registered config trains with Adam says so, no other."""
+    import yaml
+
+    from weakness_lib.core.paths import configs_dir
+    from weakness_lib.engine.registry import STUDIES
+
+    def optimizers(node):
+        if isinstance(node, dict):
+            return {v for k, v in node.items() if k == "optimizer"} | set().union(
+                *(optimizers(v) for v in node.values()))
+        return set().union(*(optimizers(v) for v in node)) if isinstance(node, list) else set()
+
+    for name, spec in STUDIES.items():
+        path = configs_dir() / f"{name}.yaml"
+        adam = path.exists() and "adam" in optimizers(yaml.safe_load(path.read_text()))
+        assert (base.cpu_bound(spec.load()) is not None) is adam, name
+    assert base.cpu_bound(STUDIES["batch_size_r"].load()) is not None  # the replication too
+
+
+def test_verify_and_the_runner_keep_a_cpu_bound_table_on_its_cpu(monkeypatch, capsys):
+    """On another CPU: verify refuses in one line, verify-sample leaves the study out, and the
+    runner will not add units; on the CPU that computed it, all three go ahead."""
+    from weakness_lib.core import cpu
+    from weakness_lib.engine import registry, runner
+    from weakness_lib.engine.verify import sample_pool
+
+    table = base.table("batch_size", "full")
+    computed_on = table.provenance["cpu"]
+    monkeypatch.setattr(cpu, "cpu_model", lambda: "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz")
+    assert main(["verify", "batch_size", "--unit", table.keys()[0]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"computed on {computed_on}" in err and "rsqrtps" in err
+    pool, skipped = sample_pool(1e9)
+    assert {"batch_size", "batch_size_r"} <= set(skipped)
+    assert not {s for s, _ in pool} & {"batch_size", "batch_size_r"}
+    assert {s for s, _ in pool} & {"head_to_head_mnist", "reparameterisation"}  # portable ones stay
+    with pytest.raises(numerics.NumericsError, match="will not add units"):
+        runner.check_numerics(registry.get("batch_size"), table)
+    monkeypatch.setattr(cpu, "cpu_model", lambda: computed_on)
+    runner.check_numerics(registry.get("batch_size"), table)  # no error
+    assert numerics.table_comparable(table, base.cpu_bound(registry.get("batch_size").load()))[0]
+
+
 def test_bad_mode_is_one_line(monkeypatch):
     monkeypatch.setenv(numerics.SWITCH, "fast")
     with pytest.raises(numerics.NumericsError, match="WEAKNESS_NUMERICS='fast' is not a numerics mode"):

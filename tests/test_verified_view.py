@@ -53,24 +53,34 @@ def test_the_outcome_is_worded_on_each_side(tmp_path, units, says):
     assert row["Chapters"] == "04, 06" and row["Tables"] == f"2 of {len(vf.trained_studies())} trained"
 
 
+HOST, XEON, EPYC = ("AMD EPYC", "Intel Xeon Processor (SapphireRapids) (emulated on AMD EPYC)",
+                    "AMD EPYC-Genoa Processor (emulated on AMD EPYC)")
+CPUS = ((HOST, None), (XEON, "SapphireRapids"), (EPYC, "EPYC-Genoa"))
+
+
+def _row(probe: str, settings: str, cpu: str, qemu: str | None, hash_: str, real: str | None = None,
+         wrong: int | None = None) -> dict:
+    return {"probe": probe, "settings": settings, "cpu": cpu, "qemu_model": qemu, "hash": hash_,
+            "real_xeon_hash": real, "not_correctly_rounded": wrong}
+
+
 RECORD = {"results": {"rows": [
-    {"settings": "intel_only_mkl_branch", "cpu": "AMD EPYC", "qemu_model": None,
-     "hash": "3c5ae5635f19cb63", "real_xeon_hash": "54ce7aa24724bbc9"},
-    {"settings": "intel_only_mkl_branch", "cpu": "Intel Xeon Processor (Icelake) (emulated on AMD EPYC)",
-     "qemu_model": "Icelake-Server-v6", "hash": "54ce7aa24724bbc9", "real_xeon_hash": "54ce7aa24724bbc9"},
-    {"settings": "intel_only_mkl_branch", "cpu": "AMD EPYC-Rome Processor (emulated on AMD EPYC)",
-     "qemu_model": "EPYC-Rome", "hash": "3c5ae5635f19cb63", "real_xeon_hash": "54ce7aa24724bbc9"},
-    *({"settings": "pinned", "cpu": cpu, "qemu_model": q, "hash": "34ccc9c8496620d1",
-       "real_xeon_hash": "34ccc9c8496620d1"} for cpu, q in
-      (("AMD EPYC", None), ("Intel Xeon Processor (Icelake) (emulated on AMD EPYC)", "Icelake-Server-v6"),
-       ("AMD EPYC-Rome Processor (emulated on AMD EPYC)", "EPYC-Rome"))),
+    _row("isa", "intel_only_mkl_branch", HOST, None, "3c5ae5635f19cb63", "54ce7aa24724bbc9"),
+    _row("isa", "intel_only_mkl_branch", XEON, "SapphireRapids", "54ce7aa24724bbc9", "54ce7aa24724bbc9"),
+    _row("isa", "intel_only_mkl_branch", EPYC, "EPYC-Genoa", "3c5ae5635f19cb63", "54ce7aa24724bbc9"),
+    *(_row("isa", "pinned", c, q, "34ccc9c8496620d1", "34ccc9c8496620d1") for c, q in CPUS),
+    _row("adam", "pinned", HOST, None, "6909150317d4a039"),
+    *(_row("adam", "pinned", c, q, "e83aba3a0250aaaa") for c, q in CPUS[1:]),
+    *(_row("adam_fused", "pinned", c, q, "cda0be1862d5d366") for c, q in CPUS),
+    _row("sqrt", "pinned", HOST, None, "d1ca2c28390e6de6", wrong=16652),
+    *(_row("sqrt", "pinned", c, q, "0f0f0f0f0f0f0f0f", wrong=15142) for c, q in CPUS[1:]),
 ]}}
 
 
-def _with(settings: str, qemu: str | None, new_hash: str) -> dict:
+def _with(probe: str, settings: str, qemu: str | None, new_hash: str) -> dict:
     rec = copy.deepcopy(RECORD)
     for r in rec["results"]["rows"]:
-        if r["settings"] == settings and r["qemu_model"] == qemu:
+        if (r["probe"], r["settings"], r["qemu_model"]) == (probe, settings, qemu):
             r["hash"] = new_hash
     return rec
 
@@ -79,16 +89,37 @@ def test_the_calibration_is_judged_from_its_rows():
     assert vf.calibration_finding(RECORD).startswith("Under MKL's Intel-only branch")
     assert "every CPU gives the same hash" in vf.calibration_finding(RECORD)
     # the emulated Xeon misses the real Xeon's bits, or the emulated AMD the host's: not faithful
-    for broken in (_with("intel_only_mkl_branch", "Icelake-Server-v6", "0" * 16),
-                   _with("intel_only_mkl_branch", "EPYC-Rome", "0" * 16),
-                   _with("intel_only_mkl_branch", None, "54ce7aa24724bbc9")):  # no vendor contrast
+    for broken in (_with("isa", "intel_only_mkl_branch", "SapphireRapids", "0" * 16),
+                   _with("isa", "intel_only_mkl_branch", "EPYC-Genoa", "0" * 16),
+                   _with("isa", "intel_only_mkl_branch", None, "54ce7aa24724bbc9")):  # no vendor contrast
         assert "does **not** reproduce" in vf.calibration_finding(broken)
-    assert "hashes **differ**" in vf.calibration_finding(_with("pinned", "EPYC-Rome", "0" * 16))
+    assert "hashes **differ**" in vf.calibration_finding(_with("isa", "pinned", "EPYC-Genoa", "0" * 16))
 
 
 def test_the_calibration_table_labels_the_real_xeon_as_not_run_here():
     table = vf.calibration_table(RECORD)
-    assert table.iloc[0]["CPU the probe was told of"] == "Intel Xeon, real (reference notes; not run here)"
+    assert table.iloc[0]["CPU the probe was told of"] == vf.REAL_XEON
     assert list(table.iloc[0])[1:] == ["54ce7aa24724bbc9", "34ccc9c8496620d1"]
     assert "AMD EPYC, real (this machine)" in set(table["CPU the probe was told of"])
     assert len(table) == 4
+
+
+def test_what_pinning_leaves_to_the_cpu_is_judged_from_its_rows():
+    says = vf.leftover_finding(RECORD)
+    assert "same bits on both emulated CPUs, but not the host's" in says and "fused=True" in says
+    # fused Adam moving too: the fused sentence goes
+    assert "fused=True" not in vf.leftover_finding(_with("adam_fused", "pinned", "SapphireRapids", "1" * 16))
+    # the emulated CPUs disagree with each other: said so
+    assert "different bits on each CPU" in vf.leftover_finding(_with("adam", "pinned", "EPYC-Genoa", "2" * 16))
+    # everything equal: one plain sentence
+    same = _with("adam", "pinned", None, "e83aba3a0250aaaa")
+    assert vf.leftover_finding(same) == "Adam gives the host's bits on every emulated CPU, fused or not."
+    # an older record without the Adam probes says nothing
+    old = {"results": {"rows": [r for r in RECORD["results"]["rows"] if r["probe"] == "isa"]}}
+    assert vf.leftover_finding(old) == ""
+
+
+def test_the_leftover_table_counts_square_roots_that_are_not_correctly_rounded():
+    table = vf.leftover_table(RECORD).set_index("CPU the probe was told of")
+    assert table.loc["AMD EPYC, real (this machine)", "not correctly rounded (of 100,003)"] == 16652
+    assert table.loc[XEON, "Adam, fused=True"] == table.loc[EPYC, "Adam, fused=True"] == "cda0be1862d5d366"

@@ -222,10 +222,15 @@ def describe(rec: dict[str, Any] | None, cpu: str | None = None) -> str:
 
 
 def comparable(stored: dict[str, Any] | None, stored_cpu: str | None, here: dict[str, Any],
-               here_cpu: str) -> str | None:
+               here_cpu: str, cpu_bound: str | None = None) -> str | None:
     """``None`` if a table computed under ``stored`` numerics can be re-computed here bit for bit;
-    else the reason, in one sentence."""
+    else the reason, in one sentence. ``cpu_bound``: why the study's results keep CPU-specific
+    bits even under pinning (its module's ``CPU_BOUND``); its tables then compare only on the CPU
+    that computed them."""
     if stored and stored.get("profile") == PROFILE and here.get("profile") == PROFILE:
+        if cpu_bound and stored_cpu != here_cpu:
+            return (f"the table was computed on {stored_cpu or 'an unrecorded CPU'}, and {cpu_bound}, "
+                    f"so a bitwise comparison on {here_cpu} would only measure the CPU")
         return None
     stored_profile = (stored or {}).get("profile", "native")  # unrecorded: the vendor's dispatch
     same_native = (stored_profile == "native" and here.get("profile") == "native"
@@ -238,7 +243,7 @@ def comparable(stored: dict[str, Any] | None, stored_cpu: str | None, here: dict
             "comparison would only measure the CPU")
 
 
-def table_comparable(source: Any) -> tuple[bool, str]:
+def table_comparable(source: Any, cpu_bound: str | None = None) -> tuple[bool, str]:
     """Whether a stored table can be re-computed in *this* process bit for bit: ``(True, "")``,
     or ``(False, reason)`` with :func:`comparable`'s one-sentence reason.
 
@@ -247,7 +252,7 @@ def table_comparable(source: Any) -> tuple[bool, str]:
     from weakness_lib.core import cpu
 
     prov = getattr(source, "provenance", source) or {}
-    why = comparable(prov.get("numerics"), prov.get("cpu"), record(), cpu.cpu_model())
+    why = comparable(prov.get("numerics"), prov.get("cpu"), record(), cpu.cpu_model(), cpu_bound)
     return why is None, why or ""
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "BITWISE",
     "VerifyRule",
     "verify_rule",
+    "cpu_bound",
     "MissingResults",
     "threads",
     "table",
@@ -92,6 +93,13 @@ BITWISE = VerifyRule()
 def verify_rule(module: ModuleType) -> VerifyRule:
     """The study module's ``VERIFY``, else :data:`BITWISE`."""
     return getattr(module, "VERIFY", BITWISE)
+
+
+def cpu_bound(module: ModuleType) -> str | None:
+    """The study module's ``CPU_BOUND``: why its results keep CPU-specific bits even under pinned
+    numerics (a clause, e.g. an instruction whose last bits each CPU computes its own way), so
+    that its tables are compared and extended only on the CPU that computed them; else ``None``."""
+    return getattr(module, "CPU_BOUND", None)
 
 
 class MissingResults(RuntimeError):

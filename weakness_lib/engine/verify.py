@@ -176,7 +176,7 @@ def _refusal(spec: Study, table: Table, scale: str, units: list[str]) -> str | N
         return f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}"
     if why := config_problem(spec, table):
         return why
-    ok, why = numerics.table_comparable(table)
+    ok, why = numerics.table_comparable(table, base.cpu_bound(spec.load()))
     return None if ok else f"verify: refusing to compare {spec.name} bitwise: {why}"
 
 
@@ -207,7 +207,7 @@ def sample_pool(max_unit_s: float) -> tuple[list[tuple[str, str]], list[str]]:
         table = base.table(spec.name, "full")
         if not len(table):
             continue
-        if not numerics.table_comparable(table)[0]:
+        if not numerics.table_comparable(table, base.cpu_bound(spec.load()))[0]:
             skipped.append(spec.name)
             continue
         first = set(spec.load().units(base.typed(table.config))[0])  # later stages may retrain their input

@@ -93,6 +93,9 @@ def verified() -> None:
     br.markdown(f"**Calibration** ({record['setup']['emulator']}; `benchmarks/record_emulated_cpu.py`, "
                 "the 784-256-256-10 training probe of the cost table above): " + vf.calibration_finding(record))
     display(tables.table(vf.calibration_table(record)))
+    if finding := vf.leftover_finding(record):
+        br.markdown("**What pinning leaves to the CPU.** " + finding)
+        display(tables.table(vf.leftover_table(record)))
 
 
 def rederived() -> None:

@@ -104,23 +104,31 @@ def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
 #: the calibration's settings in a reader's words
 SETTINGS = {"intel_only_mkl_branch": "MKL's Intel-only AVX2 branch (MKL_CBWR=AVX2)",
             "pinned": "pinned numerics"}
+#: the row label of the real Xeon's hashes, which come from the reference notes
+REAL_XEON = "Intel Xeon, real (reference notes; not run here)"
+
+
+def _rows(record: dict[str, Any], probe: str) -> list[dict[str, Any]]:
+    return [r for r in record["results"]["rows"] if r.get("probe", "isa") == probe]
+
+
+def _where(r: dict[str, Any]) -> str:
+    return r["cpu"] if r["qemu_model"] else f"{r['cpu']}, real (this machine)"
 
 
 def calibration_table(record: dict[str, Any]) -> pd.DataFrame:
-    """Probe hash per CPU (rows) and setting (columns), the real Intel Xeon's from the reference
-    notes first, labelled as not run here."""
+    """Training-probe hash per CPU (rows) and setting (columns), the real Intel Xeon's from the
+    reference notes first, labelled as not run here."""
     rows: dict[str, dict[str, str]] = {}
-    for r in record["results"]["rows"]:
-        rows.setdefault("Intel Xeon, real (reference notes; not run here)", {})[
-            SETTINGS[r["settings"]]] = r["real_xeon_hash"]
-        where = r["cpu"] if r["qemu_model"] else f"{r['cpu']}, real (this machine)"
-        rows.setdefault(where, {})[SETTINGS[r["settings"]]] = r["hash"]
+    for r in _rows(record, "isa"):
+        rows.setdefault(REAL_XEON, {})[SETTINGS[r["settings"]]] = r["real_xeon_hash"]
+        rows.setdefault(_where(r), {})[SETTINGS[r["settings"]]] = r["hash"]
     return pd.DataFrame([{"CPU the probe was told of": cpu, **hashes} for cpu, hashes in rows.items()])
 
 
 def calibration_finding(record: dict[str, Any]) -> str:
     """What the calibration shows, in one or two sentences, from its rows (never assumed)."""
-    rows = record["results"]["rows"]
+    rows = _rows(record, "isa")
     branch = [r for r in rows if r["settings"] == "intel_only_mkl_branch"]
     host = next((r["hash"] for r in branch if not r["qemu_model"]), None)
     intel = [r for r in branch if r["qemu_model"] and r["cpu"].startswith("Intel")]
@@ -132,9 +140,45 @@ def calibration_finding(record: dict[str, Any]) -> str:
     same = len(pinned) == 1 and pinned == {r["real_xeon_hash"] for r in rows if r["settings"] == "pinned"}
     first = ("Under MKL's Intel-only branch, whose bits depend on the vendor, the emulated Intel Xeon "
              "gives the real Xeon's hash and the emulated AMD EPYC gives this AMD machine's: the "
-             "emulator reproduces what a real CPU of each vendor computes, bit for bit."
+             "emulator makes the libraries choose the kernels a real CPU of each vendor gets."
              if faithful else
              "The emulator does **not** reproduce the real CPUs' hashes under MKL's Intel-only "
              "branch, so its verify logs are no evidence for a real Intel Xeon.")
     return first + (" Under pinned numerics every CPU gives the same hash." if same else
                     " Under pinned numerics the hashes **differ** between CPUs.")
+
+
+def leftover_table(record: dict[str, Any]) -> pd.DataFrame:
+    """Per CPU: Adam as the library takes it, fused Adam, and float32 ``torch.sqrt`` (hash, and
+    how many of its results are not the correctly rounded square root)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for probe, col in (("adam", "Adam, as train() takes it"), ("adam_fused", "Adam, fused=True"),
+                       ("sqrt", "torch.sqrt (float32)")):
+        for r in _rows(record, probe):
+            rows.setdefault(_where(r), {})[col] = r["hash"]
+            if probe == "sqrt":
+                rows[_where(r)]["not correctly rounded (of 100,003)"] = r["not_correctly_rounded"]
+    return pd.DataFrame([{"CPU the probe was told of": cpu, **v} for cpu, v in rows.items()])
+
+
+def leftover_finding(record: dict[str, Any]) -> str:
+    """Whether Adam and ``torch.sqrt`` keep their bits across the host and the emulated CPUs."""
+    def hashes(probe: str) -> tuple[str | None, set[str]]:
+        rows = _rows(record, probe)
+        return (next((r["hash"] for r in rows if not r["qemu_model"]), None),
+                {r["hash"] for r in rows if r["qemu_model"]})
+    (adam_host, adam_emu), (fused_host, fused_emu) = hashes("adam"), hashes("adam_fused")
+    if not _rows(record, "adam"):
+        return ""
+    if adam_emu == {adam_host} and fused_emu == {fused_host}:
+        return "Adam gives the host's bits on every emulated CPU, fused or not."
+    parts = ["Adam as the library takes it gives "
+             + ("the same bits on both emulated CPUs, but not the host's" if len(adam_emu) == 1
+                else "different bits on each CPU")
+             + ": its float32 square root goes to MKL's vector math, whose kernels refine the "
+             "approximate `rsqrtps`, whose last bits each CPU (and the emulator) computes its own "
+             "way; pinning does not reach it."]
+    if fused_emu == {fused_host}:
+        parts.append("With `fused=True` (torch's own Adam kernel, no call to MKL) every CPU gives "
+                     "the same bits.")
+    return " ".join(parts)
