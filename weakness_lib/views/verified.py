@@ -179,6 +179,6 @@ def leftover_finding(record: dict[str, Any]) -> str:
              "approximate `rsqrtps`, whose last bits each CPU (and the emulator) computes its own "
              "way; pinning does not reach it."]
     if fused_emu == {fused_host}:
-        parts.append("With `fused=True` (torch's own Adam kernel, no call to MKL) every CPU gives "
+        parts.append("With `fused=True` (torch's own fused Adam kernel) every CPU gives "
                      "the same bits.")
     return " ".join(parts)
