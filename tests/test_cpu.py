@@ -18,13 +18,15 @@ def _registers(text: str) -> list[int]:
     return [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 16, 4)]
 
 
-def _fake_cpuid(vendor: str, brand: str):
-    """CPUID as a CPU with this vendor and brand string would answer it."""
+def _fake_cpuid(vendor: str, brand: str, family: int = 0x19, model: int = 0x11):
+    """CPUID as a CPU with this vendor, brand string, family and model would answer it."""
     v = vendor.encode()
     leaf0 = (0xD, int.from_bytes(v[0:4], "little"), int.from_bytes(v[8:12], "little"),
              int.from_bytes(v[4:8], "little"))
+    base_family = min(family, 0xF)
+    eax = ((family - base_family) << 20) | ((model >> 4) << 16) | (base_family << 8) | ((model & 0xF) << 4)
     chunks = [brand.ljust(48, "\x00")[i:i + 16] for i in range(0, 48, 16)]
-    leaves = {0: leaf0, 0x80000000: (0x80000008, 0, 0, 0)}
+    leaves = {0: leaf0, 1: (eax, 0, 0, 0), 0x80000000: (0x80000008, 0, 0, 0)}
     leaves.update({0x80000002 + i: tuple(_registers(c)) for i, c in enumerate(chunks)})
     return lambda leaf, subleaf=0: leaves[leaf]
 
@@ -32,11 +34,13 @@ def _fake_cpuid(vendor: str, brand: str):
 @pytest.fixture
 def machine(monkeypatch):
     """Set what CPUID and /proc/cpuinfo say; caches are cleared before and after."""
-    def set_(vendor: str, brand: str, proc_vendor: str, proc_model: str) -> None:
+    def set_(vendor: str, brand: str, proc_vendor: str | None, proc_model: str | None,
+             family: int = 0x19, model: int = 0x11, proc_family: str = "25", proc_mod: str = "17") -> None:
         for f in (cpu.cpuid_identity, cpu.cpu_model):
             f.cache_clear()
-        monkeypatch.setattr(cpu, "cpuid", _fake_cpuid(vendor, brand))
-        proc = {"vendor_id": proc_vendor, "model name": proc_model}
+        monkeypatch.setattr(cpu, "cpuid", _fake_cpuid(vendor, brand, family, model))
+        proc = {"vendor_id": proc_vendor, "model name": proc_model, "cpu family": proc_family,
+                "model": proc_mod}
         monkeypatch.setattr(cpu, "_proc_cpuinfo", proc.get)
     yield set_
     for f in (cpu.cpuid_identity, cpu.cpu_model):
@@ -69,6 +73,30 @@ def test_the_same_brand_from_another_vendor_is_still_emulation(machine):
     assert cpu.emulated() and cpu.cpu_family() == "emulated-amd-epyc"
 
 
+def test_an_emulated_cpu_of_the_same_vendor_and_brand_is_found_by_its_family_and_model(machine):
+    machine("AuthenticAMD", "AMD EPYC", "AuthenticAMD", "AMD EPYC", family=0x19, model=0x11,
+            proc_family="26", proc_mod="2")  # a Zen 4 model emulated on a Zen 5 host
+    assert cpu.emulated() and cpu._signature() == (25, 17)
+
+
+def test_a_kernel_that_hides_the_model_name_is_not_emulation(machine):
+    """gVisor writes ``model name : unknown`` and passes CPUID through: real hardware."""
+    machine("AuthenticAMD", "AMD EPYC 7B13", "AuthenticAMD", "unknown")
+    assert cpu.cpu_model() == "unknown" and not cpu.emulated()
+
+
+def test_an_x86_process_on_a_kernel_without_an_x86_cpu_is_emulated(machine):
+    """qemu-user (or Rosetta) on an Arm host: /proc/cpuinfo has no vendor_id or model name."""
+    machine("GenuineIntel", "Intel Xeon Processor (SapphireRapids)", None, None)
+    assert cpu.cpu_model() == "Intel Xeon Processor (SapphireRapids) (emulated on an unknown host)"
+    assert cpu.cpu_family() == "emulated-intel-xeon-processor-sapphirerapids"
+
+
+def test_the_brand_ends_at_its_first_nul(machine):
+    machine("AuthenticAMD", "AMD EPYC\x00junk", "AuthenticAMD", "AMD EPYC")
+    assert cpu.cpuid_identity() == ("AuthenticAMD", "AMD EPYC") and not cpu.emulated()
+
+
 def test_without_cpuid_the_kernel_names_the_cpu(machine, monkeypatch):
     machine("AuthenticAMD", "AMD EPYC", "AuthenticAMD", "AMD EPYC 9B14")
     monkeypatch.setattr(cpu, "cpuid", lambda leaf, subleaf=0: None)
@@ -80,8 +108,10 @@ def test_this_machine_cpuid_agrees_with_its_kernel():
     if cpu.cpuid_identity() is None:
         pytest.skip("no CPUID here (not x86-64, or executable memory refused)")
     vendor, brand = cpu.cpuid_identity()
-    assert vendor == cpu._proc_cpuinfo("vendor_id") and vendor in ("GenuineIntel", "AuthenticAMD")
-    assert brand == cpu._proc_cpuinfo("model name") == cpu.cpu_model()
+    model = cpu._proc_cpuinfo("model name")
+    assert vendor == cpu._proc_cpuinfo("vendor_id")
+    assert brand == " ".join(model.split()) and cpu.cpu_model() == model
+    assert tuple(map(str, cpu._signature())) == (cpu._proc_cpuinfo("cpu family"), cpu._proc_cpuinfo("model"))
     assert not cpu.emulated()
 
 
@@ -91,7 +121,7 @@ def test_under_an_emulated_intel_xeon_a_process_names_that_cpu():
     then go to ``emulated-intel-xeon-processor-icelake/``, never to the host's folder."""
     code = ("from weakness_lib.core import cpu; from weakness_lib.engine.verify import log_path;"
             "print(cpu.cpu_model()); print(log_path('theory', 'full').parent.name)")
-    out = subprocess.run(["qemu-x86_64", "-cpu", "Icelake-Server-v6", sys.executable, "-c", code],
+    out = subprocess.run(["qemu-x86_64", "-cpu", "Icelake-Server-v6", sys.executable, "-c", code],  # QEMU ≥ 7.2
                          capture_output=True, text=True, timeout=300, env=dict(os.environ),
                          check=True).stdout.splitlines()
     assert out == [f"Intel Xeon Processor (Icelake) (emulated on {cpu._proc_cpuinfo('model name')})",

@@ -38,7 +38,7 @@ _CPUID_CODE = bytes([
 def _cpuid_function() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     """The CPUID instruction as a callable, or ``None`` off x86-64 or where executable memory is
     refused (a hardened kernel); callers then fall back to ``/proc/cpuinfo``."""
-    if platform.machine() not in ("x86_64", "AMD64"):
+    if platform.machine() != "x86_64":  # the code follows the System V calling convention
         return None
     try:
         page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
@@ -76,8 +76,8 @@ def cpuid_identity() -> tuple[str, str] | None:
     vendor = _text(leaf0[1], leaf0[3], leaf0[2])
     if ext[0] < 0x80000004:
         return vendor, ""
-    brand = "".join(_text(*cpuid(leaf) or (0, 0, 0, 0)) for leaf in range(0x80000002, 0x80000005))
-    return vendor, " ".join(brand.replace("\x00", " ").split())
+    brand = "".join(_text(*cpuid(leaf)) for leaf in range(0x80000002, 0x80000005))  # type: ignore[misc]
+    return vendor, " ".join(brand.split("\x00", 1)[0].split())
 
 
 def _proc_cpuinfo(key: str) -> str | None:
@@ -92,6 +92,34 @@ def _proc_cpuinfo(key: str) -> str | None:
     return None
 
 
+def _signature() -> tuple[int, int] | None:
+    """(family, model) from CPUID leaf 1, extended fields folded in as the kernel prints them."""
+    leaf1 = cpuid(1)
+    if leaf1 is None:
+        return None
+    eax = leaf1[0]
+    family, model = (eax >> 8) & 0xF, (eax >> 4) & 0xF
+    if family == 0xF:
+        family += (eax >> 20) & 0xFF
+    if family >= 6:
+        model += ((eax >> 16) & 0xF) << 4
+    return family, model
+
+
+def _told_of_another_cpu(vendor: str, brand: str, host: str | None) -> bool:
+    """Whether CPUID describes another CPU than the kernel does: another vendor, family or model,
+    or another brand string where the kernel gives one (gVisor, for one, writes ``unknown``)."""
+    proc_vendor = _proc_cpuinfo("vendor_id")
+    if proc_vendor is None:  # an x86-64 process on a kernel that knows no x86 CPU: emulated
+        return True
+    if vendor != proc_vendor:
+        return True
+    sig, fam, mod = _signature(), _proc_cpuinfo("cpu family"), _proc_cpuinfo("model")
+    if sig is not None and fam is not None and mod is not None and (str(sig[0]), str(sig[1])) != (fam, mod):
+        return True
+    return bool(brand) and host not in (None, "", "unknown") and brand != " ".join(host.split())
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_model() -> str:
     """The CPU model this process computes on, e.g. ``AMD EPYC``: the kernel's ``model name``
@@ -99,10 +127,9 @@ def cpu_model() -> str:
     user-mode emulator), ``<CPUID brand> (emulated on <host model>)``."""
     host = _proc_cpuinfo("model name")
     ident = cpuid_identity()
-    if ident is not None and host is not None:
+    if ident is not None and _told_of_another_cpu(*ident, host):
         vendor, brand = ident
-        if (vendor, brand) != (_proc_cpuinfo("vendor_id"), " ".join(host.split())):
-            return f"{brand or vendor} (emulated on {host})"
+        return f"{brand or vendor} (emulated on {host or 'an unknown host'})"
     return host or (ident[1] if ident else "") or platform.processor() or "unknown"
 
 
