@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from weakness_lib.engine import base
 from weakness_lib.views import verified as vf
 
 HEAD = ("verify {study} (full, 586c63b8d56790fe.json): 2 of 100 units, 1 torch threads, pinned "
@@ -30,6 +31,9 @@ def test_a_log_is_parsed_with_each_units_outcome():
     assert not log.passed
     assert vf.parse_log(_log(BIT, TOL)).passed
     assert not vf.parse_log(_log()).passed  # no unit re-computed proves nothing
+    assert vf._outcome([vf.parse_log(_log())]) == "no unit re-computed"
+    other = vf.parse_log(_log(BIT).replace("pinned-avx2-v1", "pinned-avx2-v0"))
+    assert other.profile == "pinned-avx2-v0"  # read_logs keeps only this profile's logs
     assert vf.parse_log("") is None and vf.parse_log("  net041  49  PASS") is None
 
 
@@ -49,8 +53,9 @@ def test_the_outcome_is_worded_on_each_side(tmp_path, units, says):
     table = vf.family_table(vf.read_logs(tmp_path))
     assert len(table) == 1  # the logs from before pinning are not this table's subject
     row = table.iloc[0]
-    assert row["Result"] == says and row["Units re-computed"] == len(units) + 1
-    assert row["Chapters"] == "04, 06" and row["Tables"] == f"2 of {len(vf.trained_studies())} trained"
+    assert row["Result"] == says and row["Units"] == len(units) + 1
+    assert row["Chapters"] == "04, 06"
+    assert row["Tables re-computed"] == f"2 of the {len(vf.checkable_on('AMD EPYC'))} it can check"
 
 
 HOST, XEON, EPYC = ("AMD EPYC", "Intel Xeon Processor (SapphireRapids) (emulated on AMD EPYC)",
@@ -77,8 +82,8 @@ RECORD = {"results": {"rows": [
 ]}}
 
 
-def _with(probe: str, settings: str, qemu: str | None, new_hash: str) -> dict:
-    rec = copy.deepcopy(RECORD)
+def _with(probe: str, settings: str, qemu: str | None, new_hash: str, rec: dict = RECORD) -> dict:
+    rec = copy.deepcopy(rec)
     for r in rec["results"]["rows"]:
         if (r["probe"], r["settings"], r["qemu_model"]) == (probe, settings, qemu):
             r["hash"] = new_hash
@@ -106,14 +111,24 @@ def test_the_calibration_table_labels_the_real_xeon_as_not_run_here():
 
 def test_what_pinning_leaves_to_the_cpu_is_judged_from_its_rows():
     says = vf.leftover_finding(RECORD)
-    assert "same bits on both emulated CPUs, but not the host's" in says and "fused=True" in says
-    # fused Adam moving too: the fused sentence goes
-    assert "fused=True" not in vf.leftover_finding(_with("adam_fused", "pinned", "SapphireRapids", "1" * 16))
-    # the emulated CPUs disagree with each other: said so
-    assert "different bits on each CPU" in vf.leftover_finding(_with("adam", "pinned", "EPYC-Genoa", "2" * 16))
+    assert says == ("Adam as the library trains gives the same bits on every emulated CPU, but not "
+                    "this machine's. Torch's fused Adam gives the same bits on every CPU.")
+    # fused Adam moving too: said so, not left out
+    assert "fused Adam gives different bits" in vf.leftover_finding(
+        _with("adam_fused", "pinned", "SapphireRapids", "1" * 16))
+    # the emulated CPUs disagree with each other, or one of them matches the host: not "the same"
+    assert "different bits on different CPUs." in vf.leftover_finding(_with("adam", "pinned", "EPYC-Genoa", "2" * 16))
+    one_matches = _with("adam", "pinned", "EPYC-Genoa", "6909150317d4a039")
+    assert "different bits on different CPUs." in vf.leftover_finding(one_matches)
+    # plain Adam equal everywhere but fused not: both halves said
+    plain_same = _with("adam", "pinned", None, "e83aba3a0250aaaa")
+    fused_moves = _with("adam_fused", "pinned", "EPYC-Genoa", "3" * 16, plain_same)
+    assert vf.leftover_finding(fused_moves) == (
+        "Adam as the library trains gives this machine's bits on every emulated CPU. "
+        "Torch's fused Adam gives different bits on different CPUs too.")
     # everything equal: one plain sentence
-    same = _with("adam", "pinned", None, "e83aba3a0250aaaa")
-    assert vf.leftover_finding(same) == "Adam gives the host's bits on every emulated CPU, fused or not."
+    assert vf.leftover_finding(plain_same) == ("Adam gives this machine's bits on every emulated "
+                                               "CPU, in both implementations.")
     # an older record without the Adam probes says nothing
     old = {"results": {"rows": [r for r in RECORD["results"]["rows"] if r["probe"] == "isa"]}}
     assert vf.leftover_finding(old) == ""
@@ -121,5 +136,15 @@ def test_what_pinning_leaves_to_the_cpu_is_judged_from_its_rows():
 
 def test_the_leftover_table_counts_square_roots_that_are_not_correctly_rounded():
     table = vf.leftover_table(RECORD).set_index("CPU the probe was told of")
-    assert table.loc["AMD EPYC, real (this machine)", "not correctly rounded (of 100,003)"] == 16652
-    assert table.loc[XEON, "Adam, fused=True"] == table.loc[EPYC, "Adam, fused=True"] == "cda0be1862d5d366"
+    assert table.loc["AMD EPYC, real (this machine)", "Roots not correctly rounded (of 100,003)"] == 16652
+    fused = vf.LEFTOVER["adam_fused"]
+    assert table.loc[XEON, fused] == table.loc[EPYC, fused] == "cda0be1862d5d366"
+
+
+def test_a_cpu_counts_only_the_tables_it_can_check():
+    """Adam-trained tables are checkable only on the CPU that computed them (CPU_BOUND)."""
+    trained = vf.trained_studies()
+    home = base.table("batch_size", "full").provenance["cpu"]
+    assert sorted(vf.checkable_on(home)) == sorted(trained)
+    away = vf.checkable_on("Intel Xeon Processor (SapphireRapids) (emulated on AMD EPYC)")
+    assert set(trained) - set(away) == {"batch_size", "batch_size_r"}
