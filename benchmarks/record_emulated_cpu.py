@@ -13,8 +13,8 @@ branch that an AMD CPU silently ignores — must print the hash a **real** Intel
 when the emulated CPU is an AMD EPYC. Under the pinned set every CPU must print :data:`PROBE_HASH`.
 
 Where the emulator and the host part, they part on an instruction whose result is the CPU's own:
-QEMU computes the approximate reciprocal square root (``rsqrtps``) exactly, a real CPU to about 12
-bits in its own way. So two probes find what pinning leaves to the CPU: 20 Adam steps as the
+QEMU computes the approximate reciprocal square root (``rsqrtps``) to full float32 precision, a real
+CPU to about 12 bits in its own way. So two probes find what pinning leaves to the CPU: 20 Adam steps as the
 library takes them (Adam's square root of its second moment goes to MKL's vector math, whose
 float32 square-root kernels refine ``rsqrtps``) and with ``fused=True`` (torch's own kernel, a true
 ``sqrtps``), and float32 ``torch.sqrt`` itself with its count of results that are not the correctly
@@ -22,6 +22,8 @@ rounded square root.
 
 Writes ``benchmarks/results/emulated_cpu.json``: one row per (probe, settings, CPU) with the CPU the
 probe was told of, its hash and wall time, and, for the training probe, the real Xeon's hash.
+(The record of 2026-12-04 was written before the driver imported ``weakness_lib`` first, so its
+``environment`` shows the driver's own numpy unpinned; the probes run in fresh processes and pin.)
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import weakness_lib  # noqa: E402,F401  (first: this driver's own record then shows pinned numerics)
 from _common import Machine, write_results  # noqa: E402
 
 from weakness_lib.core.numerics import PINNED_ENV, PROBE_HASH, SWITCH  # noqa: E402
 
 PROBE = Path(__file__).parents[1] / "tests" / "fixtures" / "numerics_probe.py"
-#: emulated CPU models (QEMU names): the Intel Xeon generation our Intel machines are (Platinum
-#: 8481C), and an AMD EPYC (Zen 4) as the control
+#: emulated CPU models (QEMU names): a recent Intel Xeon (our Intel machines name themselves only
+#: "Intel(R) Xeon(R) Processor", with AVX-512), and an AMD EPYC (Zen 4) as the control
 EMULATED = ("SapphireRapids", "EPYC-Genoa")
 #: settings: the pinned set, and the vendor-dependent pair of shared/reference/numerics.md
 SETTINGS: dict[str, dict[str, str]] = {
