@@ -104,9 +104,16 @@ def test_the_calibration_is_judged_from_its_rows():
 def test_the_calibration_table_labels_the_real_xeon_as_not_run_here():
     table = vf.calibration_table(RECORD)
     assert table.iloc[0]["CPU the probe was told of"] == vf.REAL_XEON
-    assert list(table.iloc[0])[1:] == ["54ce7aa24724bbc9", "34ccc9c8496620d1"]
-    assert "AMD EPYC, real (this machine)" in set(table["CPU the probe was told of"])
-    assert len(table) == 4
+    assert list(table.iloc[0])[1:] == ["54ce7aa2…", "34ccc9c8…"]
+    assert set(table["CPU the probe was told of"]) == {
+        vf.REAL_XEON, "AMD EPYC (this machine)", "Intel Xeon (SapphireRapids), emulated",
+        "AMD EPYC-Genoa, emulated"}
+
+
+def test_cpu_names_are_short_and_keep_emulation_visible():
+    assert vf.short_cpu(XEON) == "Intel Xeon (SapphireRapids), emulated"
+    assert vf.short_cpu("AMD EPYC") == "AMD EPYC"
+    assert vf.short_cpu("Intel(R) Xeon(R) Processor") == "Intel(R) Xeon(R) Processor"  # real: as is
 
 
 def test_what_pinning_leaves_to_the_cpu_is_judged_from_its_rows():
@@ -136,9 +143,10 @@ def test_what_pinning_leaves_to_the_cpu_is_judged_from_its_rows():
 
 def test_the_leftover_table_counts_square_roots_that_are_not_correctly_rounded():
     table = vf.leftover_table(RECORD).set_index("CPU the probe was told of")
-    assert table.loc["AMD EPYC, real (this machine)", "Roots not correctly rounded (of 100,003)"] == 16652
+    assert table.loc["AMD EPYC (this machine)", vf.ROOTS] == 16652
+    assert table.loc["AMD EPYC-Genoa, emulated", vf.ROOTS] == 15142
     fused = vf.LEFTOVER["adam_fused"]
-    assert table.loc[XEON, fused] == table.loc[EPYC, fused] == "cda0be1862d5d366"
+    assert table.loc[vf.short_cpu(XEON), fused] == table.loc[vf.short_cpu(EPYC), fused] == "cda0be18…"
 
 
 def test_a_cpu_counts_only_the_tables_it_can_check():

@@ -10,6 +10,7 @@ glues the numbers its prose quotes.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -85,17 +86,22 @@ def verified() -> None:
 
     from weakness_lib.views import verified as vf
 
-    display(tables.table(vf.family_table(vf.read_logs()), digits=3))
+    def show(frame: pd.DataFrame, key: list[str] | None = None) -> None:
+        display(tables.table(frame, wrap=frame.columns, key=key))
+
+    show(vf.family_table(vf.read_logs()), key=["CPU the process ran on", "Result"])
     record = br.load_optional("emulated_cpu")
     if record is None:
         br.markdown("*No `benchmarks/results/emulated_cpu.json` yet: run `benchmarks/record_emulated_cpu.py`.*")
         return
-    br.markdown(f"**Calibration** ({record['setup']['emulator']}; `benchmarks/record_emulated_cpu.py`, "
-                "the 784-256-256-10 training probe of the cost table above): " + vf.calibration_finding(record))
-    display(tables.table(vf.calibration_table(record)))
+    qemu = re.search(r"version (\S+)", record["setup"]["emulator"])
+    br.markdown(f"**Calibration** (QEMU {qemu[1] if qemu else '?'}; the 784-256-256-10 training probe "
+                "of the cost table above, `benchmarks/record_emulated_cpu.py`; the first 8 of 16 hex "
+                "digits of the final weights' hash): " + vf.calibration_finding(record))
+    show(vf.calibration_table(record))
     if finding := vf.leftover_finding(record):
         br.markdown("**What pinning leaves to the CPU.** " + finding)
-        display(tables.table(vf.leftover_table(record)))
+        show(vf.leftover_table(record))
 
 
 def rederived() -> None:

@@ -67,6 +67,17 @@ def read_logs(root: Path | None = None) -> dict[str, list[Log]]:
     return out
 
 
+def short_cpu(cpu: str) -> str:
+    """A CPU name short enough for a table column: ``Intel Xeon Processor (SapphireRapids)
+    (emulated on AMD EPYC)`` → ``Intel Xeon (SapphireRapids), emulated``."""
+    m = re.match(r"^(?P<name>.*?) \(emulated on .*\)$", cpu)
+    return f"{m['name'].replace(' Processor', '')}, emulated" if m else cpu
+
+
+def _hash(h: str | None) -> str:
+    return f"{h[:8]}…" if h else "—"
+
+
 def _chapter(study: str) -> str:
     """The chapter number of a study (``04``, ``05b``) from its notebook's name."""
     spec = STUDIES.get(study)
@@ -105,12 +116,12 @@ def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
         if not logs:
             continue
         chapters = sorted({_chapter(log.study) for log in logs})
-        rows.append({"CPU the process ran on": logs[0].cpu,
+        rows.append({"CPU the process ran on": short_cpu(logs[0].cpu),
+                     "Result": _outcome(logs),
                      "Tables re-computed": f"{len(logs)} of the {len(checkable_on(logs[0].cpu))} "
                                            "it can check",
                      "Chapters": ", ".join(chapters),
-                     "Units": sum(len(log.units) for log in logs),
-                     "Result": _outcome(logs)})
+                     "Units": sum(len(log.units) for log in logs)})
     return pd.DataFrame(rows)
 
 
@@ -118,7 +129,7 @@ def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
 SETTINGS = {"intel_only_mkl_branch": "MKL's Intel-only AVX2 branch",
             "pinned": "pinned numerics"}
 #: the row label of the real Xeon's hashes, which come from the reference notes
-REAL_XEON = "Intel Xeon, real (reference notes; not run here)"
+REAL_XEON = "Intel Xeon, real (reference notes, not run here)"
 
 
 def _rows(record: dict[str, Any], probe: str) -> list[dict[str, Any]]:
@@ -126,7 +137,7 @@ def _rows(record: dict[str, Any], probe: str) -> list[dict[str, Any]]:
 
 
 def _where(r: dict[str, Any]) -> str:
-    return r["cpu"] if r["qemu_model"] else f"{r['cpu']}, real (this machine)"
+    return short_cpu(r["cpu"]) if r["qemu_model"] else f"{r['cpu']} (this machine)"
 
 
 def calibration_table(record: dict[str, Any]) -> pd.DataFrame:
@@ -134,8 +145,8 @@ def calibration_table(record: dict[str, Any]) -> pd.DataFrame:
     reference notes first, labelled as not run here."""
     rows: dict[str, dict[str, str]] = {}
     for r in _rows(record, "isa"):
-        rows.setdefault(REAL_XEON, {})[SETTINGS[r["settings"]]] = r["real_xeon_hash"]
-        rows.setdefault(_where(r), {})[SETTINGS[r["settings"]]] = r["hash"]
+        rows.setdefault(REAL_XEON, {})[SETTINGS[r["settings"]]] = _hash(r["real_xeon_hash"])
+        rows.setdefault(_where(r), {})[SETTINGS[r["settings"]]] = _hash(r["hash"])
     return pd.DataFrame([{"CPU the probe was told of": cpu, **hashes} for cpu, hashes in rows.items()])
 
 
@@ -162,19 +173,20 @@ def calibration_finding(record: dict[str, Any]) -> str:
 
 
 #: the leftover probes' columns, in a reader's words
-LEFTOVER = {"adam": "Adam, as the library trains", "adam_fused": "Adam, torch's fused kernel",
-            "sqrt": "Square root, single precision"}
+LEFTOVER = {"adam": "Adam, as the library trains", "adam_fused": "Adam, torch's fused kernel"}
+#: the square-root probe's column
+ROOTS = "Square roots not correctly rounded (of 100,003)"
 
 
 def leftover_table(record: dict[str, Any]) -> pd.DataFrame:
-    """Per CPU: Adam as the library takes it, fused Adam, and the float32 square root (hash, and
-    how many of its results are not the correctly rounded square root)."""
+    """Per CPU: the weights' hash after Adam as the library takes it and after fused Adam, and how
+    many float32 square roots are not the correctly rounded one."""
     rows: dict[str, dict[str, Any]] = {}
     for probe, col in LEFTOVER.items():
         for r in _rows(record, probe):
-            rows.setdefault(_where(r), {})[col] = r["hash"]
-            if probe == "sqrt":
-                rows[_where(r)]["Roots not correctly rounded (of 100,003)"] = r["not_correctly_rounded"]
+            rows.setdefault(_where(r), {})[col] = _hash(r["hash"])
+    for r in _rows(record, "sqrt"):
+        rows.setdefault(_where(r), {})[ROOTS] = r["not_correctly_rounded"]
     return pd.DataFrame([{"CPU the probe was told of": cpu, **v} for cpu, v in rows.items()])
 
 
