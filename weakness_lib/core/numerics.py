@@ -31,13 +31,13 @@ turn it on). The set was established by the hash of a 300-step MLP training run
 ``4553ca10…`` on an AMD EPYC; under this set both print ``34ccc9c8496620d1``
 (:data:`PROBE_HASH`, asserted by ``tests/test_numerics.py`` on whatever machine runs the tests).
 
-What no knob reaches, as far as we found: the float32 square root of MKL's vector math. Torch
-hands ``sqrt`` of a large float32 tensor (Adam's second moment, for one) to ``vmsSqrt``, whose
-kernel here (SSE4.2, on this AMD EPYC and on an emulated Xeon alike) refines the approximate
-``rsqrtps``, whose last bits are each CPU's own; ``MKL_CBWR`` and ``MKL_ENABLE_INSTRUCTIONS`` did
-not change its result. The ``COMPATIBLE`` branch above covers MKL's matrix products, not this.
-Studies whose results pass through it declare ``CPU_BOUND`` (their tables compare only on the CPU
-that computed them, see :func:`comparable`); torch's fused Adam avoids it.
+What no knob reaches, as far as we found: torch's square root. ``torch.sqrt`` is MKL's vector math
+(``vmsSqrt``/``vmdSqrt``), whose kernel here (SSE4.2, on this AMD EPYC and on an emulated Xeon
+alike) refines the approximate ``rsqrtps``, whose last bits are each CPU's own; ``MKL_CBWR`` and
+``MKL_ENABLE_INSTRUCTIONS`` did not change its result. The ``COMPATIBLE`` branch above covers MKL's
+matrix products, not this. Studies whose training takes a square root every step (Adam, the Wen
+Sim-BN/Sim-LN networks) declare ``CPU_BOUND``: their tables compare only on the CPU that computed
+them (see :func:`comparable`). Torch's fused Adam avoids it.
 
 Every knob is read by its library when it first dispatches, so :func:`pin` must run before torch
 computes anything: ``import weakness_lib`` calls it, before any module of the package imports

@@ -175,3 +175,10 @@ class Scenario:
                 details=details,
             )
         ]
+
+
+#: why a study with Sim-BN or Sim-LN networks keeps CPU-specific bits under pinned numerics (its
+#: module's ``CPU_BOUND``; evidence: an emulated Xeon trains other bits, appendix and README)
+NORMALISED_CPU_BOUND = ("its Sim-BN or Sim-LN networks divide by torch.sqrt, which is MKL's vector "
+                        "math (vmdSqrt), whose kernels refine the approximate rsqrtps instruction "
+                        "whose last bits each CPU computes its own way")

@@ -34,6 +34,7 @@ EXPERIMENT = "wen_scenario_3"
 SETTINGS = settings.Scenario3  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "09_wen_scenario_III.ipynb"
 CLAIMS = ("WLM-III",)
+CPU_BOUND = W.NORMALISED_CPU_BOUND  # Sim-BN/Sim-LN: torch.sqrt in the forward pass
 
 LABELS = {
     "sam1_simln_projected": "1-SAM (Sim-LN, projected)",
