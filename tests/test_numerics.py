@@ -136,10 +136,10 @@ def test_a_cpu_bound_study_compares_only_on_its_own_cpu(stored_cpu, here_cpu, ok
     assert numerics.comparable(PINNED, stored_cpu, PINNED, here_cpu) is None
 
 
-def test_exactly_the_studies_whose_training_takes_torch_sqrt_are_cpu_bound():
+def test_exactly_the_studies_whose_stored_numbers_take_torch_sqrt_are_cpu_bound():
     """torch.sqrt is MKL's vector math, whose float32 and float64 kernels refine rsqrtps (appendix:
-    what pinning leaves to the CPU). It enters training through Adam's second moment and through
-    the Sim-BN/Sim-LN normalisations; every study whose registered config trains with either says
+    what pinning leaves to the CPU). It reaches stored numbers through Adam's second moment and
+    through the Wen studies' first-layer norms and Sim-BN/Sim-LN normalisations; those studies say
     so, no other (an emulated Xeon reproduced the others' units bit for bit)."""
     import yaml
 
@@ -156,10 +156,10 @@ def test_exactly_the_studies_whose_training_takes_torch_sqrt_are_cpu_bound():
     for name, spec in STUDIES.items():
         path = configs_dir() / f"{name}.yaml"
         cfg = yaml.safe_load(path.read_text()) if path.exists() else {}
-        takes_sqrt = "adam" in values(cfg, "optimizer") or bool({"simbn", "simln"} & values(cfg, "arch"))
+        takes_sqrt = "adam" in values(cfg, "optimizer") or spec.module.startswith("weakness_lib.studies.wen.")
         assert (base.cpu_bound(spec.load()) is not None) is takes_sqrt, name
         bound |= {name} if takes_sqrt else set()
-    assert bound == {"batch_size", "batch_size_r", "wen_scenario_1", "wen_scenario_3"}
+    assert bound == {"batch_size", "batch_size_r", "wen_scenario_1", "wen_scenario_2", "wen_scenario_3"}
 
 
 def test_verify_and_the_runner_keep_a_cpu_bound_table_on_its_cpu(monkeypatch, capsys):

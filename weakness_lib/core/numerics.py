@@ -35,9 +35,9 @@ What no knob reaches, as far as we found: torch's square root. ``torch.sqrt`` is
 (``vmsSqrt``/``vmdSqrt``), whose kernel here (SSE4.2, on this AMD EPYC and on an emulated Xeon
 alike) refines the approximate ``rsqrtps``, whose last bits are each CPU's own; ``MKL_CBWR`` and
 ``MKL_ENABLE_INSTRUCTIONS`` did not change its result. The ``COMPATIBLE`` branch above covers MKL's
-matrix products, not this. Studies whose training takes a square root every step (Adam, the Wen
-Sim-BN/Sim-LN networks) declare ``CPU_BOUND``: their tables compare only on the CPU that computed
-them (see :func:`comparable`). Torch's fused Adam avoids it.
+matrix products, not this. Studies whose stored numbers pass through it (Adam's training, the Wen
+studies' norms and normalisations) declare ``CPU_BOUND``: their tables compare only on the CPU
+that computed them (see :func:`comparable`). Torch's fused Adam and ``math.sqrt`` avoid it.
 
 Every knob is read by its library when it first dispatches, so :func:`pin` must run before torch
 computes anything: ``import weakness_lib`` calls it, before any module of the package imports

@@ -177,8 +177,8 @@ class Scenario:
         ]
 
 
-#: why a study with Sim-BN or Sim-LN networks keeps CPU-specific bits under pinned numerics (its
-#: module's ``CPU_BOUND``; evidence: an emulated Xeon trains other bits, appendix and README)
-NORMALISED_CPU_BOUND = ("its Sim-BN or Sim-LN networks divide by torch.sqrt, which is MKL's vector "
-                        "math (vmdSqrt), whose kernels refine the approximate rsqrtps instruction "
-                        "whose last bits each CPU computes its own way")
+#: why a Wen study keeps CPU-specific bits under pinned numerics (its module's ``CPU_BOUND``;
+#: evidence: under an emulated Xeon scenario 2's history norms and scenario 3's training differed)
+WEN_CPU_BOUND = ("its first-layer norms (and the Sim-BN/Sim-LN networks' normalisations) are "
+                 "taken with torch.sqrt, which is MKL's vector math (vmdSqrt), whose kernels refine "
+                 "the approximate rsqrtps instruction whose last bits each CPU computes its own way")

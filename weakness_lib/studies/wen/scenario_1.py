@@ -32,7 +32,7 @@ EXPERIMENT = "wen_scenario_1"
 SETTINGS = settings.Scenario1  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "07_wen_scenario_I.ipynb"
 CLAIMS = ("WLM-I",)
-CPU_BOUND = W.NORMALISED_CPU_BOUND  # Sim-BN/Sim-LN: torch.sqrt in the forward pass
+CPU_BOUND = W.WEN_CPU_BOUND  # torch.sqrt in stored norms (and Sim-BN/Sim-LN training)
 
 LABELS = {
     "gd_wd_nobias": "GD + WD (no bias)",

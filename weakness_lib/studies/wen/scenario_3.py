@@ -34,7 +34,7 @@ EXPERIMENT = "wen_scenario_3"
 SETTINGS = settings.Scenario3  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "09_wen_scenario_III.ipynb"
 CLAIMS = ("WLM-III",)
-CPU_BOUND = W.NORMALISED_CPU_BOUND  # Sim-BN/Sim-LN: torch.sqrt in the forward pass
+CPU_BOUND = W.WEN_CPU_BOUND  # torch.sqrt in stored norms (and Sim-BN/Sim-LN training)
 
 LABELS = {
     "sam1_simln_projected": "1-SAM (Sim-LN, projected)",
