@@ -36,8 +36,9 @@ import sys
 import time
 from pathlib import Path
 
+import weakness_lib  # noqa: F401  (before _common's numpy: this driver's own record shows pinned numerics)
+
 sys.path.insert(0, str(Path(__file__).parent))
-import weakness_lib  # noqa: E402,F401  (first: this driver's own record then shows pinned numerics)
 from _common import Machine, write_results  # noqa: E402
 
 from weakness_lib.core.numerics import PINNED_ENV, PROBE_HASH, SWITCH  # noqa: E402
