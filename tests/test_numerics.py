@@ -136,11 +136,12 @@ def test_a_cpu_bound_study_compares_only_on_its_own_cpu(stored_cpu, here_cpu, ok
     assert numerics.comparable(PINNED, stored_cpu, PINNED, here_cpu) is None
 
 
-def test_exactly_the_studies_whose_stored_numbers_take_torch_sqrt_are_cpu_bound():
-    """torch.sqrt is MKL's vector math, whose float32 and float64 kernels refine rsqrtps (appendix:
-    what pinning leaves to the CPU). It reaches stored numbers through Adam's second moment and
-    through the Wen studies' first-layer norms and Sim-BN/Sim-LN normalisations; those studies say
-    so, no other (an emulated Xeon reproduced the others' units bit for bit)."""
+def test_the_cpu_bound_studies_are_the_adam_and_wen_ones():
+    """torch.sqrt is MKL's vector math, whose kernels refine rsqrtps (README: what pinning does not
+    reach). Its last bits reached stored numbers through Adam's training and the Wen studies'
+    evaluations and norms (seen under an emulated Xeon); those studies, found from their configs
+    and packages, declare CPU_BOUND and no other does. Reparameterisation's one norm and
+    pacbayes_mag's bisection also take it and are left portable (README says why)."""
     import yaml
 
     from weakness_lib.core.paths import configs_dir

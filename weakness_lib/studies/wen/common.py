@@ -178,7 +178,7 @@ class Scenario:
 
 
 #: why a Wen study keeps CPU-specific bits under pinned numerics (its module's ``CPU_BOUND``;
-#: evidence: under an emulated Xeon scenario 2's history norms and scenario 3's training differed)
-WEN_CPU_BOUND = ("its first-layer norms (and the Sim-BN/Sim-LN networks' normalisations) are "
-                 "taken with torch.sqrt, which is MKL's vector math (vmdSqrt), whose kernels refine "
-                 "the approximate rsqrtps instruction whose last bits each CPU computes its own way")
+#: evidence: under an emulated Xeon scenario 2's history norms and scenario 3's evaluated loss differed)
+WEN_CPU_BOUND = ("its stored first-layer norms and its evaluations of the Sim-BN/Sim-LN networks "
+                 "take torch.sqrt, which is MKL's vector math (vmdSqrt): its kernels refine the "
+                 "approximate rsqrtps instruction, and each CPU computes that one its own way")
