@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,22 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from weakness_lib.core.cpu import cpu_model  # noqa: F401  (re-exported: the benchmarks' CPU name)
 from weakness_lib.core.provenance import environment
 
 RESULTS = Path(__file__).resolve().parent / "results"
 THREADS = 2
 #: the MNIST model every curvature benchmark uses (weakness_lib.bennett.models default widths)
 WIDTHS = (784, 256, 256, 10)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_average() -> list[float]:

@@ -57,6 +57,8 @@ __all__ = [
     "VerifyRule",
     "verify_rule",
     "cpu_bound",
+    "trains",
+    "reproducible_here",
     "MissingResults",
     "threads",
     "table",
@@ -100,6 +102,21 @@ def cpu_bound(module: ModuleType) -> str | None:
     numerics (a clause, e.g. an instruction whose last bits each CPU computes its own way), so
     that its tables are compared and extended only on the CPU that computed them; else ``None``."""
     return getattr(module, "CPU_BOUND", None)
+
+
+def trains(module: ModuleType) -> bool:
+    """Whether the study's units train networks (its ``TRAINS``, default yes); the others only
+    re-read other studies' tables, so there is nothing of theirs to re-compute."""
+    return getattr(module, "TRAINS", True)
+
+
+def reproducible_here(module: ModuleType, table: Any) -> tuple[bool, str]:
+    """Whether this process can re-compute ``table`` of the study ``module`` bit for bit (the
+    numerics it was computed under, and the study's ``CPU_BOUND``): ``(True, "")`` or
+    ``(False, reason)``. What ``verify``, ``verify-sample`` and the runner ask."""
+    from weakness_lib.core import numerics
+
+    return numerics.table_comparable(table, cpu_bound(module))
 
 
 class MissingResults(RuntimeError):

@@ -97,7 +97,7 @@ def check_numerics(study: Study, table: Table) -> None:
     table computed under other numerics: one table, one set of kernels."""
     if not table.path.exists() or not len(table):
         return
-    ok, why = numerics.table_comparable(table, base.cpu_bound(study.load()))
+    ok, why = base.reproducible_here(study.load(), table)
     if not ok:
         raise numerics.NumericsError(
             f"{study.name}: will not add units to {table.path}: {why}. Move the table away to "

@@ -176,7 +176,7 @@ def _refusal(spec: Study, table: Table, scale: str, units: list[str]) -> str | N
         return f"{spec.name}: no stored unit {unknown[0]}; {_near(unknown[0], keys)}"
     if why := config_problem(spec, table):
         return why
-    ok, why = numerics.table_comparable(table, base.cpu_bound(spec.load()))
+    ok, why = base.reproducible_here(spec.load(), table)
     return None if ok else f"verify: refusing to compare {spec.name} bitwise: {why}"
 
 
@@ -202,12 +202,12 @@ def sample_pool(max_unit_s: float) -> tuple[list[tuple[str, str]], list[str]]:
     pool: list[tuple[str, str]] = []
     skipped = []
     for spec in registry.STUDIES.values():
-        if not getattr(spec.load(), "TRAINS", True):
+        if not base.trains(spec.load()):
             continue
         table = base.table(spec.name, "full")
         if not len(table):
             continue
-        if not numerics.table_comparable(table, base.cpu_bound(spec.load()))[0]:
+        if not base.reproducible_here(spec.load(), table)[0]:
             skipped.append(spec.name)
             continue
         first = set(spec.load().units(base.typed(table.config))[0])  # later stages may retrain their input

@@ -8,6 +8,7 @@ computed before numerics were pinned and is not read) and the emulator's calibra
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +35,6 @@ class Log:
     cpu: str
     profile: str
     units: tuple[tuple[str, str], ...]  # (unit, "bit for bit" | "within tolerance" | "differs")
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.units) and all(o != "differs" for _, o in self.units)
 
 
 def parse_log(text: str) -> Log | None:
@@ -97,7 +94,7 @@ def _outcome(logs: list[Log]) -> str:
 
 def trained_studies() -> list[str]:
     """The studies whose units train networks (verify's subject; the others only re-read tables)."""
-    return [s.name for s in STUDIES.values() if getattr(s.load(), "TRAINS", True)]
+    return [s.name for s in STUDIES.values() if base.trains(s.load())]
 
 
 def checkable_on(cpu: str) -> list[str]:
@@ -111,14 +108,14 @@ def checkable_on(cpu: str) -> list[str]:
 def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
     """One row per CPU: what the process was told it ran on, how many of the tables it can check
     it re-computed (and in which chapters), how many units, and the outcome."""
-    rows = []
+    rows, checkable = [], functools.cache(lambda cpu: len(checkable_on(cpu)))
     for logs in by_family.values():
         if not logs:
             continue
         chapters = sorted({_chapter(log.study) for log in logs})
         rows.append({"CPU the process ran on": short_cpu(logs[0].cpu),
                      "Result": _outcome(logs),
-                     "Tables re-computed": f"{len(logs)} of the {len(checkable_on(logs[0].cpu))} "
+                     "Tables re-computed": f"{len(logs)} of the {checkable(logs[0].cpu)} "
                                            "it can check",
                      "Chapters": ", ".join(chapters),
                      "Units": sum(len(log.units) for log in logs)})
