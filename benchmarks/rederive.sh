@@ -2,7 +2,9 @@
 # Re-derive the full-scale store from an empty folder under pinned numerics, resumably, in groups
 # ordered cheapest first (so finished studies can be committed while later ones still run), and
 # record each group's wall time. Run it from a clean worktree of the commit being measured:
-#   benchmarks/rederive.sh <empty-or-partial-results-root> <log.jsonl>
+#   benchmarks/rederive.sh <empty-or-partial-results-root> <log.jsonl> [group …]
+# Each optional group is a quoted, space-separated list of studies, replacing the default groups
+# (e.g. "wen_scenario_1 wen_scenario_2 wen_scenario_3" batch_size batch_size_r).
 # A rerun resumes: stored units are skipped; the log marks such a group "resumed".
 set -euo pipefail
 root=$(realpath -m "$1"); log=$(realpath -m "$2")
@@ -16,6 +18,7 @@ groups=("invariance_audit wen_scenario_1 wen_scenario_2 wen_scenario_3"
         "reparameterisation batch_size"
         "robustness_population"
         "scale_60k_mnist")
+if [ $# -gt 2 ]; then groups=("${@:3}"); fi
 mkdir -p "$root"
 for g in "${groups[@]}"; do
   resumed=false; for s in $g; do ls "$root"/full/"$s"/*.json >/dev/null 2>&1 && resumed=true; done

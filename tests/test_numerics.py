@@ -136,12 +136,38 @@ def test_a_cpu_bound_study_compares_only_on_its_own_cpu(stored_cpu, here_cpu, ok
     assert numerics.comparable(PINNED, stored_cpu, PINNED, here_cpu) is None
 
 
-def test_the_cpu_bound_studies_are_the_adam_and_wen_ones():
+def _square_roots_outside_numpy() -> set[str]:
+    """'module:call' for each square root the library takes in torch: ``x.sqrt()``,
+    ``torch.sqrt``/``rsqrt``, ``x.pow(0.5)``, ``x ** 0.5`` (numpy's, math's and ieee's are exact)."""
+    import ast
+
+    from weakness_lib.core.paths import project_root
+
+    package = project_root() / "weakness_lib"
+    found = set()
+    for path in sorted(package.rglob("*.py")):
+        where = str(path.relative_to(package))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("sqrt", "rsqrt", "sqrt_", "rsqrt_"):
+                owner = node.value.id if isinstance(node.value, ast.Name) else "tensor"
+                if owner not in ("np", "numpy", "math", "ieee"):
+                    found.add(f"{where}:{owner}.{node.attr}")
+            half = (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
+                    and isinstance(node.right, ast.Constant) and node.right.value == 0.5)
+            half |= (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                     and node.func.attr in ("pow", "pow_") and any(
+                         isinstance(a, ast.Constant) and a.value == 0.5 for a in node.args))
+            if half:
+                found.add(f"{where}:power 0.5")
+    return found
+
+
+def test_no_study_is_cpu_bound_and_none_takes_torchs_square_root():
     """torch.sqrt is MKL's vector math, whose kernels refine rsqrtps (README: what pinning does not
-    reach). Its last bits reached stored numbers through Adam's training and the Wen studies'
-    evaluations and norms (seen under an emulated Xeon); those studies, found from their configs
-    and packages, declare CPU_BOUND and no other does. Reparameterisation's one norm and
-    pacbayes_mag's bisection also take it and are left portable (README says why)."""
+    reach); plain Adam takes it for √v̂. No config trains with plain Adam, no study declares
+    CPU_BOUND, and the library takes no torch square root except in the two places the README
+    exempts (reparameterisation's float64 parameter norm, verified under an emulated Xeon, and
+    pacbayes_mag's bisection, where a last bit matters only if a comparison flips)."""
     import yaml
 
     from weakness_lib.core.paths import configs_dir
@@ -153,14 +179,46 @@ def test_the_cpu_bound_studies_are_the_adam_and_wen_ones():
                 *(values(v, key) for v in node.values()))
         return set().union(*(values(v, key) for v in node)) if isinstance(node, list) else set()
 
-    bound = set()
     for name, spec in STUDIES.items():
         path = configs_dir() / f"{name}.yaml"
         cfg = yaml.safe_load(path.read_text()) if path.exists() else {}
-        takes_sqrt = "adam" in values(cfg, "optimizer") or spec.module.startswith("weakness_lib.studies.wen.")
-        assert (base.cpu_bound(spec.load()) is not None) is takes_sqrt, name
-        bound |= {name} if takes_sqrt else set()
-    assert bound == {"batch_size", "batch_size_r", "wen_scenario_1", "wen_scenario_2", "wen_scenario_3"}
+        assert "adam" not in values(cfg, "optimizer"), name
+        assert base.cpu_bound(spec.load()) is None, name
+    exempt = {"bennett/measures/pacbayes.py:torch.sqrt",
+              "studies/bennett/reparameterisation.py:torch.sqrt"}
+    assert _square_roots_outside_numpy() == exempt
+
+
+def test_the_librarys_square_root_is_correctly_rounded_and_differentiable():
+    """core.ieee.sqrt gives numpy's (IEEE) roots bit for bit where torch.sqrt does not, and its
+    derivatives (reverse, forward, Hessian through vmap) are those of √x."""
+    import numpy as np
+    import torch
+
+    from weakness_lib.core import ieee
+
+    g = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        x = (np.abs(g.standard_normal(100_003)) * np.exp(g.uniform(-20, 20, 100_003))).astype(dtype)
+        ours = ieee.sqrt(torch.from_numpy(x)).numpy()
+        assert ours.dtype == dtype and np.array_equal(ours, np.sqrt(x))
+        assert not np.array_equal(torch.sqrt(torch.from_numpy(x)).numpy(), np.sqrt(x))  # why it exists
+    assert ieee.sqrt(torch.tensor(2.0, dtype=torch.float64)).item() == 2.0 ** 0.5
+    assert torch.isnan(ieee.sqrt(torch.tensor([-1.0]))).all()
+    x = torch.rand(6, dtype=torch.float64) + 0.5
+    assert torch.autograd.gradcheck(ieee.sqrt, (x.clone().requires_grad_(),))
+    assert torch.autograd.gradgradcheck(ieee.sqrt, (x.clone().requires_grad_(),))
+
+    def f(t):
+        return (ieee.sqrt(t) ** 3).sum()
+
+    expected_h = torch.diag(0.75 / torch.sqrt(x))  # d²/dx² x^{3/2} = (3/4) x^{-1/2}
+    assert torch.allclose(torch.func.hessian(f)(x), expected_h, rtol=1e-12, atol=0)
+    v = torch.randn(6, dtype=torch.float64)
+    _, hv = torch.func.jvp(torch.func.grad(f), (x,), (v,))
+    assert torch.allclose(hv, expected_h @ v, rtol=1e-12, atol=0)
+    with pytest.raises(TypeError, match="floating-point"):
+        ieee.sqrt(torch.tensor([4]))
 
 
 def test_verify_and_the_runner_keep_a_cpu_bound_table_on_its_cpu(monkeypatch, capsys):
@@ -172,10 +230,12 @@ def test_verify_and_the_runner_keep_a_cpu_bound_table_on_its_cpu(monkeypatch, ca
 
     table = base.table("batch_size", "full")
     computed_on = table.provenance["cpu"]
+    # no study is CPU-bound now; the mechanism stays for the next kernel pinning cannot reach
+    monkeypatch.setattr(registry.get("batch_size").load(), "CPU_BOUND", BOUND, raising=False)
     monkeypatch.setattr(cpu, "cpu_model", lambda: "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz")
     assert main(["verify", "batch_size", "--unit", table.keys()[0]]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and f"computed on {computed_on}" in err and "rsqrtps" in err
+    assert err.count("\n") == 0 and f"computed on {computed_on}" in err and BOUND in err
     pool, skipped = sample_pool(1e9)
     assert {"batch_size", "batch_size_r"} <= set(skipped)
     assert not {s for s, _ in pool} & {"batch_size", "batch_size_r"}

@@ -27,7 +27,7 @@ from tqdm import tqdm  # plain: tqdm.auto warns "IProgress not found" in kernels
 
 from weakness_lib.core import checks
 
-OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "gd")
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adam_fused", "gd")
 DIVERGENCE_FACTOR = 100.0
 
 
@@ -44,7 +44,10 @@ class TrainConfig:
     """Optimiser and stopping rule.
 
     ``optimizer``: ``"sgd"`` (heavy-ball momentum, coupled weight decay θ ← θ − η(g + λθ) as in
-    ``torch.optim.SGD``), ``"adam"``, or ``"gd"`` (full-batch gradient descent: one step per
+    ``torch.optim.SGD``), ``"adam"``, ``"adam_fused"`` (the same Adam update by torch's fused
+    kernel, whose square root is the CPU's correctly rounded instruction, so its bits are the same
+    on every x86-64 CPU; ``"adam"`` takes √v̂ with MKL's vector math, whose last bits are each
+    CPU's own: see ``core/ieee.py``), or ``"gd"`` (full-batch gradient descent: one step per
     epoch on all n examples; ``momentum`` applies if non-zero).
     Training stops after ``epochs`` epochs, after ``max_steps`` steps, or at the end of the
     first epoch where train accuracy ≥ ``stop_train_acc`` or train loss < ``stop_train_loss``
@@ -130,8 +133,9 @@ def _diverged(loss: float, acc: float, initial: float, n_classes: int) -> bool:
 
 def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = model.parameters()
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer in ("adam", "adam_fused"):
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                fused=cfg.optimizer == "adam_fused")
     return torch.optim.SGD(
         params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
     )

@@ -263,7 +263,8 @@ def optimiser(train: Any, *, epochs: bool = True) -> str:
     the epochs out)."""
     if dataclasses.is_dataclass(train):
         train = dataclasses.asdict(train)
-    kind = {"sgd": "SGD", "adam": "Adam", "gd": "full-batch gradient descent"}.get(
+    kind = {"sgd": "SGD", "adam": "Adam", "adam_fused": "Adam",
+            "gd": "full-batch gradient descent"}.get(
         str(train.get("optimizer")), str(train.get("optimizer")))
     parts = [kind, f"learning rate {train['lr']:g}"]
     if train.get("momentum"):

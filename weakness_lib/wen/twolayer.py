@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from weakness_lib import curvature as hessian
-from weakness_lib.core import checks
+from weakness_lib.core import checks, ieee
 from weakness_lib.curvature import Params
 
 __all__ = [
@@ -165,7 +165,7 @@ def hidden(spec: TwoLayerSpec, params: Params, X: Tensor) -> Tensor:
 
 def _bn_scale(spec: TwoLayerSpec, H_train: Tensor) -> Tensor:
     """s_j = ((1/n) Σ_i h_j(x_i)² + g²)^{1/2} over the training activations."""
-    return torch.sqrt((H_train**2).mean(dim=0) + spec.bn_guard**2)
+    return ieee.sqrt((H_train**2).mean(dim=0) + spec.bn_guard**2)
 
 
 def forward(spec: TwoLayerSpec, params: Params, X: Tensor, X_train: Tensor | None = None) -> Tensor:
@@ -176,7 +176,7 @@ def forward(spec: TwoLayerSpec, params: Params, X: Tensor, X_train: Tensor | Non
         return H @ params["W2"]
     if spec.arch == "simln":
         sq = (H**2).sum(dim=1)
-        norm = torch.sqrt(torch.clamp_min(sq, spec.ln_eps**2))  # max(‖h‖, ε), smooth at 0
+        norm = ieee.sqrt(torch.clamp_min(sq, spec.ln_eps**2))  # max(‖h‖, ε), smooth at 0
         return (H @ params["W2"]) / norm
     if X_train is None:
         raise ValueError("Sim-BN needs X_train: its statistics s_j are over the training set")
@@ -228,7 +228,7 @@ def grad_sq_norms(spec: TwoLayerSpec, params: Params, X: Tensor) -> Tensor:
     if spec.arch in ("nobias", "bias"):
         return q * (A @ W2**2) + (H**2).sum(dim=1)
     if spec.arch == "simln":
-        nh = torch.sqrt((H**2).sum(dim=1))
+        nh = ieee.sqrt((H**2).sum(dim=1))
         big = nh > spec.ln_eps
         N = torch.where(big, nh, torch.full_like(nh, spec.ln_eps))
         phi = H / N[:, None]

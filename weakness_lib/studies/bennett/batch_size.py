@@ -53,11 +53,6 @@ NOTEBOOK = "03_large_batch_vs_n.ipynb"
 CLAIMS: tuple[str, ...] = ("B5",)
 DEVICES: tuple[str, ...] = ("cpu",)  # where units can run (``device`` is ignored)
 VERIFY = LAMBDA_MAX_VERIFY  # λ_max within lanczos_tol, its solver diagnostics reported
-#: why these tables keep CPU-specific bits under pinned numerics (compared only on their own CPU;
-#: the evidence: benchmarks/record_emulated_cpu.py, "What pinning leaves to the CPU" in the appendix)
-CPU_BOUND = ("its networks train with Adam, whose float32 square root torch hands to MKL's vector "
-             "math (vmsSqrt), which refines the approximate rsqrtps instruction whose last bits each "
-             "CPU computes its own way")
 REGIMES: tuple[str, ...] = ("small", "large")
 #: measures whose small-vs-large-batch ratio the chapter tracks (the W1 one at the primary τ)
 TRACKED: tuple[str, ...] = ("lambda_max", "trace", "sam", column("w1", tau=0.01), column("w2"),

@@ -176,9 +176,3 @@ class Scenario:
             )
         ]
 
-
-#: why a Wen study keeps CPU-specific bits under pinned numerics (its module's ``CPU_BOUND``;
-#: evidence: under an emulated Xeon scenario 2's history norms and scenario 3's evaluated loss differed)
-WEN_CPU_BOUND = ("its stored first-layer norms and its evaluations of the Sim-BN/Sim-LN networks "
-                 "take torch.sqrt, which is MKL's vector math (vmdSqrt): its kernels refine the "
-                 "approximate rsqrtps instruction, and each CPU computes that one its own way")

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from weakness_lib.core import ieee
 from weakness_lib.studies.wen import common as W
 from weakness_lib.studies.wen import settings
 from weakness_lib.wen import constructions as C
@@ -32,7 +33,6 @@ EXPERIMENT = "wen_scenario_1"
 SETTINGS = settings.Scenario1  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "07_wen_scenario_I.ipynb"
 CLAIMS = ("WLM-I",)
-CPU_BOUND = W.WEN_CPU_BOUND  # torch.sqrt in stored norms (and Sim-BN/Sim-LN training)
 
 LABELS = {
     "gd_wd_nobias": "GD + WD (no bias)",
@@ -79,7 +79,7 @@ def constructions_row(config: settings.Scenario1) -> dict[str, Any]:
     per_neuron_min = float(
         4
         / X.shape[0]
-        * (p4["W2"].abs() * torch.sqrt((A * q[:, None]).sum(0) * (H**2).sum(0))).sum()
+        * (p4["W2"].abs() * ieee.sqrt((A * q[:, None]).sum(0) * (H**2).sum(0))).sum()
     )
     return {
         "eps": eps,

@@ -31,7 +31,6 @@ EXPERIMENT = "wen_scenario_2"
 SETTINGS = settings.Scenario2  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "08_wen_scenario_II.ipynb"
 CLAIMS = ("WLM-II",)
-CPU_BOUND = W.WEN_CPU_BOUND  # torch.sqrt in stored norms (and Sim-BN/Sim-LN training)
 
 LABELS = {
     "gd_wd_bias": "GD + WD (bias)",

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from weakness_lib.core import ieee
 from weakness_lib.studies.wen import common as W
 from weakness_lib.studies.wen import scenario_1, scenario_2, settings
 from weakness_lib.wen import constructions as C
@@ -34,7 +35,6 @@ EXPERIMENT = "wen_scenario_3"
 SETTINGS = settings.Scenario3  # the typed settings of configs/<study>.yaml
 NOTEBOOK = "09_wen_scenario_III.ipynb"
 CLAIMS = ("WLM-III",)
-CPU_BOUND = W.WEN_CPU_BOUND  # torch.sqrt in stored norms (and Sim-BN/Sim-LN training)
 
 LABELS = {
     "sam1_simln_projected": "1-SAM (Sim-LN, projected)",
@@ -71,7 +71,7 @@ def constructions_row(config: settings.Scenario3) -> dict[str, Any]:
             "test_acc": twolayer.accuracy(out, data.y_test),
             "test_acc_random_ties": W.tie_broken_accuracy(out, data.y_test),
             "frac_test_outputs_zero": float((out == 0).double().mean()),
-            "first_layer_norm": float((p["W1"].pow(2).sum() + p["b1"].pow(2).sum()).sqrt()),
+            "first_layer_norm": float(ieee.sqrt(p["W1"].pow(2).sum() + p["b1"].pow(2).sum())),
         }
         # the counter-example survives the projection: rescale its first layer to norm R
         q = C.scale_first_layer(p, R / row[name]["first_layer_norm"])

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from weakness_lib.core import ieee
 from weakness_lib.curvature import Params
 from weakness_lib.studies.wen.settings import Run, Scenario, Scenario3
 from weakness_lib.wen import sam, twolayer
@@ -70,7 +71,7 @@ def _metrics(spec: TwoLayerSpec, data: XorData, params: Params) -> dict[str, Any
         "test_mse": float(((out_test - data.y_test) ** 2).mean()),
         "trace": twolayer.gauss_newton_trace(spec, params, X),
         "active_frac": twolayer.active_fraction(spec, params, data.X_test),
-        "first_layer_norm": float(first.sqrt()),
+        "first_layer_norm": float(ieee.sqrt(first)),
         "w2_norm_sq": float(params["W2"].pow(2).sum()),
     }
     if spec.arch == "simbn":
