@@ -117,7 +117,7 @@ def test_cpu_names_are_short_and_keep_emulation_visible():
 
 def test_what_pinning_leaves_to_the_cpu_is_judged_from_its_rows():
     says = vf.leftover_finding(RECORD)
-    assert says == ("Adam as the library trains gives the same bits on every emulated CPU, but not "
+    assert says == ("Torch's default Adam kernel gives the same bits on every emulated CPU, but not "
                     "this machine's. Torch's fused Adam gives the same bits on every CPU.")
     # fused Adam moving too: said so, not left out
     assert "fused Adam gives different bits" in vf.leftover_finding(
@@ -130,7 +130,7 @@ def test_what_pinning_leaves_to_the_cpu_is_judged_from_its_rows():
     plain_same = _with("adam", "pinned", None, "e83aba3a0250aaaa")
     fused_moves = _with("adam_fused", "pinned", "EPYC-Genoa", "3" * 16, plain_same)
     assert vf.leftover_finding(fused_moves) == (
-        "Adam as the library trains gives this machine's bits on every emulated CPU. "
+        "Torch's default Adam kernel gives this machine's bits on every emulated CPU. "
         "Torch's fused Adam gives different bits on different CPUs too.")
     # everything equal: one plain sentence
     assert vf.leftover_finding(plain_same) == ("Adam gives this machine's bits on every emulated "
@@ -148,11 +148,15 @@ def test_the_leftover_table_counts_square_roots_that_are_not_correctly_rounded()
     assert table.loc[vf.short_cpu(XEON), fused] == table.loc[vf.short_cpu(EPYC), fused] == "cda0be18…"
 
 
-def test_a_cpu_counts_only_the_tables_it_can_check():
-    """CPU-bound tables (Adam, the Wen studies) are checkable only on the CPU that computed them."""
+def test_a_cpu_counts_only_the_tables_it_can_check(monkeypatch):
+    """Every trained table is checkable on every CPU now; a CPU-bound study's (``CPU_BOUND``) only
+    on the CPU that computed it."""
+    from weakness_lib.engine import registry
+
     trained = vf.trained_studies()
     home = base.table("batch_size", "full").provenance["cpu"]
+    xeon = "Intel Xeon Processor (SapphireRapids) (emulated on AMD EPYC)"
+    assert sorted(vf.checkable_on(home)) == sorted(vf.checkable_on(xeon)) == sorted(trained)
+    monkeypatch.setattr(registry.get("batch_size").load(), "CPU_BOUND", "a reason", raising=False)
     assert sorted(vf.checkable_on(home)) == sorted(trained)
-    away = vf.checkable_on("Intel Xeon Processor (SapphireRapids) (emulated on AMD EPYC)")
-    assert set(trained) - set(away) == {"batch_size", "batch_size_r", "wen_scenario_1",
-                                        "wen_scenario_2", "wen_scenario_3"}
+    assert set(trained) - set(vf.checkable_on(xeon)) == {"batch_size", "batch_size_r"}

@@ -28,3 +28,48 @@ def differences(stored: Any, new: Any, path: str = "") -> list[tuple[str, Any, A
     if isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new):
         return [d for i, (a, b) in enumerate(zip(stored, new)) for d in differences(a, b, f"{path}[{i}]")]
     return [] if stored == new else [(path, stored, new)]
+
+
+def numbers(row: Any, path: str = "") -> dict[str, float]:
+    """Every real number of a stored row by its field path (timings and ``key`` skipped)."""
+    if isinstance(row, dict):
+        return {p: v for k, val in row.items() if k != "key" and not is_timing(k)
+                for p, v in numbers(val, f"{path}.{k}" if path else k).items()}
+    if isinstance(row, list):
+        return {p: v for i, val in enumerate(row) for p, v in numbers(val, f"{path}[{i}]").items()}
+    if isinstance(row, (int, float)) and not isinstance(row, bool):
+        return {path: float(row)}
+    return {}
+
+
+def drift(old_rows: dict[str, Any], new_rows: dict[str, Any], tiny: float = 1e-9) -> dict[str, Any]:
+    """How far the numbers of the units two tables share moved: how many were compared and differ,
+    the largest relative move |b − a| / max(|a|, |b|) (and where), taken over numbers at least
+    ``tiny`` in size, and the largest absolute move among smaller ones, which are rounding residue
+    (a loss at interpolation, ~1e-31) whose relative move means nothing. A number that became or
+    stopped being finite counts as a relative move of ∞."""
+    import math
+
+    compared = differ = 0
+    worst, where, worst_tiny = 0.0, None, 0.0
+    shared = sorted(set(old_rows) & set(new_rows))
+    for key in shared:
+        a, b = numbers(old_rows[key]), numbers(new_rows[key])
+        for path in sorted(set(a) & set(b)):
+            x, y = a[path], b[path]
+            compared += 1
+            if x == y or (math.isnan(x) and math.isnan(y)):
+                continue
+            differ += 1
+            if not (math.isfinite(x) and math.isfinite(y)):
+                rel = math.inf
+            elif max(abs(x), abs(y)) < tiny:
+                worst_tiny = max(worst_tiny, abs(y - x))
+                continue
+            else:
+                rel = abs(y - x) / max(abs(x), abs(y))
+            if rel > worst:
+                worst, where = rel, f"{key}: {path}"
+    return {"units": len(shared), "numbers": compared, "differ": differ,
+            "max_relative_difference": worst, "where": where,
+            "max_absolute_difference_below_tiny": worst_tiny, "tiny": tiny}

@@ -35,9 +35,12 @@ What no knob reaches, as far as we found: torch's square root. ``torch.sqrt`` is
 (``vmsSqrt``/``vmdSqrt``), whose kernel here (SSE4.2, on this AMD EPYC and on an emulated Xeon
 alike) refines the approximate ``rsqrtps``, whose last bits are each CPU's own; ``MKL_CBWR`` and
 ``MKL_ENABLE_INSTRUCTIONS`` did not change its result. The ``COMPATIBLE`` branch above covers MKL's
-matrix products, not this. Studies whose stored numbers pass through it (Adam's training, the Wen
-studies' norms and normalisations) declare ``CPU_BOUND``: their tables compare only on the CPU
-that computed them (see :func:`comparable`). Torch's fused Adam and ``math.sqrt`` avoid it.
+matrix products, not this. So the library avoids it: the large-batch studies train with torch's
+fused Adam (``optimizer: adam_fused``), and a stored number that needs a root takes
+:func:`weakness_lib.core.ieee.sqrt` (correctly rounded), ``math.sqrt`` or ``np.sqrt``
+(``tests/test_numerics.py`` finds any other). A study that cannot avoid such a kernel declares
+``CPU_BOUND``: its tables then compare only on the CPU that computed them (:func:`comparable`);
+none does now.
 
 Every knob is read by its library when it first dispatches, so :func:`pin` must run before torch
 computes anything: ``import weakness_lib`` calls it, before any module of the package imports

@@ -170,7 +170,7 @@ def calibration_finding(record: dict[str, Any]) -> str:
 
 
 #: the leftover probes' columns, in a reader's words
-LEFTOVER = {"adam": "Adam, as the library trains", "adam_fused": "Adam, torch's fused kernel"}
+LEFTOVER = {"adam": "Adam, torch's default kernel", "adam_fused": "Adam, torch's fused kernel (the large-batch studies' since 2026-12-05)"}
 #: the square-root probe's column
 ROOTS = "Square roots not correctly rounded (of 100,003)"
 
@@ -203,12 +203,12 @@ def leftover_finding(record: dict[str, Any]) -> str:
         return "Adam gives this machine's bits on every emulated CPU, in both implementations."
     parts = []
     if adam_emu != {adam_host}:
-        parts.append("Adam as the library trains gives "
+        parts.append("Torch's default Adam kernel gives "
                      + ("the same bits on every emulated CPU, but not this machine's."
                         if len(adam_emu) == 1 and adam_host not in adam_emu else
                         "different bits on different CPUs."))
     else:
-        parts.append("Adam as the library trains gives this machine's bits on every emulated CPU.")
+        parts.append("Torch's default Adam kernel gives this machine's bits on every emulated CPU.")
     parts.append("Torch's fused Adam gives the same bits on every CPU." if fused_emu == {fused_host}
                  else "Torch's fused Adam gives different bits on different CPUs too.")
     return " ".join(parts)
