@@ -137,30 +137,109 @@ def test_a_cpu_bound_study_compares_only_on_its_own_cpu(stored_cpu, here_cpu, ok
     assert numerics.comparable(PINNED, stored_cpu, PINNED, here_cpu) is None
 
 
-def _square_roots_outside_numpy() -> set[str]:
-    """'module:call' for each square root the library takes in torch: ``x.sqrt()``,
-    ``torch.sqrt``/``rsqrt``, ``x.pow(0.5)``, ``x ** 0.5`` (numpy's, math's and ieee's are exact)."""
+#: calls whose torch CPU kernel is (or may be) MKL's vector-math square root (gdb: torch.sqrt,
+#: rsqrt's fallback, pow and float_power at ±0.5, cdist); numpy's, math's and ieee's are exact
+ROOT_CALLS = ("sqrt", "sqrt_", "rsqrt", "rsqrt_", "cdist")
+POWER_CALLS = ("pow", "pow_", "float_power", "float_power_")
+EXACT_OWNERS = ("np", "numpy", "math", "cmath", "ieee")
+
+
+def _folded(node) -> float | None:
+    """The value of a constant arithmetic expression (``0.5``, ``1 / 2``, ``-.5``), else None."""
     import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _folded(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.BinOp) and type(node.op) in ops:
+        left, right = _folded(node.left), _folded(node.right)
+        if left is not None and right is not None and not (right == 0 and isinstance(node.op, ast.Div)):
+            return ops[type(node.op)](left, right)
+    return None
+
+
+def _square_roots_outside_numpy():
+    """``Counter`` of 'module:function:call' for each square root the library takes in torch:
+    ``torch.sqrt``/``x.sqrt()``/``rsqrt``/``cdist``, a root imported by name from torch, and
+    ``pow``/``float_power``/``**`` with an exponent of ±1/2 however it is written."""
+    import ast
+    from collections import Counter
 
     from weakness_lib.core.paths import project_root
 
     package = project_root() / "weakness_lib"
-    found = set()
+    found: Counter[str] = Counter()
+
+    class Scan(ast.NodeVisitor):
+        def __init__(self, where: str):
+            self.where, self.stack = where, ["<module>"]
+
+        def hit(self, what: str) -> None:
+            found[f"{self.where}:{self.stack[-1]}:{what}"] += 1
+
+        def visit_FunctionDef(self, node):
+            self.stack.append(node.name)
+            self.generic_visit(node)
+            self.stack.pop()
+
+        visit_AsyncFunctionDef = visit_FunctionDef
+
+        def visit_ImportFrom(self, node):
+            if (node.module or "").split(".")[0] == "torch":
+                for alias in node.names:
+                    if alias.name in ROOT_CALLS + POWER_CALLS:
+                        self.hit(f"from torch import {alias.name}")
+
+        def visit_Attribute(self, node):
+            owner = node.value.id if isinstance(node.value, ast.Name) else "tensor"
+            if node.attr in ROOT_CALLS and owner not in EXACT_OWNERS:
+                self.hit(f"{owner}.{node.attr}")
+            self.generic_visit(node)
+
+        def visit_BinOp(self, node):
+            if isinstance(node.op, ast.Pow) and abs(_folded(node.right) or 0) == 0.5:
+                self.hit("** 0.5")
+            self.generic_visit(node)
+
+        def visit_Call(self, node):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+            if name in POWER_CALLS and owner not in EXACT_OWNERS:
+                # torch.pow(x, e) and x.pow(e): the exponent is the last positional or ``exponent=``
+                exponents = [*node.args[-1:], *(k.value for k in node.keywords if k.arg == "exponent")]
+                if any(abs(_folded(e) or 0) == 0.5 for e in exponents):
+                    self.hit(f"{name}(±0.5)")
+            self.generic_visit(node)
+
     for path in sorted(package.rglob("*.py")):
-        where = str(path.relative_to(package))
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in ("sqrt", "rsqrt", "sqrt_", "rsqrt_"):
-                owner = node.value.id if isinstance(node.value, ast.Name) else "tensor"
-                if owner not in ("np", "numpy", "math", "ieee"):
-                    found.add(f"{where}:{owner}.{node.attr}")
-            half = (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
-                    and isinstance(node.right, ast.Constant) and node.right.value == 0.5)
-            half |= (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                     and node.func.attr in ("pow", "pow_") and any(
-                         isinstance(a, ast.Constant) and a.value == 0.5 for a in node.args))
-            if half:
-                found.add(f"{where}:power 0.5")
+        Scan(str(path.relative_to(package))).visit(ast.parse(path.read_text()))
     return found
+
+
+def test_the_root_scan_finds_every_spelling(tmp_path, monkeypatch):
+    """The scan above on a fake package: each way of taking torch's root is found, once, under its
+    function; numpy's, math's and the library's own are not."""
+    from weakness_lib.core import paths
+
+    pkg = tmp_path / "weakness_lib"
+    pkg.mkdir()
+    (pkg / "m.py").write_text(
+        "import math, numpy as np, torch\nfrom torch import sqrt as s\n"
+        "from weakness_lib.core import ieee\n"
+        "def f(x):\n    return torch.sqrt(x) + x.sqrt() + torch.rsqrt(x) + x ** (1 / 2) + x ** -.5\n"
+        "def g(x):\n    return torch.pow(x, exponent=0.5) + x.pow(0.5) + x.float_power(0.5) "
+        "+ torch.cdist(x, x) + x ** 2 + x.pow(2)\n"
+        "def ok(x):\n    return np.sqrt(x) + math.sqrt(2) + ieee.sqrt(x) + np.float_power(x, 0.5)\n")
+    monkeypatch.setattr(paths, "project_root", lambda: tmp_path)
+    assert _square_roots_outside_numpy() == {
+        "m.py:<module>:from torch import sqrt": 1, "m.py:f:torch.sqrt": 1, "m.py:f:x.sqrt": 1,
+        "m.py:f:torch.rsqrt": 1, "m.py:f:** 0.5": 2, "m.py:g:pow(±0.5)": 2,
+        "m.py:g:float_power(±0.5)": 1, "m.py:g:torch.cdist": 1}
 
 
 def test_no_study_is_cpu_bound_and_none_takes_torchs_square_root():
@@ -185,14 +264,17 @@ def test_no_study_is_cpu_bound_and_none_takes_torchs_square_root():
         cfg = yaml.safe_load(path.read_text()) if path.exists() else {}
         assert "adam" not in values(cfg, "optimizer"), name
         assert base.cpu_bound(spec.load()) is None, name
-    exempt = {"bennett/measures/pacbayes.py:torch.sqrt",
-              "studies/bennett/reparameterisation.py:torch.sqrt"}
+    exempt = {"bennett/measures/pacbayes.py:increase:torch.sqrt": 1,  # pacbayes_mag_sigma
+              "studies/bennett/reparameterisation.py:measure:torch.sqrt": 1}
     assert _square_roots_outside_numpy() == exempt
 
 
 def test_the_librarys_square_root_is_correctly_rounded_and_differentiable():
-    """core.ieee.sqrt gives numpy's (IEEE) roots bit for bit where torch.sqrt does not, and its
-    derivatives (reverse, forward, Hessian through vmap) are those of √x."""
+    """core.ieee.sqrt against the C library's root (``math.sqrt``, correctly rounded by IEEE 754;
+    float32 roots taken in float64 and rounded once, which is exact for a square root), and its
+    derivatives (reverse to second order, forward over reverse as in the library's Hessians)."""
+    import math
+
     import numpy as np
     import torch
 
@@ -202,26 +284,42 @@ def test_the_librarys_square_root_is_correctly_rounded_and_differentiable():
     for dtype in (np.float32, np.float64):
         x = (np.abs(g.standard_normal(100_003)) * np.exp(g.uniform(-20, 20, 100_003))).astype(dtype)
         ours = ieee.sqrt(torch.from_numpy(x)).numpy()
-        assert ours.dtype == dtype and np.array_equal(ours, np.sqrt(x))
-        assert not np.array_equal(torch.sqrt(torch.from_numpy(x)).numpy(), np.sqrt(x))  # why it exists
-    assert ieee.sqrt(torch.tensor(2.0, dtype=torch.float64)).item() == 2.0 ** 0.5
+        exact = np.array([math.sqrt(v) for v in x.astype(np.float64).tolist()]).astype(dtype)
+        assert ours.dtype == dtype and np.array_equal(ours, exact)
+        if torch.backends.mkl.is_available():  # why it exists: MKL's roots are not all exact
+            assert not np.array_equal(torch.sqrt(torch.from_numpy(x)).numpy(), exact)
+    assert ieee.sqrt(torch.tensor(2.0, dtype=torch.float64)).item() == math.sqrt(2.0)
     assert torch.isnan(ieee.sqrt(torch.tensor([-1.0]))).all()
     x = torch.rand(6, dtype=torch.float64) + 0.5
-    assert torch.autograd.gradcheck(ieee.sqrt, (x.clone().requires_grad_(),))
+    assert torch.autograd.gradcheck(ieee.sqrt, (x.clone().requires_grad_(),), check_forward_ad=True)
     assert torch.autograd.gradgradcheck(ieee.sqrt, (x.clone().requires_grad_(),))
-
-    def f(t):
-        return (ieee.sqrt(t) ** 3).sum()
-
-    expected_h = torch.diag(0.75 / torch.sqrt(x))  # d²/dx² x^{3/2} = (3/4) x^{-1/2}
-    assert torch.allclose(torch.func.hessian(f)(x), expected_h, rtol=1e-12, atol=0)
+    expected_h = torch.diag(0.75 / torch.from_numpy(np.sqrt(x.numpy())))  # d²/dx² x^{3/2}
+    assert torch.allclose(torch.func.hessian(_cube_of_root)(x), expected_h, rtol=1e-12, atol=0)
     v = torch.randn(6, dtype=torch.float64)
-    _, hv = torch.func.jvp(torch.func.grad(f), (x,), (v,))
+    _, hv = torch.func.jvp(torch.func.grad(_cube_of_root), (x,), (v,))
     assert torch.allclose(hv, expected_h @ v, rtol=1e-12, atol=0)
-    with pytest.raises(TypeError, match="floating-point"):
-        ieee.sqrt(torch.tensor([4]))
+    for bad in (torch.tensor([4]), torch.tensor([4.0], dtype=torch.bfloat16)):
+        with pytest.raises(TypeError, match="float32 or float64"):
+            ieee.sqrt(bad)
 
 
+def _cube_of_root(t):
+    from weakness_lib.core import ieee
+
+    return (ieee.sqrt(t) ** 3).sum()
+
+
+@pytest.mark.xfail(strict=True, reason="forward over forward loses the inner tangent's derivative "
+                   "(core/ieee.py docstring); the library uses forward over reverse only")
+def test_forward_over_forward_of_the_librarys_root():
+    import torch
+
+    x = torch.rand(4, dtype=torch.float64) + 0.5
+    fwd = torch.func.jacfwd(torch.func.jacfwd(_cube_of_root))(x)
+    assert torch.allclose(fwd, torch.func.hessian(_cube_of_root)(x), rtol=1e-12, atol=0)
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("qemu-x86_64") is None, reason="QEMU user-mode emulator not installed")
 def test_the_two_fixes_give_this_machines_bits_under_an_emulated_intel_xeon():
     """What the re-run of the five tables rests on, checked where the emulator is installed: fused
@@ -229,8 +327,9 @@ def test_the_two_fixes_give_this_machines_bits_under_an_emulated_intel_xeon():
     Rapids Xeon as here, and every one of those roots is correctly rounded (torch's own are not:
     benchmarks/results/emulated_cpu.json)."""
     def emulated(kind: str) -> dict:
+        clean = {k: v for k, v in os.environ.items() if k not in NO_PIN}
         out = subprocess.run(["qemu-x86_64", "-cpu", "SapphireRapids", sys.executable, str(PROBE), kind],
-                             capture_output=True, text=True, check=True, timeout=600)
+                             capture_output=True, text=True, check=True, timeout=300, env=clean)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     for kind in ("adam_fused", "sqrt_ieee"):

@@ -32,6 +32,9 @@ def test_drift_counts_moves_and_keeps_rounding_residue_apart():
     assert d["differ"] == 2 and d["where"] == "u1: trace"
     assert d["max_relative_difference"] == pytest.approx(2**-52, rel=1e-3)
     assert d["max_absolute_difference_below_tiny"] == pytest.approx(1e-31)
+    assert d["where_below_tiny"] == "u1: loss" and d["units_in_one_table"] == 1
+    new["u1"]["history"] = [1.0, 2.0]               # logged on one side only: counted, not compared
+    assert drift(old, new)["numbers_on_one_side"] == 2 and drift(old, new)["differ"] == 2
     new["u2"]["acc"] = math.nan                     # stopped being finite: an infinite move
     assert drift(old, new)["max_relative_difference"] == math.inf
 
@@ -64,6 +67,9 @@ def test_moved_table_names_tables_in_readers_words():
     assert table.loc["Large batch vs n, 5 seeds (B5)", "Largest relative move"] == "40%"
     assert table.loc["Wen scenario III (WLM-III)", "Largest relative move"] == "1.6 × 10⁻¹³"
     assert table.loc["Wen scenario III (WLM-III)", "Code change"] == "correctly rounded root in the metrics"
+    assert table.loc["Wen scenario III (WLM-III)", "Numbers that moved"] == "66 (< 1 %)"
+    assert table.loc["Wen scenario III (WLM-III)", "Not comparable"] == "none"
+    assert portable._sci(math.inf) == "∞" and portable._relative(math.inf) == "∞"
 
 
 def test_finding_says_rounding_only_when_the_wen_moves_are_rounding():

@@ -43,18 +43,21 @@ def numbers(row: Any, path: str = "") -> dict[str, float]:
 
 
 def drift(old_rows: dict[str, Any], new_rows: dict[str, Any], tiny: float = 1e-9) -> dict[str, Any]:
-    """How far the numbers of the units two tables share moved: how many were compared and differ,
-    the largest relative move |b − a| / max(|a|, |b|) (and where), taken over numbers at least
-    ``tiny`` in size, and the largest absolute move among smaller ones, which are rounding residue
-    (a loss at interpolation, ~1e-31) whose relative move means nothing. A number that became or
-    stopped being finite counts as a relative move of ∞."""
+    """How far the numbers of two tables moved, unit by unit: how many were compared and differ;
+    the largest relative move |b − a| / max(|a|, |b|) (and where), over numbers at least ``tiny`` in
+    size; the largest absolute move (and where) among smaller ones, which are rounding residue (a
+    loss at interpolation, ~1e-31) whose relative move means nothing; and what could not be
+    compared: units in one table only, and numbers of a shared unit on one side only (a network
+    retrained for another number of epochs logs another history). A number that became or stopped
+    being finite counts as a relative move of ∞."""
     import math
 
-    compared = differ = 0
-    worst, where, worst_tiny = 0.0, None, 0.0
+    compared = differ = one_side = 0
+    worst, where, worst_tiny, where_tiny = 0.0, None, 0.0, None
     shared = sorted(set(old_rows) & set(new_rows))
     for key in shared:
         a, b = numbers(old_rows[key]), numbers(new_rows[key])
+        one_side += len(set(a) ^ set(b))
         for path in sorted(set(a) & set(b)):
             x, y = a[path], b[path]
             compared += 1
@@ -64,7 +67,8 @@ def drift(old_rows: dict[str, Any], new_rows: dict[str, Any], tiny: float = 1e-9
             if not (math.isfinite(x) and math.isfinite(y)):
                 rel = math.inf
             elif max(abs(x), abs(y)) < tiny:
-                worst_tiny = max(worst_tiny, abs(y - x))
+                if abs(y - x) > worst_tiny:
+                    worst_tiny, where_tiny = abs(y - x), f"{key}: {path}"
                 continue
             else:
                 rel = abs(y - x) / max(abs(x), abs(y))
@@ -72,4 +76,6 @@ def drift(old_rows: dict[str, Any], new_rows: dict[str, Any], tiny: float = 1e-9
                 worst, where = rel, f"{key}: {path}"
     return {"units": len(shared), "numbers": compared, "differ": differ,
             "max_relative_difference": worst, "where": where,
-            "max_absolute_difference_below_tiny": worst_tiny, "tiny": tiny}
+            "max_absolute_difference_below_tiny": worst_tiny, "where_below_tiny": where_tiny,
+            "tiny": tiny, "numbers_on_one_side": one_side,
+            "units_in_one_table": len(set(old_rows) ^ set(new_rows))}

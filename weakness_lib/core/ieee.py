@@ -8,10 +8,13 @@ root in seventy) is not correctly rounded (``benchmarks/record_emulated_cpu.py``
 
 :func:`sqrt` takes the root with numpy, whose ``np.sqrt`` is the CPU's square-root instruction
 (``sqrtsd``/``vsqrtpd``): IEEE 754 requires it to be correctly rounded, so every x86-64 CPU gives
-the same bits. It is differentiable to any order, in reverse and forward mode and under
-``torch.func`` (``grad``, ``jvp``, ``jacrev``, ``hessian``, ``vmap``):
-d√x = dx / (2√x), where √x is the correctly rounded forward value, and the division is an exact
-IEEE operation too.
+the same bits. Its derivative is d√x = dx / (2√x), with √x the correctly rounded forward value
+(the division is an exact IEEE operation too), in reverse mode to any order, in forward mode, and
+under ``torch.func``'s ``grad``, ``jvp``, ``jacrev``, ``vmap`` and ``hessian`` (forward over
+reverse), which is what the library uses (Hessian-vector products, dense Hessians, Hutchinson).
+**Not supported:** forward mode over forward mode (``jacfwd(jacfwd(f))``, ``jvp`` of a ``jvp``):
+the inner tangent's own derivative is lost and the second derivative comes out 0 (a strict
+``xfail`` in ``tests/test_numerics.py`` says when torch makes it work).
 """
 
 from __future__ import annotations
@@ -54,10 +57,10 @@ class _Sqrt(torch.autograd.Function):
 
 
 def sqrt(x: Tensor) -> Tensor:
-    """Elementwise √x, correctly rounded (float32 and float64; NaN below 0, as ``torch.sqrt``)."""
+    """Elementwise √x, correctly rounded (float32 or float64; NaN below 0, as ``torch.sqrt``)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"sqrt takes a tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"sqrt takes a floating-point tensor, got {x.dtype}")
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"sqrt takes a float32 or float64 tensor, got {x.dtype}")
     with np.errstate(invalid="ignore"):
         return _Sqrt.apply(x)

@@ -36,9 +36,10 @@ What no knob reaches, as far as we found: torch's square root. ``torch.sqrt`` is
 alike) refines the approximate ``rsqrtps``, whose last bits are each CPU's own; ``MKL_CBWR`` and
 ``MKL_ENABLE_INSTRUCTIONS`` did not change its result. The ``COMPATIBLE`` branch above covers MKL's
 matrix products, not this. So the library avoids it: the large-batch studies train with torch's
-fused Adam (``optimizer: adam_fused``), and a stored number that needs a root takes
-:func:`weakness_lib.core.ieee.sqrt` (correctly rounded), ``math.sqrt`` or ``np.sqrt``
-(``tests/test_numerics.py`` finds any other). A study that cannot avoid such a kernel declares
+fused Adam (``optimizer: adam_fused``), and, but for two exemptions the README names, a stored
+number that needs a root takes :func:`weakness_lib.core.ieee.sqrt` (correctly rounded),
+``math.sqrt`` or ``np.sqrt`` (``tests/test_numerics.py`` scans the package for torch's roots:
+``sqrt``, ``rsqrt``, ``cdist``, a power of ±1/2 however written). A study that cannot avoid such a kernel declares
 ``CPU_BOUND``: its tables then compare only on the CPU that computed them (:func:`comparable`);
 none does now.
 

@@ -4,6 +4,7 @@ Reads ``benchmarks/results/portable_rerun.json`` (``benchmarks/record_portable.p
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -44,8 +45,8 @@ def claims_table(record: dict[str, Any]) -> pd.DataFrame:
 
 def _sci(x: float) -> str:
     """1.6e-13 → "1.6 × 10⁻¹³"; 0 → "0"."""
-    if x == 0:
-        return "0"
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else "∞"
     mantissa, exponent = f"{x:.1e}".split("e")
     power = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"10{power}" if mantissa == "1.0" else f"{mantissa} × 10{power}"
@@ -55,7 +56,22 @@ def _relative(x: float) -> str:
     """A relative move: "0 (bit for bit)", "1.6 × 10⁻¹³" below 1 %, else a percentage."""
     if x == 0:
         return "0 (bit for bit)"
-    return _sci(x) if x < 0.01 else f"{x:.0%}"
+    return _sci(x) if x < 0.01 or not math.isfinite(x) else f"{x:.0%}"
+
+
+def _share(part: int, whole: int) -> str:
+    """A share as a percentage, "< 1 %" rather than a rounded 0 %."""
+    share = part / max(whole, 1)
+    return "< 1 %" if 0 < share < 0.01 else f"{share:.0%}".replace("%", " %")
+
+
+def _one_side(m: dict[str, Any]) -> str:
+    """What the comparison could not pair: units in one table only, numbers of a shared unit on
+    one side only (a retrained network that logged another number of epochs)."""
+    units, nums = m.get("units_in_one_table", 0), m.get("numbers_on_one_side", 0)
+    parts = ([f"{units:,} units in one table only"] if units else []) + (
+        [f"{nums:,} numbers on one side only"] if nums else [])
+    return "; ".join(parts) or "none"
 
 
 def moved_table(record: dict[str, Any]) -> pd.DataFrame:
@@ -67,8 +83,9 @@ def moved_table(record: dict[str, Any]) -> pd.DataFrame:
         m = st["moved"]
         rows.append({"Table": label, "Code change": change, "Units": m["units"],
                      "Numbers compared": f"{m['numbers']:,}",
-                     "Numbers that moved": f"{m['differ']:,} ({m['differ'] / max(m['numbers'], 1):.0%})",
-                     "Largest relative move": _relative(m["max_relative_difference"])})
+                     "Numbers that moved": f"{m['differ']:,} ({_share(m['differ'], m['numbers'])})",
+                     "Largest relative move": _relative(m["max_relative_difference"]),
+                     "Not comparable": _one_side(m)})
     return pd.DataFrame(rows)
 
 
@@ -87,8 +104,9 @@ def finding(record: dict[str, Any]) -> str:
         tiny = max(s["moved"]["max_absolute_difference_below_tiny"] for s in wen)
         parts.append("In the Wen tables the networks train as before (numpy), so only evaluated "
                      f"numbers change: by at most a relative {_relative(worst_wen)}, and numbers "
-                     f"smaller than {_sci(wen[0]['moved']['tiny'])} (training losses at "
-                     f"interpolation, about 10⁻³¹) by at most {_sci(tiny)} absolute"
+                     f"smaller than {_sci(wen[0]['moved']['tiny'])} (rounding residue, such as a "
+                     "training loss at interpolation or a function's change under an exact "
+                     f"rescaling) by at most {_sci(tiny)} absolute"
                      + (": rounding, not a different result." if worst_wen < 1e-9 else "."))
     if adam:
         parts.append("The large-batch networks train again with another implementation of the same "

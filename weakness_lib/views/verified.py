@@ -176,7 +176,7 @@ ROOTS = "Square roots not correctly rounded (of 100,003)"
 
 
 def leftover_table(record: dict[str, Any]) -> pd.DataFrame:
-    """Per CPU: the weights' hash after Adam as the library takes it and after fused Adam, and how
+    """Per CPU: the weights' hash after Adam by torch's default kernel and by its fused one, and how
     many float32 square roots are not the correctly rounded one."""
     rows: dict[str, dict[str, Any]] = {}
     for probe, col in LEFTOVER.items():
