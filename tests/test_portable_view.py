@@ -78,5 +78,8 @@ def test_finding_says_rounding_only_when_the_wen_moves_are_rounding():
     assert "verdicts that changed: **none**" in says and "Claim values that moved: **B5**" in says
     bigger = portable.finding(_record(wen_rel=0.02))
     assert "rounding, not a different result" not in bigger and "2%" in bigger
+    assert "half-width" not in says  # B5 moved by 0.06, its former CI's half-width is 0.1
+    far = portable.finding(_record(b5_after=0.25))
+    assert "first run's 95 % CI: **B5 (+0.14)**" in far
     changed = portable.finding(_record(verdict_b5="not_reproduced"))
     assert "verdicts that changed: **B5**" in changed

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from weakness_lib.views.bench import load_optional
-from weakness_lib.views.rederive import VERDICTS, _change, _num
+from weakness_lib.views.rederive import VERDICTS, _change, _num, beyond_ci
 
 #: the re-run tables in a reader's words, with what changed in their code
 TABLES = {"batch_size": ("Large batch vs n, 5 seeds (B5)", "fused Adam"),
@@ -110,10 +110,16 @@ def finding(record: dict[str, Any]) -> str:
                      + (": rounding, not a different result." if worst_wen < 1e-9 else "."))
     if adam:
         parts.append("The large-batch networks train again with another implementation of the same "
-                     "Adam update: the first step differs in the last bits, the trained networks drift "
-                     "apart as in any re-run, and every number measured on them moves.")
+                     "Adam update: the two kernels round differently, the trained networks drift apart "
+                     "as in any re-run, and the numbers measured on them move.")
     parts.append(f"Claim values that moved: **{', '.join(moved) or 'none'}**; verdicts that changed: "
                  f"**{', '.join(changed) or 'none'}**.")
+    if beyond := beyond_ci(record["claims"]):
+        parts.append("Moved by more than the half-width of the first run's 95 % CI: **"
+                     + ", ".join(f"{cid} ({'' if move < 0 else '+'}{_num(move)})"
+                                 for cid, move in beyond.items())
+                     + "**, so a re-run of the same recipe is, there, a fresh sample as much as a "
+                       "check.")
     return " ".join(parts)
 
 
