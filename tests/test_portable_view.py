@@ -59,16 +59,24 @@ def test_claims_table_shows_before_after_and_a_changed_verdict():
     assert table.loc["B5", "Verdict"] == "partially reproduced → reproduced"
     assert table.loc["B5", "Change"] == "Δ = −0.060"
     assert table.loc["WLM-III", "Verdict"] == "reproduced" and table.loc["WLM-III", "Change"] == "none"
-    assert table.loc["B5", "CI before"] == "[0.01, 0.21]"
+    assert table.loc["B5", "Before [95 % CI]"] == "0.110 [0.010, 0.210]"
+    assert table.loc["WLM-III", "After [95 % CI]"] == "0.980 [0.880, 1.080]"
+    assert list(table.columns[:1]) == ["Verdict"]  # beside the claim: on a phone's first screen
 
 
 def test_moved_table_names_tables_in_readers_words():
     table = portable.moved_table(_record()).set_index("Table")
-    assert table.loc["Large batch vs n, 5 seeds (B5)", "Largest relative move"] == "40%"
-    assert table.loc["Wen scenario III (WLM-III)", "Largest relative move"] == "1.6 × 10⁻¹³"
-    assert table.loc["Wen scenario III (WLM-III)", "Code change"] == "correctly rounded root in the metrics"
-    assert table.loc["Wen scenario III (WLM-III)", "Numbers that moved"] == "66 (< 1 %)"
-    assert table.loc["Wen scenario III (WLM-III)", "Not comparable"] == "none"
+    assert table.loc["Large batch vs n, 5 seeds (B5)", "Largest move"] == "40%"
+    assert table.loc["Wen scenario III (WLM-III)", "Largest move"] == "1.6 × 10⁻¹³"
+    assert table.loc["Wen scenario III (WLM-III)", "Code change"] == "correctly rounded root"
+    assert table.loc["Wen scenario III (WLM-III)", "Numbers that moved"] == "66 of 8,000 (< 1 %)"
+    assert "Not comparable" not in table  # "none" in every row: said once, in the caption
+    assert table.loc["Wen scenario III (WLM-III)", "In"] == "x"  # where "u: x" is
+    record = _record()
+    record["studies"]["batch_size"]["moved"].update(numbers_on_one_side=4, where="n2000_small_s0: history[3].train_loss")
+    table = portable.moved_table(record).set_index("Table")
+    assert table.loc["Large batch vs n, 5 seeds (B5)", "Not comparable"] == "4 numbers on one side only"
+    assert table.loc["Large batch vs n, 5 seeds (B5)", "In"] == "training loss"
     assert portable._sci(math.inf) == "∞" and portable._relative(math.inf) == "∞"
 
 

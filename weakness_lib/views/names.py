@@ -119,6 +119,8 @@ NAMES.update({
     "bn_acc": Name("Sim-BN 1-SAM test accuracy"), "bn_feature_ratio": Name("Sim-BN feature ratio"),
     "train_mse": Name("training MSE"), "hutchinson": Name("Hutchinson trace estimate"),
     "hutchinson_se": Name("Hutchinson standard error"),
+    "lambda_max_residual": Name("λ_max's Lanczos residual"), "max_abs_df_test": Name(
+        "largest change of a test output under the rescaling"),
     "test_acc_random_ties": Name("test accuracy, ties broken at random"),
     "frac_test_outputs_zero": Name("fraction of test outputs exactly 0"),
     "active_neurons": Name("active neurons"), "rel_err_bound": Name("relative distance to the bound"),

@@ -5,19 +5,21 @@ Reads ``benchmarks/results/portable_rerun.json`` (``benchmarks/record_portable.p
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
 
+from weakness_lib.views import names
 from weakness_lib.views.bench import load_optional
 from weakness_lib.views.rederive import VERDICTS, _change, _num, beyond_ci
 
 #: the re-run tables in a reader's words, with what changed in their code
 TABLES = {"batch_size": ("Large batch vs n, 5 seeds (B5)", "fused Adam"),
           "batch_size_r": ("Large batch vs n, 20 fresh seeds (B5-R)", "fused Adam"),
-          "wen_scenario_1": ("Wen scenario I (WLM-I)", "correctly rounded root in the metrics"),
-          "wen_scenario_2": ("Wen scenario II (WLM-II)", "correctly rounded root in the metrics"),
-          "wen_scenario_3": ("Wen scenario III (WLM-III)", "correctly rounded root in the metrics")}
+          "wen_scenario_1": ("Wen scenario I (WLM-I)", "correctly rounded root"),
+          "wen_scenario_2": ("Wen scenario II (WLM-II)", "correctly rounded root"),
+          "wen_scenario_3": ("Wen scenario III (WLM-III)", "correctly rounded root")}
 
 
 def load() -> dict[str, Any] | None:
@@ -25,8 +27,15 @@ def load() -> dict[str, Any] | None:
     return load_optional("portable_rerun")
 
 
-def _ci(ci: Any) -> str:
-    return f"[{_num(ci[0])}, {_num(ci[1])}]" if isinstance(ci, (list, tuple)) and len(ci) == 2 else "—"
+def _with_ci(summary: dict[str, Any]) -> str:
+    """A claim's value and 95 % CI, 3 decimals below 10: "0.182 [0.065, 0.299]"."""
+    value, ci = summary.get("value"), summary.get("ci95")
+    if not isinstance(value, (int, float)):
+        return "—"
+    text = f"{value:.3f}" if abs(value) < 10 else _num(value)
+    if isinstance(ci, (list, tuple)) and len(ci) == 2:
+        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return text.replace("-", "−")
 
 
 def claims_table(record: dict[str, Any]) -> pd.DataFrame:
@@ -37,8 +46,8 @@ def claims_table(record: dict[str, Any]) -> pd.DataFrame:
         verdict = VERDICTS.get(a["verdict"], a["verdict"])
         if c["verdict_changed"]:
             verdict = f"{VERDICTS.get(b.get('verdict'), b.get('verdict'))} → {verdict}"
-        rows.append({"Claim": c["claim_id"], "Before": _num(b.get("value")), "CI before": _ci(b.get("ci95")),
-                     "After": _num(a["value"]), "CI after": _ci(a["ci95"]), "Verdict": verdict,
+        rows.append({"Claim": c["claim_id"], "Verdict": verdict,
+                     "Before [95 % CI]": _with_ci(b), "After [95 % CI]": _with_ci(a),
                      "Change": _change({**c, "rederived": True})})
     return pd.DataFrame(rows)
 
@@ -81,12 +90,23 @@ def moved_table(record: dict[str, Any]) -> pd.DataFrame:
     for name, st in record["studies"].items():
         label, change = TABLES.get(name, (name, "—"))
         m = st["moved"]
-        rows.append({"Table": label, "Code change": change, "Units": m["units"],
-                     "Numbers compared": f"{m['numbers']:,}",
-                     "Numbers that moved": f"{m['differ']:,} ({_share(m['differ'], m['numbers'])})",
-                     "Largest relative move": _relative(m["max_relative_difference"]),
-                     "Not comparable": _one_side(m)})
-    return pd.DataFrame(rows)
+        rows.append({"Table": label, "Code change": change,
+                     "Numbers that moved": f"{m['differ']:,} of {m['numbers']:,} "
+                                           f"({_share(m['differ'], m['numbers'])})",
+                     "Largest move": _relative(m["max_relative_difference"]),
+                     "In": _field(m.get("where")), "Not comparable": _one_side(m)})
+    frame = pd.DataFrame(rows)
+    # a column that says "none" in every row says it once, in the caption instead
+    return frame.drop(columns="Not comparable") if (frame["Not comparable"] == "none").all() else frame
+
+
+def _field(where: str | None) -> str:
+    """The stored number a move is in, in a reader's words: "n20000_large_s3: lambda_max_residual"
+    → "λ_max's Lanczos residual"; a logged history row's field keeps its name only."""
+    if not where:
+        return "—"
+    field = re.sub(r"\[\d+\]", "", where.split(": ", 1)[-1]).split(".")[-1]
+    return names.name(field).label
 
 
 def finding(record: dict[str, Any]) -> str:
@@ -136,5 +156,10 @@ def show() -> None:
                     "`benchmarks/record_portable.py`.*")
         return
     br.markdown(finding(record))
-    display(tables.table(claims_table(record), key=["Claim", "Verdict"]))
-    display(tables.table(moved_table(record), wrap=["Table", "Code change"], key=["Table"]))
+    claims = claims_table(record)
+    display(tables.table(claims, wrap=claims.columns, key=["Claim", "Verdict"]))
+    moved = moved_table(record)
+    every = "" if "Not comparable" in moved else " Every stored number of every unit was paired."
+    display(tables.table(moved, wrap=moved.columns, key=["Table"],
+                         caption="How far the stored numbers moved, over all units (the largest move relative to the "
+                                 "number's size, and the number it is in)." + every))
