@@ -12,7 +12,7 @@ import pandas as pd
 
 from weakness_lib.views import names
 from weakness_lib.views.bench import load_optional
-from weakness_lib.views.rederive import VERDICTS, _change, _num, beyond_ci
+from weakness_lib.views.rederive import _change, _num, beyond_ci, verdict_words
 
 #: the re-run tables in a reader's words, with what changed in their code
 TABLES = {"batch_size": ("Large batch vs n, 5 seeds (B5)", "fused Adam"),
@@ -42,12 +42,8 @@ def claims_table(record: dict[str, Any]) -> pd.DataFrame:
     """Per claim: value and 95 % CI before (the CPU's own root) and after (portable), verdict."""
     rows = []
     for c in record["claims"]:
-        b, a = c["before"] or {}, c["after"]
-        verdict = VERDICTS.get(a["verdict"], a["verdict"])
-        if c["verdict_changed"]:
-            verdict = f"{VERDICTS.get(b.get('verdict'), b.get('verdict'))} → {verdict}"
-        rows.append({"Claim": c["claim_id"], "Verdict": verdict,
-                     "Before [95 % CI]": _with_ci(b), "After [95 % CI]": _with_ci(a),
+        rows.append({"Claim": c["claim_id"], "Verdict": verdict_words(c),
+                     "Before [95 % CI]": _with_ci(c["before"] or {}), "After [95 % CI]": _with_ci(c["after"]),
                      "Change": _change({**c, "rederived": True})})
     return pd.DataFrame(rows)
 

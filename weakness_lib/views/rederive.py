@@ -54,14 +54,20 @@ def _change(c: dict[str, Any]) -> str:
     return "moved"
 
 
+def verdict_words(c: dict[str, Any]) -> str:
+    """A compared claim's verdict in words, "before → after" where it changed."""
+    before, after = c["before"] or {}, c["after"]
+    verdict = VERDICTS.get(after["verdict"], after["verdict"])
+    if c["verdict_changed"]:
+        verdict = f"{VERDICTS.get(before.get('verdict'), before.get('verdict'))} → {verdict}"
+    return verdict
+
+
 def claims_table(record: dict[str, Any]) -> pd.DataFrame:
     """Every claim: value under native dispatch and under pinned numerics, verdict, change."""
     rows = []
     for c in record["claims"]:
-        before, after = c["before"] or {}, c["after"]
-        verdict = VERDICTS.get(after["verdict"], after["verdict"])
-        if c["verdict_changed"]:
-            verdict = f"{VERDICTS.get(before.get('verdict'), before.get('verdict'))} → {verdict}"
+        before, after, verdict = c["before"] or {}, c["after"], verdict_words(c)
         rows.append({"Claim": c["claim_id"], "Native": _num(before.get("value")),
                      "Pinned": _num(after["value"]) if c["rederived"] else "—",
                      "Verdict": verdict, "Change": _change(c)})
