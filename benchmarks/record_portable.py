@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from record_rederive import claim_at, summary  # benchmarks/ is the script's folder
+from record_rederive import claim_change  # benchmarks/ is the script's folder
 
 import weakness_lib  # noqa: F401  (pins numerics; the record reads only stored files)
 from weakness_lib.core.bitwise import drift
@@ -60,10 +60,7 @@ def main() -> None:
                          "moved": drift(old["rows"], {r["key"]: r for r in table.rows()})}
         for cid in spec.claims:
             new = json.loads((ROOT / "results" / "full" / "claims" / f"{cid}.json").read_text())
-            b, a = summary(claim_at(args.before, cid)), summary(new)
-            claims.append({"claim_id": cid, "study": name, "before": b, "after": a,
-                           "moved": b is None or (b["value"], b["ci95"]) != (a["value"], a["ci95"]),
-                           "verdict_changed": bool(b) and b["verdict"] != a["verdict"]})
+            claims.append({**claim_change(args.before, new), "study": name})
     record = {"before_commit": args.before, "groups": groups,
               "wall_s": round(sum(g["wall_s"] for g in groups), 1),
               "studies": studies, "claims": claims}

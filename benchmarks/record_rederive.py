@@ -91,23 +91,26 @@ def twin_agreement(before: str, studies: dict[str, dict]) -> dict[str, dict]:
     return out
 
 
+def claim_change(before: str, claim: dict) -> dict:
+    """A claim file against its version at commit ``before`` (found under its former id if it was
+    renamed since): value, CI and verdict before and after, whether they moved, the relative
+    change."""
+    former = (claim.get("provenance") or {}).get("renamed_from")  # its id at ``before``
+    old = summary(claim_at(before, claim["claim_id"]) or (claim_at(before, former) if former else None))
+    new = summary(claim)
+    rel = None
+    if old and isinstance(old["value"], (int, float)) and old["value"]:
+        rel = (new["value"] - old["value"]) / abs(old["value"])
+    return {"claim_id": claim["claim_id"], "before": old, "after": new,
+            "moved": old is None or old["value"] != new["value"] or old["ci95"] != new["ci95"],
+            "relative_change": rel, "verdict_changed": bool(old) and old["verdict"] != new["verdict"]}
+
+
 def compare_claims(before: str, studies: dict[str, dict]) -> list[dict]:
     owner = {cid: name for name, s in studies.items() for cid in s["claims"]}
-    rows = []
-    for claim in sorted(load_claims("full"), key=lambda c: c["claim_id"]):
-        cid = claim["claim_id"]
-        former = (claim.get("provenance") or {}).get("renamed_from")  # its id at ``before``
-        old = summary(claim_at(before, cid) or (claim_at(before, former) if former else None))
-        new = summary(claim)
-        moved = old is None or old["value"] != new["value"] or old["ci95"] != new["ci95"]
-        rel = None
-        if old and isinstance(old["value"], (int, float)) and old["value"]:
-            rel = (new["value"] - old["value"]) / abs(old["value"])
-        rows.append({"claim_id": cid, "study": owner.get(cid),
-                     "rederived": studies.get(owner.get(cid), {}).get("numerics") == numerics.PROFILE,
-                     "before": old, "after": new, "moved": moved, "relative_change": rel,
-                     "verdict_changed": bool(old) and old["verdict"] != new["verdict"]})
-    return rows
+    return [{**claim_change(before, claim), "study": owner.get(claim["claim_id"]),
+             "rederived": studies.get(owner.get(claim["claim_id"]), {}).get("numerics") == numerics.PROFILE}
+            for claim in sorted(load_claims("full"), key=lambda c: c["claim_id"])]
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ class _Sqrt(torch.autograd.Function):
     @staticmethod
     def forward(x: Tensor) -> Tensor:  # type: ignore[override]
         root = np.sqrt(x.detach().cpu().numpy())
-        return torch.from_numpy(np.asarray(root, dtype=root.dtype)).to(x.device)
+        return torch.from_numpy(np.asarray(root)).to(x.device)  # a 0-d input gives a numpy scalar
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Tensor], output: Tensor) -> None:

@@ -39,9 +39,9 @@ matrix products, not this. So the library avoids it: the large-batch studies tra
 fused Adam (``optimizer: adam_fused``), and, but for two exemptions the README names, a stored
 number that needs a root takes :func:`weakness_lib.core.ieee.sqrt` (correctly rounded),
 ``math.sqrt`` or ``np.sqrt`` (``tests/test_numerics.py`` scans the package for torch's roots:
-``sqrt``, ``rsqrt``, ``cdist``, a power of ±1/2 however written). A study that cannot avoid such a kernel declares
-``CPU_BOUND``: its tables then compare only on the CPU that computed them (:func:`comparable`);
-none does now.
+``sqrt``, ``rsqrt``, ``cdist``, a power of ±1/2 however written). A study that cannot avoid such
+a kernel declares ``CPU_BOUND``: its tables then compare only on the CPU that computed them
+(:func:`comparable`); none does now.
 
 Every knob is read by its library when it first dispatches, so :func:`pin` must run before torch
 computes anything: ``import weakness_lib`` calls it, before any module of the package imports

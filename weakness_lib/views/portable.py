@@ -49,12 +49,8 @@ def claims_table(record: dict[str, Any]) -> pd.DataFrame:
 
 
 def _sci(x: float) -> str:
-    """1.6e-13 → "1.6 × 10⁻¹³"; 0 → "0"."""
-    if x == 0 or not math.isfinite(x):
-        return "0" if x == 0 else "∞"
-    mantissa, exponent = f"{x:.1e}".split("e")
-    power = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"10{power}" if mantissa == "1.0" else f"{mantissa} × 10{power}"
+    """1.6e-13 → "1.6 × 10⁻¹³" (the book's :func:`names.num`, 2 digits); 0 → "0"; ∞ → "∞"."""
+    return "∞" if math.isinf(x) else names.num(x, digits=2)
 
 
 def _relative(x: float) -> str:

@@ -175,4 +175,3 @@ class Scenario:
                 details=details,
             )
         ]
-
