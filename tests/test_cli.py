@@ -112,6 +112,11 @@ def test_verify_log_goes_under_the_scale_verified(isolated_results, capsys):
     assert out.rstrip().endswith(f"log: {log}")
     assert log.read_text(encoding="utf-8") == out[:out.rindex("log: ")]  # the output, as printed
     assert out.startswith("verify reparameterisation (smoke, ") and "verify: PASS" in out
+    # the second line: which generation of the CPU (a virtual machine's brand hides it), as parsed
+    from weakness_lib.core.cpu import signature
+    from weakness_lib.views.verified import parse_log
+    assert signature() is None or out.splitlines()[1] == f"  CPUID: {signature()}"
+    assert parse_log(log.read_text(encoding="utf-8")).cpuid == signature()
     assert not (results / "full" / "verify").exists()
 
 

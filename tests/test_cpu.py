@@ -18,15 +18,19 @@ def _registers(text: str) -> list[int]:
     return [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 16, 4)]
 
 
-def _fake_cpuid(vendor: str, brand: str, family: int = 0x19, model: int = 0x11):
-    """CPUID as a CPU with this vendor, brand string, family and model would answer it."""
+def _fake_cpuid(vendor: str, brand: str, family: int = 0x19, model: int = 0x11, stepping: int = 1,
+                max_leaf: int = 0xD, fma: bool = True, avx2: bool = True, avx512: bool = False):
+    """CPUID as a CPU with this vendor, brand string, family, model, stepping and these
+    instruction sets would answer it (leaf 7 only where ``max_leaf`` reaches it)."""
     v = vendor.encode()
-    leaf0 = (0xD, int.from_bytes(v[0:4], "little"), int.from_bytes(v[8:12], "little"),
+    leaf0 = (max_leaf, int.from_bytes(v[0:4], "little"), int.from_bytes(v[8:12], "little"),
              int.from_bytes(v[4:8], "little"))
     base_family = min(family, 0xF)
-    eax = ((family - base_family) << 20) | ((model >> 4) << 16) | (base_family << 8) | ((model & 0xF) << 4)
+    eax = ((family - base_family) << 20) | ((model >> 4) << 16) | (base_family << 8) | ((model & 0xF) << 4) \
+        | stepping
     chunks = [brand.ljust(48, "\x00")[i:i + 16] for i in range(0, 48, 16)]
-    leaves = {0: leaf0, 1: (eax, 0, 0, 0), 0x80000000: (0x80000008, 0, 0, 0)}
+    leaf7 = (0, avx2 << 5 | avx512 << 16, 0, 0) if max_leaf >= 7 else None
+    leaves = {0: leaf0, 1: (eax, 0, fma << 12, 0), 7: leaf7, 0x80000000: (0x80000008, 0, 0, 0)}
     leaves.update({0x80000002 + i: tuple(_registers(c)) for i, c in enumerate(chunks)})
     return lambda leaf, subleaf=0: leaves[leaf]
 
@@ -36,14 +40,14 @@ def machine(monkeypatch):
     """Set what CPUID and /proc/cpuinfo say; caches are cleared before and after."""
     def set_(vendor: str, brand: str, proc_vendor: str | None, proc_model: str | None,
              family: int = 0x19, model: int = 0x11, proc_family: str = "25", proc_mod: str = "17") -> None:
-        for f in (cpu.cpuid_identity, cpu.cpu_model):
+        for f in (cpu.cpuid_identity, cpu.cpu_model, cpu.signature):
             f.cache_clear()
         monkeypatch.setattr(cpu, "cpuid", _fake_cpuid(vendor, brand, family, model))
         proc = {"vendor_id": proc_vendor, "model name": proc_model, "cpu family": proc_family,
                 "model": proc_mod}
         monkeypatch.setattr(cpu, "_proc_cpuinfo", proc.get)
     yield set_
-    for f in (cpu.cpuid_identity, cpu.cpu_model):
+    for f in (cpu.cpuid_identity, cpu.cpu_model, cpu.signature):
         f.cache_clear()
 
 
@@ -103,6 +107,26 @@ def test_without_cpuid_the_kernel_names_the_cpu(machine, monkeypatch):
     assert (cpu.cpu_model(), cpu.emulated()) == ("AMD EPYC 9B14", False)
 
 
+@pytest.mark.parametrize(("fake", "says"), [
+    (dict(family=0x1A, model=0x02, avx512=True), "AuthenticAMD family 26 model 2 stepping 1; FMA AVX2 AVX-512F"),
+    (dict(family=0x17, model=0x31, stepping=0), "AuthenticAMD family 23 model 49 stepping 0; FMA AVX2"),
+    # no leaf 7: AVX2 is not reported even where the bit would be set
+    (dict(max_leaf=6, fma=False), "AuthenticAMD family 25 model 17 stepping 1; none of FMA AVX2 AVX-512F AMX"),
+])
+def test_the_signature_tells_generations_apart_that_the_brand_does_not(machine, monkeypatch, fake, says):
+    """Every generation of a virtual machine's ``AMD EPYC`` has the same brand; CPUID tells them apart."""
+    family, model = fake.get("family", 0x19), fake.get("model", 0x11)
+    machine("AuthenticAMD", "AMD EPYC", "AuthenticAMD", "AMD EPYC", family, model, str(family), str(model))
+    monkeypatch.setattr(cpu, "cpuid", _fake_cpuid("AuthenticAMD", "AMD EPYC", **fake))
+    assert cpu.cpu_model() == "AMD EPYC" and cpu.signature() == says
+
+
+def test_without_cpuid_there_is_no_signature(machine, monkeypatch):
+    machine("AuthenticAMD", "AMD EPYC", "AuthenticAMD", "AMD EPYC")
+    monkeypatch.setattr(cpu, "cpuid", lambda leaf, subleaf=0: None)
+    assert cpu.signature() is None
+
+
 def test_this_machine_cpuid_agrees_with_its_kernel():
     """Run for real: the executed CPUID instruction gives the kernel's vendor and model name."""
     if cpu.cpuid_identity() is None:
@@ -113,6 +137,12 @@ def test_this_machine_cpuid_agrees_with_its_kernel():
     assert brand == " ".join(model.split()) and cpu.cpu_model() == model
     assert tuple(map(str, cpu._signature())) == (cpu._proc_cpuinfo("cpu family"), cpu._proc_cpuinfo("model"))
     assert not cpu.emulated()
+    # the signature's stepping and instruction sets are the kernel's too
+    head, sets = cpu.signature().split("; ")
+    assert head.endswith(f"stepping {cpu._proc_cpuinfo('stepping')}")
+    flags = set(cpu._proc_cpuinfo("flags").split())
+    kernel = {"FMA": "fma", "AVX2": "avx2", "AVX-512F": "avx512f", "AMX": "amx_tile"}
+    assert {k for k, flag in kernel.items() if flag in flags} == set(sets.split()) - {"none", "of"}
 
 
 @pytest.mark.skipif(shutil.which("qemu-x86_64") is None, reason="QEMU user-mode emulator not installed")
@@ -120,12 +150,16 @@ def test_under_an_emulated_intel_xeon_a_process_names_that_cpu():
     """``qemu-x86_64 -cpu Icelake-Server-v6``: the process is told of an Intel Xeon; verify's logs
     then go to ``emulated-intel-xeon-processor-icelake/``, never to the host's folder."""
     code = ("from weakness_lib.core import cpu; from weakness_lib.engine.verify import log_path;"
-            "print(cpu.cpu_model()); print(log_path('theory', 'full').parent.name)")
+            "print(cpu.cpu_model()); print(log_path('theory', 'full').parent.name);"
+            "print(cpu.signature())")
     out = subprocess.run(["qemu-x86_64", "-cpu", "Icelake-Server-v6", sys.executable, "-c", code],  # QEMU ≥ 7.2
                          capture_output=True, text=True, timeout=300, env=dict(os.environ),
                          check=True).stdout.splitlines()
-    assert out == [f"Intel Xeon Processor (Icelake) (emulated on {cpu._proc_cpuinfo('model name')})",
-                   "emulated-intel-xeon-processor-icelake"]
+    assert out[:2] == [f"Intel Xeon Processor (Icelake) (emulated on {cpu._proc_cpuinfo('model name')})",
+                       "emulated-intel-xeon-processor-icelake"]
+    # Ice Lake server is family 6 model 106; QEMU's TCG emulates no AVX-512, so the emulated Xeon
+    # reports none (its log says so: the README's "what the emulator cannot show")
+    assert out[2].startswith("GenuineIntel family 6 model 106 ") and out[2].endswith("; FMA AVX2")
 
 
 def test_the_kernels_spacing_is_kept_as_provenance_stored_it(machine):

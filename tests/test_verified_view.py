@@ -160,3 +160,25 @@ def test_a_cpu_counts_only_the_tables_it_can_check(monkeypatch):
     monkeypatch.setattr(registry.get("batch_size").load(), "CPU_BOUND", "a reason", raising=False)
     assert sorted(vf.checkable_on(home)) == sorted(trained)
     assert set(trained) - set(vf.checkable_on(xeon)) == {"batch_size", "batch_size_r"}
+
+
+def test_the_cpu_generation_is_shown_where_logs_record_it(tmp_path):
+    """A virtual machine's ``AMD EPYC`` hides its generation: the row names the CPUID family and
+    model the logs record, and says how many logs (older ones) do not."""
+    folder = tmp_path / "amd-epyc"
+    folder.mkdir()
+    zen5 = "  CPUID: AuthenticAMD family 26 model 2 stepping 1; FMA AVX2 AVX-512F"
+    text = _log(BIT).replace("\n", f"\n{zen5}\n", 1)
+    assert vf.parse_log(text).cpuid == zen5.split(": ", 1)[1] and vf.parse_log(_log(BIT)).cpuid is None
+    assert vf.parse_log(text).units == (("net041", "bit for bit"),)  # the line is not a unit
+    (folder / "head_to_head_mnist.txt").write_text(text)
+    (folder / "theory.txt").write_text(_log(BIT, study="theory"))
+    cell = vf.family_table(vf.read_logs(tmp_path)).iloc[0]["CPU the process ran on"]
+    assert cell == "AMD EPYC (CPUID family 26, model 2, recorded in 1 of 2 logs)"
+    (folder / "theory.txt").write_text(_log(BIT, study="theory").replace("\n", f"\n{zen5}\n", 1))
+    cell = vf.family_table(vf.read_logs(tmp_path)).iloc[0]["CPU the process ran on"]
+    assert cell == "AMD EPYC (CPUID family 26, model 2)"
+    (folder / "theory.txt").write_text(_log(BIT, study="theory").replace(
+        "\n", "\n  CPUID: AuthenticAMD family 25 model 17 stepping 1; FMA AVX2 AVX-512F\n", 1))
+    cell = vf.family_table(vf.read_logs(tmp_path)).iloc[0]["CPU the process ran on"]
+    assert cell == "AMD EPYC (CPUID family 25, model 17; family 26, model 2)"

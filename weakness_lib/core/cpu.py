@@ -106,6 +106,27 @@ def _signature() -> tuple[int, int] | None:
     return family, model
 
 
+#: the vector instruction sets MKL, oneDNN and ATen choose kernels by, as CPUID reports them:
+#: (leaf, register 0–3 for eax–edx, bit, name)
+_FEATURES = ((1, 2, 12, "FMA"), (7, 1, 5, "AVX2"), (7, 1, 16, "AVX-512F"), (7, 3, 24, "AMX"))
+
+
+@functools.lru_cache(maxsize=1)
+def signature() -> str | None:
+    """What CPUID tells this process beyond the brand string, e.g. ``AuthenticAMD family 26 model 2
+    stepping 1; FMA AVX2 AVX-512F``: the vendor, family, model and stepping as ``/proc/cpuinfo``
+    prints them (the brand ``AMD EPYC`` of a virtual machine hides which generation it is), and
+    which of the instruction sets in :data:`_FEATURES` it reports. ``None`` without CPUID."""
+    ident, sig, leaf0, leaf1 = cpuid_identity(), _signature(), cpuid(0), cpuid(1)
+    if ident is None or sig is None or leaf0 is None or leaf1 is None:
+        return None
+    leaves = {1: leaf1, 7: cpuid(7) if leaf0[0] >= 7 else None}
+    have = [name for leaf, reg, bit, name in _FEATURES
+            if leaves[leaf] is not None and leaves[leaf][reg] >> bit & 1]  # type: ignore[index]
+    return (f"{ident[0]} family {sig[0]} model {sig[1]} stepping {leaf1[0] & 0xF}; "
+            + (" ".join(have) or "none of " + " ".join(f[3] for f in _FEATURES)))
+
+
 def _told_of_another_cpu(vendor: str, brand: str, host: str | None) -> bool:
     """Whether CPUID describes another CPU than the kernel does: another vendor, family or model,
     or another brand string where the kernel gives one (gVisor, for one, writes ``unknown``)."""

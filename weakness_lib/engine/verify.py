@@ -25,7 +25,7 @@ from typing import Any
 from weakness_lib.core import numerics
 from weakness_lib.core.bitwise import differences
 from weakness_lib.core.config import ConfigError
-from weakness_lib.core.cpu import cpu_family, cpu_model
+from weakness_lib.core.cpu import cpu_family, cpu_model, signature
 from weakness_lib.core.jsonable import jsonable
 from weakness_lib.core.paths import results_root
 from weakness_lib.core.store import Table, atomic_write_text
@@ -86,6 +86,8 @@ def verify_units(spec: Study, table: Table, chosen: list[str], seed: int | None)
     n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
     cfg, rule = base.typed(table.config), base.verify_rule(module)
     print(_header(spec, table, len(chosen), n_threads, seed, rule))
+    if signature():
+        print(f"  CPUID: {signature()}")
     w = max(22, *(len(k) for k in chosen))
     print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
     failures = inexact = 0

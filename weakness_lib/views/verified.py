@@ -24,6 +24,7 @@ from weakness_lib.engine.registry import STUDIES
 #: the folder of logs written before numerics were pinned (other numerics, not read here)
 BEFORE_PINNING = "native-before-pinning"
 _HEADER = re.compile(r"^verify (?P<study>\S+) \(.*?numerics (?P<profile>\S+) on (?P<cpu>.+?); ")
+_CPUID = re.compile(r"^  CPUID: (?P<signature>.+)$")
 _UNIT = re.compile(r"^  (?P<unit>\S+)\s+\d+\s+(?P<result>PASS|FAIL)\s+(?P<how>.*?)\s+\([\d.]+ s\)$")
 
 
@@ -35,6 +36,7 @@ class Log:
     cpu: str
     profile: str
     units: tuple[tuple[str, str], ...]  # (unit, "bit for bit" | "within tolerance" | "differs")
+    cpuid: str | None = None  # core.cpu.signature() of the process (logs since 2026-12-05)
 
 
 def parse_log(text: str) -> Log | None:
@@ -43,14 +45,15 @@ def parse_log(text: str) -> Log | None:
     head = _HEADER.match(lines[0]) if lines else None
     if head is None:
         return None
-    units = []
+    units, sig = [], None
     for line in lines[1:]:
+        sig = sig or (m["signature"] if (m := _CPUID.match(line)) else None)
         m = _UNIT.match(line)
         if m:
             outcome = ("differs" if m["result"] == "FAIL" else
                        "bit for bit" if m["how"] == "bit for bit" else "within tolerance")
             units.append((m["unit"], outcome))
-    return Log(head["study"], head["cpu"], head["profile"], tuple(units))
+    return Log(head["study"], head["cpu"], head["profile"], tuple(units), sig)
 
 
 def read_logs(root: Path | None = None) -> dict[str, list[Log]]:
@@ -92,6 +95,18 @@ def _outcome(logs: list[Log]) -> str:
             f"{len(units) - tol} bit for bit, {tol} within λ_max's solver tolerance")
 
 
+def _generation(logs: list[Log]) -> str:
+    """`` (CPUID family 26, model 2)``: which generation the logs' processes ran on, where their
+    logs record it (a virtual machine's brand, ``AMD EPYC``, does not say), else ``""``."""
+    seen = [m.groups() for log in logs if log.cpuid
+            and (m := re.search(r"family (\d+) model (\d+)", log.cpuid))]
+    if not seen:
+        return ""
+    which = "; ".join(f"family {f}, model {m}" for f, m in sorted(set(seen)))
+    return f" (CPUID {which}" + ("" if len(seen) == len(logs) else
+                                 f", recorded in {len(seen)} of {len(logs)} logs") + ")"
+
+
 def trained_studies() -> list[str]:
     """The studies whose units train networks (verify's subject; the others only re-read tables)."""
     return [s.name for s in STUDIES.values() if base.trains(s.load())]
@@ -113,7 +128,7 @@ def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
         if not logs:
             continue
         chapters = sorted({_chapter(log.study) for log in logs})
-        rows.append({"CPU the process ran on": short_cpu(logs[0].cpu),
+        rows.append({"CPU the process ran on": short_cpu(logs[0].cpu) + _generation(logs),
                      "Result": _outcome(logs),
                      "Tables re-computed": f"{len(logs)} of the {checkable(logs[0].cpu)} "
                                            "it can check",
