@@ -84,9 +84,16 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+def write_json(path: Path, payload: Any) -> Path:
+    """Write ``payload`` as every results file is written: indented, keys sorted, one trailing
+    newline (so a re-run's diff shows only what changed), and return ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(jsonable(payload), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 def write_results(name: str, machine: Machine, setup: dict[str, Any], results: Any) -> Path:
     """Write ``benchmarks/results/<name>.json`` (pretty, sorted keys) and return its path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,
         "machine": machine.finish(),
@@ -94,6 +101,4 @@ def write_results(name: str, machine: Machine, setup: dict[str, Any], results: A
         "setup": setup,
         "results": results,
     }
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(jsonable(payload), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_json(RESULTS / f"{name}.json", payload)

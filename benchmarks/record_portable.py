@@ -64,7 +64,10 @@ def main() -> None:
     record = {"before_commit": args.before, "groups": groups,
               "wall_s": round(sum(g["wall_s"] for g in groups), 1),
               "studies": studies, "claims": claims}
-    OUT.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # imported here: at the top isort would put it above weakness_lib, which pins numerics first
+    from _common import write_json
+
+    write_json(OUT, record)
     print(f"{OUT}: {len(studies)} tables re-run in {record['wall_s'] / 60:.1f} min; claims moved: "
           f"{[c['claim_id'] for c in claims if c['moved']]}; verdicts changed: "
           f"{[c['claim_id'] for c in claims if c['verdict_changed']]}")

@@ -135,7 +135,10 @@ def main() -> None:
         "claims": compare_claims(args.before, studies),
         "twin_agreement": twin_agreement(args.before, studies),
     }
-    OUT.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # imported here: at the top isort would put it above weakness_lib, which pins numerics first
+    from _common import write_json
+
+    write_json(OUT, record)
     print(f"{OUT}: {len(done)} of {len(studies)} studies re-derived in "
           f"{record['end_to_end_wall_s'] / 60:.1f} min (interrupted parts included); "
           f"{sum(c['moved'] for c in record['claims'])} of {len(record['claims'])} claims moved")
