@@ -4,23 +4,42 @@ worded on each side, and the emulator's calibration judged from its rows, never 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 
 from weakness_lib.engine import base
-from weakness_lib.engine.verify import _unit_line
+from weakness_lib.engine.verify import _header, _unit_line
 from weakness_lib.views import verified as vf
 
-HEAD = ("verify {study} (full, 586c63b8d56790fe.json): 2 of 100 units, 1 torch threads, pinned "
-        "numerics pinned-avx2-v1 on {cpu}; seed 7; bitwise except {{'lambda_max': 0.001}} (relative)")
-# unit lines as verify itself writes them, so the parser follows the writer
+
+class _Table:
+    """What verify's header reads of a stored table."""
+
+    config = {"scale": "full", "lambda_max_rtol": 0.001}
+    path = Path("results/full/head_to_head_mnist/586c63b8d56790fe.json")
+
+    def __len__(self) -> int:
+        return 100
+
+
+def _head(study: str, cpu: str) -> str:
+    """The header line as verify writes it (its CPU name set to ``cpu``)."""
+    rule = base.VerifyRule(tolerances={"lambda_max": "lambda_max_rtol"}, diagnostics={"n_hvp"})
+    with mock.patch("weakness_lib.engine.verify.cpu_model", lambda: cpu):
+        return _header(SimpleNamespace(name=study), _Table(), 2, 1, 7, rule)
+
+
+# header and unit lines as verify itself writes them, so the parser follows the writer
 BIT = _unit_line("net041", 22, {"a": 1.0}, [], [], 156.6)
 TOL = _unit_line("net019", 22, {"a": 1.0}, [], ["lambda_max"], 130.5)
 BAD = _unit_line("net007", 22, {"a": 1.0}, [("asam", 0.00058, 0.00061)], [], 12.0)
 
 
 def _log(*units: str, study: str = "head_to_head_mnist", cpu: str = "AMD EPYC") -> str:
-    return "\n".join([HEAD.format(study=study, cpu=cpu), "  unit  fields  result  first difference",
+    return "\n".join([_head(study, cpu), "  unit  fields  result  first difference",
                       *units, "verify: PASS"])
 
 
@@ -182,3 +201,16 @@ def test_the_cpu_generation_is_shown_where_logs_record_it(tmp_path):
         "\n", "\n  CPUID: AuthenticAMD family 25 model 17 stepping 1; FMA AVX2 AVX-512F\n", 1))
     cell = vf.family_table(vf.read_logs(tmp_path)).iloc[0]["CPU the process ran on"]
     assert cell == "AMD EPYC (CPUID family 25, model 17; family 26, model 2)"
+
+
+def test_every_committed_log_is_read_whole():
+    """Each pinned-numerics log in the store parses, with a unit line per unit it names in its
+    header: a log the parser half-read would make the appendix under-report."""
+    root = vf.results_root("full") / "verify"
+    logs = {f: vf.parse_log(f.read_text(encoding="utf-8"))
+            for f in root.glob("*/*.txt") if f.parent.name != vf.BEFORE_PINNING}
+    assert logs and all(log is not None for log in logs.values())
+    for f, log in logs.items():
+        named = int(f.read_text(encoding="utf-8").split("): ", 1)[1].split(" of ", 1)[0])
+        assert len(log.units) == named, f
+    assert sum(len(v) for v in vf.read_logs().values()) == len(logs)  # all on today's numerics
