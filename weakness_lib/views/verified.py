@@ -102,7 +102,7 @@ def _generation(logs: list[Log]) -> str:
             and (m := re.search(r"family (\d+) model (\d+)", log.cpuid))]
     if not seen:
         return ""
-    which = "; ".join(f"family {f}, model {m}" for f, m in sorted(set(seen)))
+    which = "; ".join(f"family {f}, model {m}" for f, m in sorted(set(seen), key=lambda fm: tuple(map(int, fm))))
     return f" (CPUID {which}" + ("" if len(seen) == len(logs) else
                                  f", recorded in {len(seen)} of {len(logs)} logs") + ")"
 
