@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -402,9 +403,12 @@ def test_readme_names_every_cpu_family_with_verify_logs_and_each_log_passes():
     assert families, "no CPU family has verified the store under pinned numerics"
     for fam in families:
         assert f"`{fam.name}/`" in readme, f"README does not list the CPU family {fam.name}"
+        (row,) = [line for line in readme.splitlines() if line.startswith("|") and f"`{fam.name}/`" in line]
         for log in fam.glob("*.txt"):
             text = log.read_text(encoding="utf-8")
             assert numerics.PROFILE in text and "verify: PASS" in text, log
+            # the row names each table verified there, so the README cannot fall behind its logs
+            assert re.search(rf"\b{log.stem}\b", row), f"README's {fam.name} row omits {log.stem}"
 
 
 def test_table_comparable_takes_a_table_or_its_provenance(monkeypatch):
