@@ -96,6 +96,40 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
 
 
 @pytest.mark.slow
+def test_verify_all_checks_every_stored_trained_table_and_names_those_that_differ(isolated_results,
+                                                                                  capsys, monkeypatch):
+    """``verify all``: what a session on a CPU without logs runs: each trained table in turn, a
+    log each, one closing line; a table that differs is named and the exit status is 1."""
+    from weakness_lib.core.cpu import cpu_family
+
+    assert main(["verify", "all", "--scale", "smoke"]) == 2  # nothing stored: said, not passed
+    out, err = capsys.readouterr()
+    assert not out and err == "verify all: no trained table is stored at scale smoke; run it first\n"
+    assert main(["verify", "all", "--scale", "smoke", "--unit", "identity:1"]) == 2
+    assert "--unit names a unit of one study" in capsys.readouterr().err
+    assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "all", "--scale", "smoke", "--sample", "2", "--log"]) == 0
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    folder = isolated_results / "results" / "smoke" / "verify" / cpu_family()
+    assert last.startswith("verify all (smoke, on ") and last.endswith(f"; logs in {folder}")
+    assert "1 of 1 trained tables pass, 2 unit(s) each" in last
+    assert "verify: PASS" in (folder / "reparameterisation.txt").read_text(encoding="utf-8")
+    table = base.table("reparameterisation", "smoke")
+    data = json.loads(table.path.read_text())
+    for row in data["rows"].values():  # every unit's numbers, so any sample sees the change
+        row.update({k: v + 1.0 for k, v in row.items() if isinstance(v, float) and not k.endswith("_s")})
+    table.path.write_text(json.dumps(data))
+    assert main(["verify", "all", "--scale", "smoke", "--sample", "1"]) == 1
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert "0 of 1 trained tables pass" in last and last.endswith("; differ: reparameterisation")
+    # a table verify refuses (other numerics, a stored config today's code rejects) is named too
+    monkeypatch.setattr("weakness_lib.engine.verify.verify_study", lambda *a, **k: 2)
+    assert main(["verify", "all", "--scale", "smoke", "--sample", "1"]) == 2
+    assert capsys.readouterr().out.rstrip().endswith("; refused: reparameterisation")
+
+
+@pytest.mark.slow
 def test_verify_log_goes_under_the_scale_verified(isolated_results, capsys):
     """``verify --log`` of smoke tables writes results/smoke/verify/<family>/, not the full store;
     full-scale logs stay at results/full/verify/<family>/."""

@@ -197,6 +197,32 @@ def verify_study(study: str, scale: str, *, sample: int, seed: int, units: list[
         return verdict_line(*verify_units(spec, table, chosen, None if units else seed))
 
 
+def verify_all(scale: str, *, sample: int, seed: int, log: bool) -> int:
+    """``weakness-repro verify all``: :func:`verify_study` of every training study with a stored
+    table at ``scale``, one after another (each with its log where ``log``), then one line: how
+    many tables passed, and which differ or were refused. What a session on a CPU with no folder
+    in ``results/<scale>/verify/`` runs. Exit status 1 if a unit differs, else 2 if a table was
+    refused or none is stored (said in one line), else 0."""
+    status: dict[str, int] = {}
+    start = time.perf_counter()
+    for spec in registry.STUDIES.values():
+        if base.trains(spec.load()) and len(base.table(spec.name, scale)):
+            status[spec.name] = verify_study(spec.name, scale, sample=sample, seed=seed, units=[],
+                                             log=log)
+            print(flush=True)
+    if not status:
+        print(f"verify all: no trained table is stored at scale {scale}; run it first", file=sys.stderr)
+        return 2
+    failed = [n for n, rc in status.items() if rc == 1]
+    refused = [n for n, rc in status.items() if rc not in (0, 1)]
+    print(f"verify all ({scale}, on {cpu_model()}): {len(status) - len(failed) - len(refused)} of "
+          f"{len(status)} trained tables pass, {sample} unit(s) each, in "
+          f"{time.perf_counter() - start:.0f} s" + (f"; differ: {', '.join(failed)}" if failed else "")
+          + (f"; refused: {', '.join(refused)}" if refused else "")
+          + (f"; logs in {results_root(scale) / 'verify' / cpu_family()}" if log else ""))
+    return 1 if failed else 2 if refused else 0
+
+
 def sample_pool(max_unit_s: float) -> tuple[list[tuple[str, str]], list[str]]:
     """(study, key) of every stored full-scale first-stage unit of a training study that took at
     most ``max_unit_s`` and whose table this process reproduces; and the studies skipped as not
