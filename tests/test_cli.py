@@ -96,15 +96,15 @@ def test_run_status_verify_pass_then_detect_tampering(isolated_results, capsys):
 
 
 @pytest.mark.slow
-def test_verify_all_checks_every_stored_trained_table_and_names_those_that_differ(isolated_results,
+def test_verify_all_checks_every_stored_table_and_names_those_that_differ(isolated_results,
                                                                                   capsys, monkeypatch):
-    """``verify all``: what a session on a CPU without logs runs: each trained table in turn, a
+    """``verify all``: what a session on a CPU without logs runs: each stored table in turn, a
     log each, one closing line; a table that differs is named and the exit status is 1."""
     from weakness_lib.core.cpu import cpu_family
 
     assert main(["verify", "all", "--scale", "smoke"]) == 2  # nothing stored: said, not passed
     out, err = capsys.readouterr()
-    assert not out and err == "verify all: no trained table is stored at scale smoke; run it first\n"
+    assert not out and err == "verify all: no table is stored at scale smoke; run it first\n"
     assert main(["verify", "all", "--scale", "smoke", "--unit", "identity:1"]) == 2
     assert "--unit names a unit of one study" in capsys.readouterr().err
     assert main(["run", "reparameterisation", "--scale", "smoke", "--workers", "1", "--quiet"]) == 0
@@ -113,7 +113,7 @@ def test_verify_all_checks_every_stored_trained_table_and_names_those_that_diffe
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     folder = isolated_results / "results" / "smoke" / "verify" / cpu_family()
     assert last.startswith("verify all (smoke, on ") and last.endswith(f"; logs in {folder}")
-    assert "1 of 1 trained tables pass, 2 unit(s) each" in last
+    assert "1 of 1 stored tables pass, 2 unit(s) each" in last
     assert "verify: PASS" in (folder / "reparameterisation.txt").read_text(encoding="utf-8")
     table = base.table("reparameterisation", "smoke")
     data = json.loads(table.path.read_text())
@@ -122,7 +122,7 @@ def test_verify_all_checks_every_stored_trained_table_and_names_those_that_diffe
     table.path.write_text(json.dumps(data))
     assert main(["verify", "all", "--scale", "smoke", "--sample", "1"]) == 1
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
-    assert "0 of 1 trained tables pass" in last and last.endswith("; differ: reparameterisation")
+    assert "0 of 1 stored tables pass" in last and last.endswith("; differ: reparameterisation")
     # a table verify refuses (other numerics, a stored config today's code rejects) is named too
     monkeypatch.setattr("weakness_lib.engine.verify.verify_study", lambda *a, **k: 2)
     assert main(["verify", "all", "--scale", "smoke", "--sample", "1"]) == 2

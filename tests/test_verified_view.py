@@ -168,11 +168,13 @@ def test_the_leftover_table_counts_square_roots_that_are_not_correctly_rounded()
 
 
 def test_a_cpu_counts_only_the_tables_it_can_check(monkeypatch):
-    """Every trained table is checkable on every CPU now; a CPU-bound study's (``CPU_BOUND``) only
-    on the CPU that computed it."""
+    """Every stored table is checkable on every CPU now; a CPU-bound study's (``CPU_BOUND``) only
+    on the CPU that computed it. Theory's exact enumerations count (verify re-computes them); IV,
+    which stores no units of its own, does not."""
     from weakness_lib.engine import registry
 
-    trained = vf.trained_studies()
+    trained = vf.stored_studies()
+    assert "theory" in trained and "weakness_vs_validation" not in trained
     home = base.table("batch_size", "full").provenance["cpu"]
     xeon = "Intel Xeon Processor (SapphireRapids) (emulated on AMD EPYC)"
     assert sorted(vf.checkable_on(home)) == sorted(vf.checkable_on(xeon)) == sorted(trained)
@@ -214,3 +216,37 @@ def test_every_committed_log_is_read_whole():
         named = int(f.read_text(encoding="utf-8").split("): ", 1)[1].split(" of ", 1)[0])
         assert len(log.units) == named, f
     assert sum(len(v) for v in vf.read_logs().values()) == len(logs)  # all on today's numerics
+
+
+def test_a_study_without_units_of_its_own_declares_that_it_trains_nothing():
+    """``TRAINS`` (what CI's verify-sample draws from) agrees with the configs: a study whose full
+    config has no units trains nothing (IV once defaulted to 'trains', and the appendix counted it)."""
+    from weakness_lib.core.config import experiment_config
+    from weakness_lib.engine.registry import STUDIES
+
+    for name, spec in STUDIES.items():
+        module = spec.load()
+        if not module.units(base.typed(experiment_config(name, "full"))):
+            assert not base.trains(module), name
+
+
+def test_the_tables_a_cpu_lacks_are_named_with_what_they_would_cost(tmp_path, monkeypatch):
+    """The appendix names the tables an emulated CPU has not re-computed (by claim and chapter),
+    their native unit times, and the emulator's slowdown measured on units both CPUs hold."""
+    monkeypatch.setattr(vf, "checkable_on", lambda cpu: ["head_to_head_mnist", "theory", "invariance_audit"])
+    native, emulated = tmp_path / "amd-epyc", tmp_path / "emulated-intel-xeon"
+    native.mkdir(), emulated.mkdir()
+    unit = lambda key, s: _unit_line(key, 22, {"a": 1.0}, [], [], s)  # noqa: E731
+    (native / "head_to_head_mnist.txt").write_text(_log(unit("net041", 10.0), unit("net019", 20.0)))
+    (native / "theory.txt").write_text(_log(unit("b3_n5", 2.0), study="theory"))
+    (native / "invariance_audit.txt").write_text(_log(unit("layer1_a10", 150.0), study="invariance_audit"))
+    assert vf.not_yet(vf.read_logs(tmp_path)) == ""  # the native CPU has every table
+    (emulated / "head_to_head_mnist.txt").write_text(_log(unit("net041", 1000.0), cpu=XEON))
+    (emulated / "theory.txt").write_text(_log(unit("b3_n5", 40.0), study="theory", cpu=XEON))
+    logs = vf.read_logs(tmp_path)
+    assert logs["amd-epyc"][0].seconds == (10.0, 20.0)
+    assert vf.slowdown(logs) == (20.0, 100.0)  # net041: 1000/10; b3_n5: 40/2; net019 has no pair
+    assert vf.not_yet(logs) == (
+        "**Not yet re-computed on the Intel Xeon (SapphireRapids), emulated:** the tables of B2 "
+        "(chapter 02). A unit of theirs took 150 s natively; the emulator has taken 20 to "
+        "100 times as long as natively for the same unit, so about 0.8 to 4 h each.")

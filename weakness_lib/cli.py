@@ -4,7 +4,7 @@
         [--workers N] [--scheduler tcp://HOST:PORT] [--device auto|cpu|cuda]
     weakness-repro status [--scale smoke|full]             what is stored, with provenance and verdicts
     weakness-repro verify <study> --sample k | --unit KEY  recompute stored units, compare bitwise
-    weakness-repro verify all --sample 1 --log             every trained table (a CPU's first log)
+    weakness-repro verify all --sample 1 --log             every stored table (a CPU's first logs)
     weakness-repro verify-sample [--units 2] [--seed S]    verify random trained units of any study (CI)
     weakness-repro compare <results-root>                  compare another store with this one, bitwise
     weakness-repro migrate [--scale full]                  rename tables to the current hashing scheme
@@ -185,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", choices=SCALES, default=None, help="one scale only (default: both)")
     s.set_defaults(fn=cmd_status)
     v = sub.add_parser("verify", help="recompute sampled stored units and compare every number")
-    v.add_argument("study", help="study name (see `status`), or 'all': every trained table in turn")
+    v.add_argument("study", help="study name (see `status`), or 'all': every stored table in turn")
     v.add_argument("--sample", type=_positive, default=5, help="how many stored units (default 5, ≥ 1)")
     v.add_argument("--scale", choices=SCALES, default="full", help="which results (default full)")
     v.add_argument("--seed", type=int, default=0, help="seed of the random choice of units")

@@ -90,6 +90,8 @@ def verified() -> None:
         display(tables.table(frame, wrap=frame.columns, key=key))
 
     show(vf.family_table(vf.read_logs()), key=["CPU the process ran on", "Result"])
+    if missing := vf.not_yet(vf.read_logs()):
+        br.markdown(missing)
     record = br.load_optional("emulated_cpu")
     if record is None:
         br.markdown("*No `benchmarks/results/emulated_cpu.json` yet: run `benchmarks/record_emulated_cpu.py`.*")

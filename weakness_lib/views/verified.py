@@ -25,7 +25,7 @@ from weakness_lib.engine.registry import STUDIES
 BEFORE_PINNING = "native-before-pinning"
 _HEADER = re.compile(r"^verify (?P<study>\S+) \(.*?numerics (?P<profile>\S+) on (?P<cpu>.+?); ")
 _CPUID = re.compile(r"^  CPUID: (?P<signature>.+)$")
-_UNIT = re.compile(r"^  (?P<unit>\S+)\s+\d+\s+(?P<result>PASS|FAIL)\s+(?P<how>.*?)\s+\([\d.]+ s\)$")
+_UNIT = re.compile(r"^  (?P<unit>\S+)\s+\d+\s+(?P<result>PASS|FAIL)\s+(?P<how>.*?)\s+\((?P<s>[\d.]+) s\)$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Log:
     profile: str
     units: tuple[tuple[str, str], ...]  # (unit, "bit for bit" | "within tolerance" | "differs")
     cpuid: str | None = None  # core.cpu.signature() of the process (logs since 2026-12-05)
+    seconds: tuple[float, ...] = ()  # each unit's wall time, in the order of ``units``
 
 
 def parse_log(text: str) -> Log | None:
@@ -45,7 +46,7 @@ def parse_log(text: str) -> Log | None:
     head = _HEADER.match(lines[0]) if lines else None
     if head is None:
         return None
-    units, sig = [], None
+    units, seconds, sig = [], [], None
     for line in lines[1:]:
         sig = sig or (m["signature"] if (m := _CPUID.match(line)) else None)
         m = _UNIT.match(line)
@@ -53,7 +54,8 @@ def parse_log(text: str) -> Log | None:
             outcome = ("differs" if m["result"] == "FAIL" else
                        "bit for bit" if m["how"] == "bit for bit" else "within tolerance")
             units.append((m["unit"], outcome))
-    return Log(head["study"], head["cpu"], head["profile"], tuple(units), sig)
+            seconds.append(float(m["s"]))
+    return Log(head["study"], head["cpu"], head["profile"], tuple(units), sig, tuple(seconds))
 
 
 def read_logs(root: Path | None = None) -> dict[str, list[Log]]:
@@ -107,15 +109,17 @@ def _generation(logs: list[Log]) -> str:
                                  f", recorded in {len(seen)} of {len(logs)} logs") + ")"
 
 
-def trained_studies() -> list[str]:
-    """The studies whose units train networks (verify's subject; the others only re-read tables)."""
-    return [s.name for s in STUDIES.values() if base.trains(s.load())]
+@functools.cache
+def stored_studies() -> list[str]:
+    """The studies with units in the full store, trained networks or (theory) exact enumerations:
+    verify's subject. The others (IV, the pooled B7-R) only re-read those tables."""
+    return [s.name for s in STUDIES.values() if len(base.table(s.name, "full"))]
 
 
 def checkable_on(cpu: str) -> list[str]:
-    """The trained studies whose tables ``cpu`` can re-compute bit for bit: all but the CPU-bound
+    """The stored studies whose tables ``cpu`` can re-compute bit for bit: all but the CPU-bound
     ones (``CPU_BOUND``) that another CPU computed."""
-    return [name for name in trained_studies()
+    return [name for name in stored_studies()
             if not base.cpu_bound(STUDIES[name].load())
             or base.table(name, "full").provenance.get("cpu") == cpu]
 
@@ -135,6 +139,44 @@ def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
                      "Chapters": ", ".join(chapters),
                      "Units": sum(len(log.units) for log in logs)})
     return pd.DataFrame(rows)
+
+
+def _emulated(log: Log) -> bool:
+    return "(emulated on " in log.cpu
+
+
+def slowdown(by_family: dict[str, list[Log]]) -> tuple[float, float] | None:
+    """(least, most) of emulated ÷ native seconds over the units that an emulated and a native log
+    of the same table both hold; ``None`` where no unit is in both."""
+    native = {(log.study, u): t for logs in by_family.values() for log in logs if not _emulated(log)
+              for (u, _), t in zip(log.units, log.seconds)}
+    ratios = [t / native[(log.study, u)] for logs in by_family.values() for log in logs
+              if _emulated(log) for (u, _), t in zip(log.units, log.seconds)
+              if native.get((log.study, u), 0) > 0]
+    return (min(ratios), max(ratios)) if ratios else None
+
+
+def not_yet(by_family: dict[str, list[Log]]) -> str:
+    """Markdown, one sentence per CPU that lacks some of the tables it can check: which (by claim
+    and chapter), how long a unit of theirs took natively, and what the emulator's slowdown
+    makes of that; ``""`` where every CPU has them all."""
+    native = [log for logs in by_family.values() for log in logs if not _emulated(log)]
+    ratio, parts = slowdown(by_family), []
+    for logs in (v for v in by_family.values() if v):
+        absent = [n for n in checkable_on(logs[0].cpu) if n not in {log.study for log in logs}]
+        if not absent:
+            continue
+        tables = ", ".join(f"{' and '.join(STUDIES[n].claims)} (chapter {_chapter(n)})" for n in absent)
+        secs = [t for log in native if log.study in absent for t in log.seconds]
+        text = f"**Not yet re-computed on the {short_cpu(logs[0].cpu)}:** the tables of {tables}."
+        if secs:
+            took = f"{min(secs):.0f}" + (f" to {max(secs):.0f}" if round(max(secs)) > round(min(secs)) else "")
+            text += f" A unit of theirs took {took} s natively"
+            text += (f"; the emulator has taken {ratio[0]:.0f} to {ratio[1]:.0f} times as long as "
+                     f"natively for the same unit, so about {min(secs) * ratio[0] / 3600:.1f} to "
+                     f"{max(secs) * ratio[1] / 3600:.0f} h each." if ratio and _emulated(logs[0]) else ".")
+        parts.append(text)
+    return " ".join(parts)
 
 
 #: the calibration's settings in a reader's words

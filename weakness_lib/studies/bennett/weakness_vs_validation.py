@@ -43,6 +43,7 @@ DEVICES: tuple[str, ...] = ("cpu",)
 STUDY = "weakness_vs_validation"
 SETTINGS = settings.WeaknessVsValidation  # the typed settings of configs/<study>.yaml
 CLAIM = "IV"
+TRAINS = False  # no units of its own: verify re-computes the populations it reads instead
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
