@@ -199,10 +199,10 @@ def verify_study(study: str, scale: str, *, sample: int, seed: int, units: list[
 
 def verify_all(scale: str, *, sample: int, seed: int, log: bool) -> int:
     """``weakness-repro verify all``: :func:`verify_study` of every study with stored units at
-    ``scale`` (trained networks, and theory's exact enumerations), one after another (each with its log where ``log``), then one line: how
-    many tables passed, and which differ or were refused. What a session on a CPU with no folder
-    in ``results/<scale>/verify/`` runs. Exit status 1 if a unit differs, else 2 if a table was
-    refused or none is stored (said in one line), else 0."""
+    ``scale`` (trained networks, and theory's exact enumerations), one after another, each with its
+    log where ``log``; then one line: how many tables passed, and which differ or were refused.
+    What a session on a CPU with no folder in ``results/<scale>/verify/`` runs. Exit status 1 if a
+    unit differs, else 2 if a table was refused or none is stored (said in one line), else 0."""
     status: dict[str, int] = {}
     start = time.perf_counter()
     for spec in registry.STUDIES.values():

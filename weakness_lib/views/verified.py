@@ -104,15 +104,15 @@ def _generation(logs: list[Log]) -> str:
             and (m := re.search(r"family (\d+) model (\d+)", log.cpuid))]
     if not seen:
         return ""
-    which = "; ".join(f"family {f}, model {m}" for f, m in sorted(set(seen), key=lambda fm: tuple(map(int, fm))))
+    numeric = sorted({(int(f), int(m)) for f, m in seen})
+    which = "; ".join(f"family {f}, model {m}" for f, m in numeric)
     return f" (CPUID {which}" + ("" if len(seen) == len(logs) else
                                  f", recorded in {len(seen)} of {len(logs)} logs") + ")"
 
 
-@functools.cache
 def stored_studies() -> list[str]:
     """The studies with units in the full store, trained networks or (theory) exact enumerations:
-    verify's subject. The others (IV, the pooled B7-R) only re-read those tables."""
+    verify's subject. IV has none: it only re-reads two of those tables."""
     return [s.name for s in STUDIES.values() if len(base.table(s.name, "full"))]
 
 
@@ -170,7 +170,8 @@ def not_yet(by_family: dict[str, list[Log]]) -> str:
         secs = [t for log in native if log.study in absent for t in log.seconds]
         text = f"**Not yet re-computed on the {short_cpu(logs[0].cpu)}:** the tables of {tables}."
         if secs:
-            took = f"{min(secs):.0f}" + (f" to {max(secs):.0f}" if round(max(secs)) > round(min(secs)) else "")
+            lo, hi = round(min(secs)), round(max(secs))
+            took = f"{lo}" + (f" to {hi}" if hi > lo else "")
             text += f" A unit of theirs took {took} s natively"
             text += (f"; the emulator has taken {ratio[0]:.0f} to {ratio[1]:.0f} times as long as "
                      f"natively for the same unit, so about {min(secs) * ratio[0] / 3600:.1f} to "
