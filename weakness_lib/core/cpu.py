@@ -156,7 +156,13 @@ def cpu_model() -> str:
 
 def emulated() -> bool:
     """Whether this process runs on an emulated CPU (see :func:`cpu_model`)."""
-    return "(emulated on " in cpu_model()
+    return names_emulated(cpu_model())
+
+
+def names_emulated(model: str) -> bool:
+    """Whether a CPU name as :func:`cpu_model` writes it (a log's, a table's provenance) is an
+    emulated CPU's."""
+    return "(emulated on " in model
 
 
 def cpu_family() -> str:

@@ -86,8 +86,8 @@ def verify_units(spec: Study, table: Table, chosen: list[str], seed: int | None)
     n_threads = table.config.get("torch_threads") or table.provenance.get("torch_threads")
     cfg, rule = base.typed(table.config), base.verify_rule(module)
     print(_header(spec, table, len(chosen), n_threads, seed, rule))
-    if signature():
-        print(f"  CPUID: {signature()}")
+    if sig := signature():
+        print(f"  CPUID: {sig}")
     w = max(22, *(len(k) for k in chosen))
     print(f"  {'unit':<{w}} {'fields':>6}  result  first difference")
     failures = inexact = 0

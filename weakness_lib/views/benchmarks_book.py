@@ -89,8 +89,9 @@ def verified() -> None:
     def show(frame: pd.DataFrame, key: list[str] | None = None) -> None:
         display(tables.table(frame, wrap=frame.columns, key=key))
 
-    show(vf.family_table(vf.read_logs()), key=["CPU the process ran on", "Result"])
-    if missing := vf.not_yet(vf.read_logs()):
+    logs = vf.read_logs()
+    show(vf.family_table(logs), key=["CPU the process ran on", "Result"])
+    if missing := vf.not_yet(logs):
         br.markdown(missing)
     record = br.load_optional("emulated_cpu")
     if record is None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from weakness_lib.core.cpu import names_emulated
 from weakness_lib.core.numerics import PROFILE
 from weakness_lib.core.paths import results_root
 from weakness_lib.engine import base
@@ -141,18 +142,18 @@ def family_table(by_family: dict[str, list[Log]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _emulated(log: Log) -> bool:
-    return "(emulated on " in log.cpu
+def _logs(by_family: dict[str, list[Log]], emulated: bool) -> list[Log]:
+    """Every log whose process ran on an emulated CPU (``emulated``), or on a real one."""
+    return [log for logs in by_family.values() for log in logs if names_emulated(log.cpu) == emulated]
 
 
 def slowdown(by_family: dict[str, list[Log]]) -> tuple[float, float] | None:
     """(least, most) of emulated ÷ native seconds over the units that an emulated and a native log
     of the same table both hold; ``None`` where no unit is in both."""
-    native = {(log.study, u): t for logs in by_family.values() for log in logs if not _emulated(log)
+    native = {(log.study, u): t for log in _logs(by_family, False)
               for (u, _), t in zip(log.units, log.seconds)}
-    ratios = [t / native[(log.study, u)] for logs in by_family.values() for log in logs
-              if _emulated(log) for (u, _), t in zip(log.units, log.seconds)
-              if native.get((log.study, u), 0) > 0]
+    ratios = [t / native[(log.study, u)] for log in _logs(by_family, True)
+              for (u, _), t in zip(log.units, log.seconds) if native.get((log.study, u), 0) > 0]
     return (min(ratios), max(ratios)) if ratios else None
 
 
@@ -160,8 +161,7 @@ def not_yet(by_family: dict[str, list[Log]]) -> str:
     """Markdown, one sentence per CPU that lacks some of the tables it can check: which (by claim
     and chapter), how long a unit of theirs took natively, and what the emulator's slowdown
     makes of that; ``""`` where every CPU has them all."""
-    native = [log for logs in by_family.values() for log in logs if not _emulated(log)]
-    ratio, parts = slowdown(by_family), []
+    native, ratio, parts = _logs(by_family, False), slowdown(by_family), []
     for logs in (v for v in by_family.values() if v):
         absent = [n for n in checkable_on(logs[0].cpu) if n not in {log.study for log in logs}]
         if not absent:
@@ -175,7 +175,7 @@ def not_yet(by_family: dict[str, list[Log]]) -> str:
             text += f" A unit of theirs took {took} s natively"
             text += (f"; the emulator has taken {ratio[0]:.0f} to {ratio[1]:.0f} times as long as "
                      f"natively for the same unit, so about {min(secs) * ratio[0] / 3600:.1f} to "
-                     f"{max(secs) * ratio[1] / 3600:.0f} h each." if ratio and _emulated(logs[0]) else ".")
+                     f"{max(secs) * ratio[1] / 3600:.0f} h each." if ratio and names_emulated(logs[0].cpu) else ".")
         parts.append(text)
     return " ".join(parts)
 
